@@ -1,0 +1,88 @@
+// Step 1: what is live? Reads the nginx include and, for each candidate port, whether something listens and
+// whether it is a process we started (our pid file, same start time). Prints key=value lines.
+import type { Layout } from '../layout.js';
+import { quote } from '../shell.js';
+import { LISTENING, OURS, PATH_SETUP } from './functions.js';
+import { script, type RemoteCommand } from './types.js';
+
+export function detectPorts(paths: Layout, include: string, ports: readonly [number, number]): RemoteCommand {
+  return {
+    title: `detect live port (${include})`,
+    script: script(
+      PATH_SETUP,
+      OURS,
+      LISTENING,
+      `inc=${quote(include)}`,
+      'ip=',
+      'if [ -r "$inc" ]; then',
+      '  echo include=present',
+      // `set $service_url http://HOST:PORT;` -> PORT
+      '  ip=$(sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$inc" | head -n 1)',
+      '  echo "include_port=$ip"',
+      'elif [ -e "$inc" ]; then echo include=unreadable',
+      'else echo include=missing',
+      'fi',
+      `set -- ${ports.join(' ')}`,
+      'case " $* " in *" $ip "*) ;; *) [ -n "$ip" ] && set -- "$@" "$ip" ;; esac',
+      'for p in "$@"; do',
+      '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
+      `  f=${quote(paths.runDir)}/"$p".pid`,
+      '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
+      '    echo "pid_$p=$pid $start $rel"',
+      '  fi',
+      '  lp=$(listener_pid "$p")',
+      '  if [ -n "$lp" ]; then',
+      '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
+      '  fi',
+      'done',
+    ),
+  };
+}
+
+/** One candidate port as the host reported it. */
+export interface PortState {
+  port: number;
+  listening: boolean;
+  /** The process we started on this port (from our pid file), when still alive. */
+  ours?: { pid: number; start: string; release: string };
+  /** The listener's pid, start time and command line, when the deploy user may see it. */
+  listener?: { pid: number; start: string; command: string };
+}
+
+export interface Detection {
+  include: 'present' | 'missing' | 'unreadable';
+  includePort?: number;
+  ports: Map<number, PortState>;
+}
+
+export function parseKeyValues(output: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) values.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  return values;
+}
+
+export function parseDetection(output: string, candidates: readonly number[]): Detection {
+  const kv = parseKeyValues(output);
+  const includePort = Number(kv.get('include_port'));
+  const ports = [...new Set([...candidates, ...(includePort > 0 ? [includePort] : [])])];
+  const detection: Detection = {
+    include: (kv.get('include') as Detection['include']) ?? 'missing',
+    includePort: Number.isInteger(includePort) && includePort > 0 ? includePort : undefined,
+    ports: new Map(),
+  };
+  for (const port of ports) {
+    const state: PortState = { port, listening: kv.get(`listening_${port}`) === '1' };
+    const ours = kv.get(`pid_${port}`)?.split(' ');
+    if (ours && ours.length >= 2) state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
+    const listener = kv.get(`listener_${port}`);
+    if (listener) {
+      const [pid, start, ...command] = listener.split(' ');
+      state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
+    }
+    detection.ports.set(port, state);
+  }
+  return detection;
+}

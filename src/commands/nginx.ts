@@ -1,0 +1,136 @@
+// Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
+// with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
+// old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
+import type { ReloadMode, SudoMode } from '../inputs.js';
+import { quote, quoteAll } from '../shell.js';
+import { asRoot, PATH_SETUP } from './functions.js';
+import { script, type RemoteCommand } from './types.js';
+
+export const EXIT_NGINX_NOT_RUNNING = 30;
+export const EXIT_WRITE_FAILED = 31;
+export const EXIT_TEST_FAILED = 32;
+export const EXIT_RELOAD_FAILED = 33;
+export const EXIT_NO_NEW_WORKERS = 34;
+
+export interface NginxSpec {
+  include: string;
+  config?: string;
+  reload: ReloadMode;
+  sudo: SudoMode;
+}
+
+/** The include's full text. */
+export function includeContent(port: number, note: string): string {
+  return `# Written by the blue/green deploy action: ${note.replace(/[\r\n]/g, ' ')}\nset $service_url http://127.0.0.1:${port};\n`;
+}
+
+/** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
+export function nginxArgv(spec: NginxSpec, ...args: string[]): string[] {
+  return ['nginx', ...(spec.config ? ['-c', spec.config] : []), ...args];
+}
+
+function reloadFunction(spec: NginxSpec): string {
+  const signal = `as_root ${quoteAll(nginxArgv(spec, '-s', 'reload'))}`;
+  const systemctl = 'as_root systemctl reload nginx';
+  const service = 'as_root service nginx reload';
+  if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config)) return `reload_nginx() { ${signal}; }`;
+  if (spec.reload === 'systemctl') return `reload_nginx() { ${systemctl}; }`;
+  if (spec.reload === 'service') return `reload_nginx() { ${service}; }`;
+  return [
+    'reload_nginx() {',
+    `  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && ${systemctl}; then return 0; fi`,
+    `  if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ] && ${service}; then return 0; fi`,
+    `  ${signal}`,
+    '}',
+  ].join('\n');
+}
+
+/** "pid:ppid" of every nginx worker process, one per line. */
+const WORKERS =
+  'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+
+/** Common part of switch and restore: write, test, reload, wait for the new workers. */
+function rewriteInclude(spec: NginxSpec, content: string, pending?: string): string[] {
+  return [
+    PATH_SETUP,
+    asRoot(spec.sudo),
+    reloadFunction(spec),
+    WORKERS,
+    `inc=${quote(spec.include)}`,
+    'tmp="$inc.tmp"',
+    `new=${quote(content)}`,
+    'before=$(nginx_workers | tr \'\\n\' \' \')',
+    `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
+    'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
+    // The x keeps trailing newlines through $( ), so a restore is byte for byte.
+    'if [ -f "$inc" ]; then had=1; old=$(cat -- "$inc"; echo x); old=${old%x}; else had=0; old=; fi',
+    'write_include() { printf \'%s\' "$1" | as_root tee "$tmp" >/dev/null && as_root mv -f "$tmp" "$inc"; }',
+    'restore() {',
+    '  if [ "$had" = 1 ]; then write_include "$old"; else as_root rm -f "$inc"; fi',
+    '  [ -e "$tmp" ] && as_root rm -f "$tmp"',
+    '  echo "the previous include was restored; nginx still serves the old configuration" >&2',
+    '}',
+    `write_include "$new" || { [ -e "$tmp" ] && as_root rm -f "$tmp"; echo "could not write $inc" >&2; exit ${EXIT_WRITE_FAILED}; }`,
+    `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
+    '  printf \'%s\\n\' "$out" >&2',
+    '  echo "nginx -t rejected the configuration with the new include" >&2',
+    '  restore',
+    `  exit ${EXIT_TEST_FAILED}`,
+    'fi',
+    `if ! out=$(reload_nginx 2>&1); then`,
+    '  printf \'%s\\n\' "$out" >&2',
+    '  echo "nginx reload failed" >&2',
+    '  restore',
+    `  exit ${EXIT_RELOAD_FAILED}`,
+    'fi',
+    // A reload returns before the master has started new workers: wait for one, so that from here on every
+    // new request goes to the new port and the old workers only finish what they have.
+    'i=0',
+    'while :; do',
+    '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
+    '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
+    '  done)',
+    '  [ -n "$fresh" ] && break',
+    '  i=$((i + 1))',
+    '  if [ "$i" -gt 1500 ]; then',
+    '    echo "nginx started no new worker within 15 s of the reload" >&2',
+    '    restore',
+    `    exit ${EXIT_NO_NEW_WORKERS}`,
+    '  fi',
+    '  sleep 0.01',
+    'done',
+    // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
+    ...(pending ? [`rm -f -- ${quote(pending)}`] : []),
+    'echo "workers_before=$before"',
+    'echo "workers_new=$fresh"',
+  ];
+}
+
+/** `pending` is the launch record to clear once nginx routes to the new app. */
+export function switchNginx(spec: NginxSpec, port: number, note: string, pending: string): RemoteCommand {
+  return {
+    title: `switch nginx to port ${port}`,
+    script: script(...rewriteInclude(spec, includeContent(port, note), pending)),
+  };
+}
+
+/** Rollback: put an earlier include text back (same write/test/reload path). */
+export function restoreNginx(spec: NginxSpec, port: number, note: string): RemoteCommand {
+  return {
+    title: `switch nginx back to port ${port}`,
+    script: script(...rewriteInclude(spec, includeContent(port, note))),
+  };
+}
+
+/** Old workers to drain: those of the masters that started new workers. */
+export function oldWorkers(before: string, fresh: string): number[] {
+  const pairs = (text: string) =>
+    text
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => w.split(':').map(Number) as [number, number]);
+  const reloadedMasters = new Set(pairs(fresh).map(([, ppid]) => ppid));
+  return pairs(before)
+    .filter(([, ppid]) => reloadedMasters.has(ppid))
+    .map(([pid]) => pid);
+}

@@ -1,0 +1,60 @@
+// Step: put the jar on the host in a new release folder. A release with the same sha256 is reused by a hard
+// link (no transfer); an upload lands as app.jar.part and becomes app.jar only once its sha256 matches.
+import type { Layout } from '../layout.js';
+import { quote } from '../shell.js';
+import { script, type RemoteCommand } from './types.js';
+
+export const NO_SPACE_EXIT = 28;
+
+export function prepareRelease(paths: Layout, id: string, sha256: string, jarBytes: number): RemoteCommand {
+  const dir = paths.release(id);
+  const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
+  return {
+    title: `prepare release ${id}`,
+    script: script(
+      `mkdir -p -- ${quote(dir)} || exit 1`,
+      `for f in ${quote(paths.releases)}/*/app.jar.sha256; do`,
+      '  [ -f "$f" ] || continue',
+      `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ] && [ "\${f%/app.jar.sha256}" != ${quote(dir)} ]; then`,
+      `    if ln -f -- "\${f%.sha256}" ${quote(paths.jar(id))} 2>/dev/null || cp -- "\${f%.sha256}" ${quote(paths.jar(id))}; then`,
+      `      printf '%s\\n' ${quote(sha256)} > ${quote(paths.jar(id) + '.sha256')}`,
+      '      echo "reused=${f%/app.jar.sha256}"',
+      '      exit 0',
+      '    fi',
+      '  fi',
+      'done',
+      `avail=$(df -Pk -- ${quote(dir)} | awk 'NR == 2 { print $4 }')`,
+      `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`,
+      `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`,
+      `  rm -rf -- ${quote(dir)}`,
+      `  exit ${NO_SPACE_EXIT}`,
+      'fi',
+      'echo reused=',
+    ),
+  };
+}
+
+/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
+export function verifyUpload(paths: Layout, id: string, sha256: string): RemoteCommand {
+  const jar = quote(paths.jar(id));
+  const part = quote(`${paths.jar(id)}.part`);
+  return {
+    title: `verify sha256 of ${paths.jar(id)}`,
+    script: script(
+      `got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`,
+      `if [ "$got" != ${quote(sha256)} ]; then`,
+      `  rm -f -- ${part}`,
+      `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`,
+      '  exit 1',
+      'fi',
+      `mv -f -- ${part} ${jar} || exit 1`,
+      `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`,
+      'echo verified=1',
+    ),
+  };
+}
+
+/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
+export function envFileContent(pairs: readonly (readonly [string, string])[]): string {
+  return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
+}

@@ -1,0 +1,260 @@
+// The blue/green deploy of one host, step by step. Until nginx is switched, every failure undoes what was
+// started (the new app is stopped) so the old version keeps serving; after the switch, a failed check
+// through nginx switches back while the old app still runs.
+import { stat } from 'node:fs/promises';
+import { isAlive, launchApp, logTail, stopApp } from './commands/app.js';
+import { detectPorts, parseDetection, parseKeyValues } from './commands/detect.js';
+import { holdLock, LOCK_TIMEOUT_EXIT } from './commands/lock.js';
+import { oldWorkers, restoreNginx, switchNginx, type NginxSpec } from './commands/nginx.js';
+import { envFileContent, prepareRelease, verifyUpload } from './commands/release.js';
+import { pruneReleases, retireOld } from './commands/stop.js';
+import { pollHealth } from './health.js';
+import type { Settings } from './inputs.js';
+import { layout } from './layout.js';
+import type { Log } from './log.js';
+import { planPorts, type PortPlan } from './plan.js';
+import { execChecked, type HeldCommand, type Remote } from './remote.js';
+import type { StepRunner } from './steps.js';
+
+export interface DeployContext {
+  settings: Settings;
+  remote: Remote;
+  steps: StepRunner;
+  log: Log;
+  /** Who holds the lock, as shown to a concurrent run: run id, actor, time. */
+  lockHolder: string;
+  signal?: AbortSignal;
+}
+
+export interface HostResult {
+  activePort: number;
+  previousPort?: number;
+  releaseId: string;
+}
+
+const LOG_TAIL_LINES = 40;
+
+export class DeployCancelled extends Error {
+  constructor() {
+    super('the deploy was cancelled');
+  }
+}
+
+export async function deployHost(ctx: DeployContext): Promise<HostResult> {
+  const { settings: s, remote, steps, log } = ctx;
+  const paths = layout(s.remoteDir);
+  const nginx: NginxSpec = { include: s.nginxInclude, config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo };
+  const checkCancel = () => {
+    if (ctx.signal?.aborted) throw new DeployCancelled();
+  };
+  // What to undo, newest first, if a step fails before the deploy is committed.
+  const undo: { what: string; run: () => Promise<void> }[] = [];
+
+  const lock = await steps.run('Lock', (detail) => acquireLock(ctx, detail));
+  try {
+    const plan = await steps.run('Detect ports', async (detail) => {
+      const result = await execChecked(remote, detectPorts(paths, s.nginxInclude, [s.bluePort, s.greenPort]));
+      const p = planPorts(parseDetection(result.stdout, [s.bluePort, s.greenPort]), s.bluePort, s.greenPort);
+      p.notes.forEach((note) => log.info(note));
+      detail(p.live === undefined ? `first deploy: idle ${p.idle}` : `live ${p.live}, idle ${p.idle}`);
+      return p;
+    });
+    checkCancel();
+
+    await steps.run('Upload', (detail) => upload(ctx, detail));
+    checkCancel();
+
+    if (plan.staleOnIdle) {
+      const stale = plan.staleOnIdle;
+      await steps.run(`Free port ${plan.idle}`, async (detail) => {
+        await execChecked(remote, stopApp(paths, plan.idle, stale.pid, stale.start, s.stopTimeoutMs));
+        detail(`stopped stale pid ${stale.pid}`);
+      });
+    } else {
+      steps.skip(`Free port ${plan.idle}`, 'nothing of ours held it');
+    }
+    checkCancel();
+
+    const app = await steps.run(`Launch on ${plan.idle}`, async (detail) => {
+      const out = parseKeyValues(
+        (
+          await execChecked(
+            remote,
+            launchApp(paths, {
+              releaseId: s.releaseId,
+              port: plan.idle,
+              java: s.java,
+              javaOpts: s.javaOpts,
+              appArgs: s.appArgs,
+            }),
+          )
+        ).stdout,
+      );
+      const launched = { pid: Number(out.get('pid')), start: out.get('start') ?? '' };
+      undo.push({
+        what: `stop the new app (pid ${launched.pid})`,
+        run: async () => void (await execChecked(remote, stopApp(paths, plan.idle, launched.pid, launched.start, s.stopTimeoutMs))),
+      });
+      detail(`pid ${launched.pid}, log ${paths.log(s.releaseId)}`);
+      return launched;
+    });
+
+    await steps.run('Health check', async (detail) => {
+      const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
+      const outcome = await pollHealth({
+        probe: () => remote.httpGet(url, Math.min(5000, s.healthTimeoutMs)),
+        alive: async () => parseKeyValues((await remote.exec(isAlive(app.pid, app.start))).stdout).get('alive') === '1',
+        expect: s.healthExpect,
+        timeoutMs: s.healthTimeoutMs,
+        intervalMs: s.healthIntervalMs,
+        onProgress: (m) => log.info(m),
+        signal: ctx.signal,
+      });
+      if (outcome.healthy) {
+        detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
+        return;
+      }
+      if (outcome.reason === 'aborted') throw new DeployCancelled();
+      const tail = (await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout;
+      log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(s.releaseId)}:\n${tail}`);
+      throw new Error(
+        outcome.reason === 'exited'
+          ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
+          : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`,
+      );
+    });
+    checkCancel();
+
+    const workers = await steps.run('Switch nginx', async (detail) => {
+      const note = `release ${s.releaseId} on port ${plan.idle}`;
+      const out = parseKeyValues((await execChecked(remote, switchNginx(nginx, plan.idle, note, paths.pending))).stdout);
+      detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
+      return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
+    });
+
+    if (s.verifyUrl) {
+      const verifyUrl = s.verifyUrl;
+      await steps.run('Verify through nginx', async (detail) => {
+        const outcome = await pollHealth({
+          probe: () => remote.httpGet(verifyUrl, 5000),
+          alive: async () => true,
+          expect: s.healthExpect,
+          timeoutMs: Math.min(10000, s.healthTimeoutMs),
+          intervalMs: 500,
+        });
+        if (outcome.healthy) return detail(`${verifyUrl}: ${outcome.last}`);
+        if (await rollback(ctx, nginx, plan, app)) undo.length = 0;
+        throw new Error(`${verifyUrl} is not healthy through nginx (${outcome.last}); switched back`);
+      });
+    }
+    undo.length = 0; // committed: the new version serves
+
+    await steps.run('Drain and stop old', async (detail) => {
+      const old = plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
+      const out = parseKeyValues(
+        (
+          await execChecked(
+            remote,
+            retireOld(paths, {
+              oldWorkers: workers,
+              drainTimeoutMs: s.drainTimeoutMs,
+              old,
+              stopTimeoutMs: s.stopTimeoutMs,
+              awaitStop: s.awaitStop,
+            }),
+          )
+        ).stdout,
+      );
+      if (out.get('drained') === 'timeout') log.warning(`old nginx workers still busy after drain-timeout`);
+      const stopped = old ? `; old pid ${old.pid}: ${out.get('stop')}` : '';
+      detail(`nginx drained in ${out.get('drain_ms')} ms${stopped}`);
+      const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
+      if (pruned.code !== 0) log.warning(`could not prune old releases: ${pruned.stderr}`);
+    });
+    return { activePort: plan.idle, previousPort: plan.live, releaseId: s.releaseId };
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      log.info(`undo: ${step.what}`);
+      await step.run().catch((e: Error) => log.warning(`could not ${step.what}: ${e.message}`));
+    }
+    throw error;
+  } finally {
+    const code = await lock.release().catch(() => null);
+    if (code !== 0) log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
+  }
+}
+
+async function acquireLock(ctx: DeployContext, detail: (t: string) => void): Promise<HeldCommand> {
+  const { settings: s, remote, log } = ctx;
+  const paths = layout(s.remoteDir);
+  const timeoutSeconds = Math.ceil(s.lockTimeoutMs / 1000);
+  const lock = await remote.hold(holdLock(paths, ctx.lockHolder, timeoutSeconds));
+  try {
+    const first = await lock.waitFor([/^locked$/, /^waiting=/]);
+    if (first.startsWith('waiting=')) {
+      log.info(`another deploy holds the lock (${first.slice(8).trim() || 'unknown'}); waiting up to ${timeoutSeconds} s`);
+      await lock.waitFor([/^locked$/]);
+    }
+  } catch (error) {
+    const code = await lock.release();
+    const holder = lock.output().stdout.match(/^holder=(.*)$/m)?.[1]?.trim();
+    if (code === LOCK_TIMEOUT_EXIT) {
+      throw new Error(`lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${holder || 'holder unknown'})`);
+    }
+    throw error;
+  }
+  detail(`holding ${paths.lockFile}`);
+  return lock;
+}
+
+async function upload(ctx: DeployContext, detail: (t: string) => void): Promise<void> {
+  const { settings: s, remote } = ctx;
+  const paths = layout(s.remoteDir);
+  const size = (await stat(s.jarPath)).size;
+  const prepared = parseKeyValues((await execChecked(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size))).stdout);
+  const env = [...s.env, ...s.secretEnv];
+  if (env.length > 0) await remote.writeFile(paths.envFile(s.releaseId), envFileContent(env), 0o600);
+  const reused = prepared.get('reused');
+  if (reused) {
+    detail(`same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reused}, nothing uploaded`);
+    return;
+  }
+  const started = Date.now();
+  await remote.upload(s.jarPath, `${paths.jar(s.releaseId)}.part`);
+  const seconds = (Date.now() - started) / 1000;
+  await execChecked(remote, verifyUpload(paths, s.releaseId, s.jarSha256));
+  const mb = size / 1e6;
+  detail(`${mb.toFixed(1)} MB in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`);
+}
+
+/**
+ * After a failed check through nginx: point nginx back at the old app, let the workers that still route to the
+ * new app finish, then stop it. Returns false on a first deploy, where there is nothing to go back to.
+ */
+async function rollback(
+  ctx: DeployContext,
+  nginx: NginxSpec,
+  plan: PortPlan,
+  app: { pid: number; start: string },
+): Promise<boolean> {
+  const { remote, log, settings: s } = ctx;
+  if (plan.live === undefined) {
+    log.warning('first deploy: there is no previous version to switch back to');
+    return false;
+  }
+  const out = parseKeyValues(
+    (await execChecked(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`))).stdout,
+  );
+  log.info(`nginx points at port ${plan.live} again`);
+  await execChecked(
+    remote,
+    retireOld(layout(s.remoteDir), {
+      oldWorkers: oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? ''),
+      drainTimeoutMs: s.drainTimeoutMs,
+      old: { ...app, port: plan.idle },
+      stopTimeoutMs: s.stopTimeoutMs,
+      awaitStop: true,
+    }),
+  );
+  return true;
+}

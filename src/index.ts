@@ -1,0 +1,4 @@
+import './dirname.js';
+import { run } from './main.js';
+
+void run();

@@ -1,0 +1,34 @@
+// Where things live under remote-dir on the host. One place, so every command agrees.
+export interface Layout {
+  root: string;
+  releases: string;
+  runDir: string;
+  lockFile: string;
+  lockInfo: string;
+  /** Records the launched-but-not-yet-switched app, so a dead session's watchdog can stop it. */
+  pending: string;
+  release(id: string): string;
+  jar(id: string): string;
+  envFile(id: string): string;
+  log(id: string): string;
+  pidFile(port: number): string;
+}
+
+export function layout(remoteDir: string): Layout {
+  const root = remoteDir;
+  const releases = `${root}/releases`;
+  const runDir = `${root}/run`;
+  return {
+    root,
+    releases,
+    runDir,
+    lockFile: `${root}/.deploy.lock`,
+    lockInfo: `${root}/.deploy.lock.info`,
+    pending: `${runDir}/pending`,
+    release: (id) => `${releases}/${id}`,
+    jar: (id) => `${releases}/${id}/app.jar`,
+    envFile: (id) => `${releases}/${id}/app.env`,
+    log: (id) => `${releases}/${id}/app.log`,
+    pidFile: (port) => `${runDir}/${port}.pid`,
+  };
+}

@@ -1,0 +1,239 @@
+// The one SSH connection of a deploy: commands, SFTP, the lock holder and an HTTP tunnel, all over it.
+import net from 'node:net';
+import type { Socket } from 'node:net';
+import { NodeSSH } from 'node-ssh';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { Agent, request } from 'undici';
+import type { RemoteCommand } from './commands/types.js';
+import {
+  createHostVerifier,
+  HostKeyError,
+  mismatchMessage,
+  pinnedKeyTypes,
+  probeHostKeys,
+  serverHostKeyAlgorithms,
+  type HostKeyPolicy,
+} from './host-key.js';
+import type { Log } from './log.js';
+import type { ExecResult, HeldCommand, HttpResult, Remote } from './remote.js';
+import { quote } from './shell.js';
+
+export interface SshOptions {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  passphrase?: string;
+  policy: HostKeyPolicy;
+  strictHostKeyChecking: boolean;
+  timeoutMs: number;
+  log: Log;
+}
+
+/** A TCP connection with Nagle off: every command is a small round trip, and delayed ACKs cost ~40 ms each. */
+function openSocket(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`could not reach ${host}:${port} within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not connect to ${host}:${port}: ${error.message}`));
+    });
+  });
+}
+
+export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
+  const { host, port, log } = opts;
+  let verdict: { ok: boolean; reason?: string; keyType: string; fingerprint: string } | undefined;
+  const verify = createHostVerifier(opts.policy, host, port, (r) => (verdict = r));
+  const hostVerifier = (key: Buffer): boolean => {
+    const ok = verify(key);
+    if (!ok && !opts.strictHostKeyChecking) {
+      log.warning(
+        `strict-host-key-checking is off: accepting ${verdict?.keyType} key ${verdict?.fingerprint} of ${host} unverified`,
+      );
+      return true;
+    }
+    return ok;
+  };
+  const algorithms = serverHostKeyAlgorithms(pinnedKeyTypes(opts.policy, host, port));
+  const sock = await openSocket(host, port, opts.timeoutMs);
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      host,
+      port,
+      sock,
+      username: opts.username,
+      privateKey: opts.privateKey,
+      passphrase: opts.passphrase,
+      readyTimeout: opts.timeoutMs,
+      keepaliveInterval: 5000,
+      keepaliveCountMax: 3,
+      hostVerifier,
+      ...(algorithms.length > 0 ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+    });
+  } catch (error) {
+    sock.destroy();
+    if (verdict && !verdict.ok && opts.strictHostKeyChecking) {
+      const offered = await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs });
+      throw new HostKeyError(mismatchMessage(host, port, verdict.reason ?? 'host key not trusted', offered));
+    }
+    throw new Error(`SSH connection to ${opts.username}@${host}:${port} failed: ${(error as Error).message}`);
+  }
+  log.info(`connected to ${opts.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`);
+  return new SshRemote(ssh, `${host}:${port}`, log);
+}
+
+export class SshRemote implements Remote {
+  private sftp?: Promise<SFTPWrapper>;
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly ssh: NodeSSH,
+    readonly name: string,
+    private readonly log: Log,
+  ) {
+    // HTTP from the host's point of view: each connection is an SSH direct-tcpip channel, so the host needs no curl.
+    this.agent = new Agent({
+      connect: (options, callback) => {
+        const target = options.hostname.replace(/^\[(.*)\]$/, '$1');
+        this.connection().forwardOut('127.0.0.1', 0, target, Number(options.port), (error, channel) => {
+          if (error) callback(error, null);
+          else callback(null, channel as unknown as Socket);
+        });
+      },
+      keepAliveTimeout: 2000,
+      pipelining: 1,
+    });
+  }
+
+  private connection(): Client {
+    const connection = this.ssh.connection;
+    if (!connection) throw new Error(`the SSH connection to ${this.name} was lost`);
+    return connection;
+  }
+
+  async exec(command: RemoteCommand): Promise<ExecResult> {
+    (command.quiet ? this.log.debug : this.log.info)(`$ ${command.title}`);
+    this.log.debug(command.script);
+    const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`);
+    if (result.code === null) throw new Error(`${command.title}: the SSH channel closed without an exit code`);
+    return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  hold(command: RemoteCommand): Promise<HeldCommand> {
+    this.log.info(`$ ${command.title}`);
+    this.log.debug(command.script);
+    return new Promise((resolve, reject) => {
+      this.connection().exec(`sh -c ${quote(command.script)}`, (error, channel) => {
+        if (error) reject(error);
+        else resolve(new HeldChannel(channel));
+      });
+    });
+  }
+
+  private sftpSession(): Promise<SFTPWrapper> {
+    this.sftp ??= this.ssh.requestSFTP();
+    return this.sftp;
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    const sftp = await this.sftpSession();
+    await new Promise<void>((resolve, reject) =>
+      sftp.fastPut(localPath, remotePath, { concurrency: 64, chunkSize: 32768 }, (error) =>
+        error ? reject(new Error(`upload to ${remotePath} failed: ${error.message}`)) : resolve(),
+      ),
+    );
+  }
+
+  async writeFile(remotePath: string, content: string, mode: number): Promise<void> {
+    const sftp = await this.sftpSession();
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(remotePath, content, { mode }, (error) =>
+        error ? reject(new Error(`writing ${remotePath} failed: ${error.message}`)) : resolve(),
+      ),
+    );
+  }
+
+  async httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
+    const response = await request(url, {
+      dispatcher: this.agent,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = await response.body.text();
+    return { status: response.statusCode, body };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.destroy().catch(() => undefined);
+    if (this.sftp) (await this.sftp.catch(() => undefined))?.end();
+    this.ssh.dispose();
+  }
+}
+
+class HeldChannel implements HeldCommand {
+  private stdout = '';
+  private stderr = '';
+  private ended = false;
+  private exitCode: number | null = null;
+  private readonly waiters = new Set<() => void>();
+  private readonly closed: Promise<void>;
+
+  constructor(private readonly channel: ClientChannel) {
+    channel.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+      this.notify();
+    });
+    channel.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    channel.on('exit', (code: number | null) => (this.exitCode = code));
+    this.closed = new Promise((resolve) =>
+      channel.on('close', () => {
+        this.ended = true;
+        this.notify();
+        resolve();
+      }),
+    );
+  }
+
+  private notify(): void {
+    for (const waiter of this.waiters) waiter();
+  }
+
+  waitFor(patterns: RegExp[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const line = this.stdout.split('\n').find((l) => patterns.some((p) => p.test(l)));
+        if (line !== undefined) {
+          this.waiters.delete(check);
+          resolve(line);
+        } else if (this.ended) {
+          this.waiters.delete(check);
+          reject(new Error(`ended with exit code ${this.exitCode}: ${(this.stderr || this.stdout).trim()}`));
+        }
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  async release(): Promise<number | null> {
+    if (!this.ended) this.channel.end();
+    await this.closed;
+    return this.exitCode;
+  }
+
+  output(): { stdout: string; stderr: string } {
+    return { stdout: this.stdout, stderr: this.stderr };
+  }
+}
