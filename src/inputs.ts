@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as glob from '@actions/glob';
-import { utils as sshUtils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { parseFingerprints, parseKnownHosts, type KnownHostEntry } from './host-key.js';
 import { splitWords } from './shell.js';
 
@@ -181,7 +181,7 @@ export function parseHosts(text: string, defaultPort: number): HostTarget[] | st
 
 function checkPrivateKey(c: Checker, key: string, passphrase: string | undefined): void {
   if (key === '') return;
-  const parsed = sshUtils.parseKey(key, passphrase);
+  const parsed = ssh2.utils.parseKey(key, passphrase);
   if (parsed instanceof Error) {
     if (/encrypted/i.test(parsed.message) && !passphrase) {
       c.fail('private-key', 'is encrypted: give its passphrase in the passphrase input');

@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeReleaseId, parseHosts, readSettings, SettingsError } from '../src/inputs.js';
+
+let dir: string;
+let key: string;
+let encryptedKey: string;
+let knownHosts: string;
+let jar: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bgd-inputs-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret phrase', '-f', join(dir, 'enc')]);
+  key = readFileSync(join(dir, 'key'), 'utf8');
+  encryptedKey = readFileSync(join(dir, 'enc'), 'utf8');
+  const pub = readFileSync(join(dir, 'key.pub'), 'utf8').split(' ');
+  knownHosts = `[203.0.113.5]:2222 ${pub[0]} ${pub[1]}`;
+  mkdirSync(join(dir, 'libs'));
+  jar = join(dir, 'libs', 'app-1.0.jar');
+  writeFileSync(jar, 'not really a jar');
+  writeFileSync(join(dir, 'libs', 'other-1.0.jar'), 'x');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function reader(values: Record<string, string>) {
+  const base: Record<string, string> = {
+    host: '203.0.113.5',
+    port: '2222',
+    username: 'deploy',
+    'private-key': key,
+    'known-hosts': knownHosts,
+    jar,
+  };
+  const all = { ...base, ...values };
+  return (name: string) => all[name] ?? '';
+}
+
+async function problems(values: Record<string, string>): Promise<string[]> {
+  try {
+    await readSettings(reader(values));
+  } catch (error) {
+    if (error instanceof SettingsError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+test('defaults', async () => {
+  const s = await readSettings(reader({}), new Date('2026-11-24T10:20:30.456Z'));
+  expect(s).toMatchObject({
+    targets: [{ host: '203.0.113.5', port: 2222 }],
+    batchSize: 1,
+    remoteDir: '/opt/app',
+    bluePort: 8080,
+    greenPort: 8081,
+    healthPath: '/actuator/health',
+    healthExpect: 'UP',
+    healthTimeoutMs: 120000,
+    healthIntervalMs: 1000,
+    java: 'java',
+    javaOpts: [],
+    appArgs: [],
+    env: [],
+    nginxInclude: '/etc/nginx/conf.d/service-url.inc',
+    nginxConfig: undefined,
+    nginxReload: 'auto',
+    sudo: 'auto',
+    drainTimeoutMs: 30000,
+    stopTimeoutMs: 30000,
+    awaitStop: false,
+    lockTimeoutMs: 300000,
+    strictHostKeyChecking: true,
+    jarPath: jar,
+  });
+  expect(s.jarSha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(s.releaseId).toBe(`20261124T102030Z-${s.jarSha256.slice(0, 12)}`);
+  expect(s.knownHosts).toHaveLength(1);
+});
+
+test('values are parsed and kept intact', async () => {
+  const s = await readSettings(
+    reader({
+      host: 'a.example.com, b.example.com:2200\n[2001:db8::1]:22',
+      'remote-dir': '/srv/my app/',
+      'java-opts': '-Xmx512m -Dgreeting="hello world"',
+      'app-args': "--name='it is' --x=1",
+      'spring-profiles': 'prod',
+      env: 'A=1\n# comment\n\nB=with = sign and spaces \nC=',
+      'secret-env': 'TOKEN=s3cr3t',
+      'health-timeout': '2.5',
+      'await-stop': 'TRUE',
+      'nginx-reload': 'Signal',
+      'batch-size': '2',
+    }),
+  );
+  expect(s.targets).toEqual([
+    { host: 'a.example.com', port: 2222 },
+    { host: 'b.example.com', port: 2200 },
+    { host: '2001:db8::1', port: 22 },
+  ]);
+  expect(s.remoteDir).toBe('/srv/my app');
+  expect(s.javaOpts).toEqual(['-Xmx512m', '-Dgreeting=hello world']);
+  expect(s.appArgs).toEqual(['--spring.profiles.active=prod', '--name=it is', '--x=1']);
+  expect(s.env).toEqual([
+    ['A', '1'],
+    ['B', 'with = sign and spaces '],
+    ['C', ''],
+  ]);
+  expect(s.secretEnv).toEqual([['TOKEN', 's3cr3t']]);
+  expect(s.healthTimeoutMs).toBe(2500);
+  expect(s.awaitStop).toBe(true);
+  expect(s.nginxReload).toBe('signal');
+  expect(s.batchSize).toBe(2);
+});
+
+test('an encrypted key opens with its passphrase', async () => {
+  await expect(readSettings(reader({ 'private-key': encryptedKey, passphrase: 'secret phrase' }))).resolves.toBeDefined();
+});
+
+// Each bad input fails before any connection, naming the input and the fix.
+test.each([
+  [{ 'blue-port': '0' }, /^blue-port: must be a whole number from 1 to 65535/],
+  [{ 'green-port': '70000' }, /^green-port: must be a whole number from 1 to 65535/],
+  [{ 'blue-port': '9000', 'green-port': '9000' }, /^green-port: must differ from blue-port/],
+  [{ 'blue-port': 'abc' }, /^blue-port: must be a whole number/],
+  [{ port: '-1' }, /^port: /],
+  [{ host: '' }, /^host: is required/],
+  [{ host: 'bad host!' }, /^host: "host!" is not a host name|^host: "bad/],
+  [{ host: '-oProxyCommand=x' }, /^host: /],
+  [{ username: '' }, /^username: is required/],
+  [{ username: 'a b' }, /^username: is not a valid user name/],
+  [{ jar: join('NODIR', 'none-*.jar') }, /^jar: ".*" matches no file/],
+  [{ jar: '' }, /^jar: is required/],
+  [{ 'private-key': '' }, /^private-key: is required/],
+  [{ 'private-key': 'not a key' }, /^private-key: is not a usable private key/],
+  [{ 'private-key': 'ENCRYPTED' }, /^private-key: is encrypted: give its passphrase/],
+  [{ 'private-key': 'ENCRYPTED', passphrase: 'wrong' }, /^passphrase: does not open the private key/],
+  [{ 'known-hosts': 'garbage' }, /^known-hosts: /],
+  [{ 'known-hosts': '', 'host-fingerprint': '' }, /^known-hosts: or host-fingerprint is required/],
+  [{ 'host-fingerprint': 'MD5:aa:bb' }, /^host-fingerprint: /],
+  [{ 'health-timeout': '-5' }, /^health-timeout: must be a number >= 1/],
+  [{ 'health-timeout': 'soon' }, /^health-timeout: must be a number/],
+  [{ 'health-interval': '0' }, /^health-interval: must be a number >= 0.05/],
+  [{ 'drain-timeout': '-1' }, /^drain-timeout: must be a number >= 0/],
+  [{ 'stop-timeout': 'x' }, /^stop-timeout: /],
+  [{ 'lock-timeout': '1e9' }, /^lock-timeout: /],
+  [{ 'remote-dir': 'relative/dir' }, /^remote-dir: must be an absolute path on the host/],
+  [{ 'remote-dir': '/' }, /^remote-dir: must not be the root directory/],
+  [{ 'remote-dir': '/opt/../etc' }, /^remote-dir: must not contain "\.\."/],
+  [{ 'nginx-include': 'service-url.inc' }, /^nginx-include: must be an absolute path/],
+  [{ 'nginx-config': 'nginx.conf' }, /^nginx-config: must be an absolute path/],
+  [{ sudo: 'maybe' }, /^sudo: must be one of auto, always, never/],
+  [{ 'nginx-reload': 'restart' }, /^nginx-reload: must be one of auto, systemctl, service, signal/],
+  [{ 'await-stop': 'perhaps' }, /^await-stop: must be true or false/],
+  [{ 'strict-host-key-checking': 'nope' }, /^strict-host-key-checking: must be true or false/],
+  [{ 'health-path': 'actuator/health' }, /^health-path: must be a URL path starting with \//],
+  [{ 'health-path': '/a b' }, /^health-path: /],
+  [{ 'java-opts': '-Dx="open' }, /^java-opts: unterminated "/],
+  [{ 'app-args': "--x='open" }, /^app-args: unterminated '/],
+  [{ env: 'NOT VALID=1' }, /^env: line 1 must be KEY=VALUE/],
+  [{ env: 'novalue' }, /^env: line 1 must be KEY=VALUE/],
+  [{ 'secret-env': '1X=2' }, /^secret-env: line 1/],
+  [{ 'verify-url': 'https://example.com' }, /^verify-url: must be an http:\/\/ URL/],
+  [{ 'batch-size': '0' }, /^batch-size: /],
+  [{ 'keep-releases': '0' }, /^keep-releases: /],
+  [{ 'release-id': '../x' }, /^release-id: /],
+])('%j is rejected', async (values, pattern) => {
+  const v: Record<string, string> = { ...values };
+  if (v['private-key'] === 'ENCRYPTED') v['private-key'] = encryptedKey;
+  if (v.jar?.startsWith('NODIR')) v.jar = join(dir, 'libs', 'none-*.jar');
+  const found = await problems(v);
+  expect(found.some((p) => pattern.test(p))).toBe(true);
+});
+
+test('a glob that matches several jars names them', async () => {
+  const found = await problems({ jar: join(dir, 'libs', '*.jar') });
+  expect(found[0]).toMatch(/^jar: ".*\*\.jar" matches 2 files; it must match exactly one: .*app-1\.0\.jar.*other-1\.0\.jar/);
+});
+
+test('all problems are reported at once', async () => {
+  const found = await problems({ 'blue-port': '0', sudo: 'x', 'remote-dir': 'rel' });
+  expect(found).toHaveLength(3);
+});
+
+test('skipping host key checking is explicit', async () => {
+  const s = await readSettings(reader({ 'known-hosts': '', 'strict-host-key-checking': 'false' }));
+  expect(s.strictHostKeyChecking).toBe(false);
+});
+
+test('parseHosts', () => {
+  expect(parseHosts('h1,h2:23', 22)).toEqual([
+    { host: 'h1', port: 22 },
+    { host: 'h2', port: 23 },
+  ]);
+  expect(parseHosts('h:99999', 22)).toMatch(/out of range/);
+});
+
+test('release ids sort by time', () => {
+  expect(makeReleaseId(new Date('2026-01-02T03:04:05.678Z'), 'abcdef0123456789')).toBe('20260102T030405Z-abcdef012345');
+});
