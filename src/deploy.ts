@@ -43,7 +43,12 @@ export class DeployCancelled extends Error {
 export async function deployHost(ctx: DeployContext): Promise<HostResult> {
   const { settings: s, remote, steps, log } = ctx;
   const paths = layout(s.remoteDir);
-  const nginx: NginxSpec = { include: s.nginxInclude, config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo };
+  const nginx: NginxSpec = {
+    include: s.nginxInclude,
+    config: s.nginxConfig,
+    reload: s.nginxReload,
+    sudo: s.sudo,
+  };
   const checkCancel = () => {
     if (ctx.signal?.aborted) throw new DeployCancelled();
   };
@@ -93,7 +98,11 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       const launched = { pid: Number(out.get('pid')), start: out.get('start') ?? '' };
       undo.push({
         what: `stop the new app (pid ${launched.pid})`,
-        run: async () => void (await execChecked(remote, stopApp(paths, plan.idle, launched.pid, launched.start, s.stopTimeoutMs))),
+        run: async () =>
+          void (await execChecked(
+            remote,
+            stopApp(paths, plan.idle, launched.pid, launched.start, s.stopTimeoutMs),
+          )),
       });
       detail(`pid ${launched.pid}, log ${paths.log(s.releaseId)}`);
       return launched;
@@ -103,7 +112,8 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
       const outcome = await pollHealth({
         probe: () => remote.httpGet(url, Math.min(5000, s.healthTimeoutMs)),
-        alive: async () => parseKeyValues((await remote.exec(isAlive(app.pid, app.start))).stdout).get('alive') === '1',
+        alive: async () =>
+          parseKeyValues((await remote.exec(isAlive(app.pid, app.start))).stdout).get('alive') === '1',
         expect: s.healthExpect,
         timeoutMs: s.healthTimeoutMs,
         intervalMs: s.healthIntervalMs,
@@ -127,7 +137,9 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
 
     const workers = await steps.run('Switch nginx', async (detail) => {
       const note = `release ${s.releaseId} on port ${plan.idle}`;
-      const out = parseKeyValues((await execChecked(remote, switchNginx(nginx, plan.idle, note, paths.pending))).stdout);
+      const out = parseKeyValues(
+        (await execChecked(remote, switchNginx(nginx, plan.idle, note, paths.pending))).stdout,
+      );
       detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
       return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
     });
@@ -150,7 +162,8 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     undo.length = 0; // committed: the new version serves
 
     await steps.run('Drain and stop old', async (detail) => {
-      const old = plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
+      const old =
+        plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
       const out = parseKeyValues(
         (
           await execChecked(
@@ -192,14 +205,22 @@ async function acquireLock(ctx: DeployContext, detail: (t: string) => void): Pro
   try {
     const first = await lock.waitFor([/^locked$/, /^waiting=/]);
     if (first.startsWith('waiting=')) {
-      log.info(`another deploy holds the lock (${first.slice(8).trim() || 'unknown'}); waiting up to ${timeoutSeconds} s`);
+      log.info(
+        `another deploy holds the lock (${first.slice(8).trim() || 'unknown'}); waiting up to ${timeoutSeconds} s`,
+      );
       await lock.waitFor([/^locked$/]);
     }
   } catch (error) {
     const code = await lock.release();
-    const holder = lock.output().stdout.match(/^holder=(.*)$/m)?.[1]?.trim();
+    const holder = lock
+      .output()
+      .stdout.match(/^holder=(.*)$/m)?.[1]
+      ?.trim();
     if (code === LOCK_TIMEOUT_EXIT) {
-      throw new Error(`lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${holder || 'holder unknown'})`);
+      throw new Error(
+        `lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${holder || 'holder unknown'})`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -211,12 +232,16 @@ async function upload(ctx: DeployContext, detail: (t: string) => void): Promise<
   const { settings: s, remote } = ctx;
   const paths = layout(s.remoteDir);
   const size = (await stat(s.jarPath)).size;
-  const prepared = parseKeyValues((await execChecked(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size))).stdout);
+  const prepared = parseKeyValues(
+    (await execChecked(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size))).stdout,
+  );
   const env = [...s.env, ...s.secretEnv];
   if (env.length > 0) await remote.writeFile(paths.envFile(s.releaseId), envFileContent(env), 0o600);
   const reused = prepared.get('reused');
   if (reused) {
-    detail(`same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reused}, nothing uploaded`);
+    detail(
+      `same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reused}, nothing uploaded`,
+    );
     return;
   }
   const started = Date.now();
@@ -224,7 +249,9 @@ async function upload(ctx: DeployContext, detail: (t: string) => void): Promise<
   const seconds = (Date.now() - started) / 1000;
   await execChecked(remote, verifyUpload(paths, s.releaseId, s.jarSha256));
   const mb = size / 1e6;
-  detail(`${mb.toFixed(1)} MB in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`);
+  detail(
+    `${mb.toFixed(1)} MB in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`,
+  );
 }
 
 /**
@@ -243,7 +270,8 @@ async function rollback(
     return false;
   }
   const out = parseKeyValues(
-    (await execChecked(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`))).stdout,
+    (await execChecked(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`)))
+      .stdout,
   );
   log.info(`nginx points at port ${plan.live} again`);
   await execChecked(

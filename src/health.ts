@@ -17,7 +17,13 @@ export interface HealthPollOptions {
 
 export type HealthOutcome =
   | { healthy: true; attempts: number; elapsedMs: number; last: string }
-  | { healthy: false; reason: 'timeout' | 'exited' | 'aborted'; attempts: number; elapsedMs: number; last: string };
+  | {
+      healthy: false;
+      reason: 'timeout' | 'exited' | 'aborted';
+      attempts: number;
+      elapsedMs: number;
+      last: string;
+    };
 
 const FIRST_DELAY_MS = 100;
 const PROGRESS_EVERY_MS = 5000;
@@ -57,7 +63,8 @@ export async function pollHealth(o: HealthPollOptions): Promise<HealthOutcome> {
   let last = 'no answer yet';
   let lastProgress = started;
   for (;;) {
-    if (o.signal?.aborted) return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
+    if (o.signal?.aborted)
+      return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
     const remaining = o.timeoutMs - (now() - started);
     attempts++;
     try {
@@ -66,7 +73,8 @@ export async function pollHealth(o: HealthPollOptions): Promise<HealthOutcome> {
       if (isHealthy(result, o.expect)) return { healthy: true, attempts, elapsedMs: now() - started, last };
     } catch (error) {
       last = `no connection (${(error as Error).message})`;
-      if (!(await o.alive())) return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
+      if (!(await o.alive()))
+        return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
     }
     const elapsed = now() - started;
     if (elapsed >= o.timeoutMs || remaining <= 0) {

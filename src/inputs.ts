@@ -169,7 +169,8 @@ class Checker {
 export function parseHosts(text: string, defaultPort: number): HostTarget[] | string {
   const targets: HostTarget[] = [];
   for (const item of text.split(/[\s,]+/).filter(Boolean)) {
-    const match = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(item) ?? /^([A-Za-z0-9._-]+)(?::(\d+))?$/.exec(item);
+    const match =
+      /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(item) ?? /^([A-Za-z0-9._-]+)(?::(\d+))?$/.exec(item);
     if (!match || match[1].startsWith('-')) return `"${item}" is not a host name, IP address or host:port`;
     const port = match[2] === undefined ? defaultPort : Number(match[2]);
     if (!(port >= 1 && port <= 65535)) return `"${item}" has a port out of range`;
@@ -199,7 +200,10 @@ async function resolveJar(c: Checker, pattern: string): Promise<string | undefin
   const files = await globber.glob();
   if (files.length === 1) return files[0];
   if (files.length === 0) return c.fail('jar', `"${pattern}" matches no file (did the build step run?)`);
-  return c.fail('jar', `"${pattern}" matches ${files.length} files; it must match exactly one: ${files.join(', ')}`);
+  return c.fail(
+    'jar',
+    `"${pattern}" matches ${files.length} files; it must match exactly one: ${files.join(', ')}`,
+  );
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -224,7 +228,8 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
   const hosts = parseHosts(c.raw('host'), sshPort);
   const targets = typeof hosts === 'string' ? (c.fail('host', hosts), []) : hosts;
   const username = c.required('username');
-  if (username !== '' && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(username)) c.fail('username', 'is not a valid user name');
+  if (username !== '' && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(username))
+    c.fail('username', 'is not a valid user name');
 
   const privateKey = c.required('private-key');
   const passphrase = c.raw('passphrase') || undefined;
@@ -261,7 +266,10 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
   }
   const verifyUrl = c.raw('verify-url') || undefined;
   if (verifyUrl !== undefined && !/^http:\/\/[A-Za-z0-9.[\]:-]+(:\d+)?(\/[\x21-\x7e]*)?$/.test(verifyUrl)) {
-    c.fail('verify-url', `must be an http:// URL as seen from the host, e.g. http://127.0.0.1/actuator/health`);
+    c.fail(
+      'verify-url',
+      `must be an http:// URL as seen from the host, e.g. http://127.0.0.1/actuator/health`,
+    );
   }
 
   const java = c.raw('java') || 'java';

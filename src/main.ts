@@ -44,7 +44,9 @@ export async function run(): Promise<void> {
     if (failed.length > 0) {
       core.setFailed(failed.map((o) => `${o.host}: ${o.error}`).join('\n'));
     } else {
-      core.info(`Deployed ${settings.releaseId} to ${result.outcomes.map((o) => `${o.host} (port ${o.activePort})`).join(', ')}`);
+      core.info(
+        `Deployed ${settings.releaseId} to ${result.outcomes.map((o) => `${o.host} (port ${o.activePort})`).join(', ')}`,
+      );
     }
   } catch (error) {
     if (error instanceof SettingsError || error instanceof HostKeyError) core.setFailed(error.message);
@@ -76,7 +78,13 @@ function setOutputs(settings: Settings, outcomes: HostOutcome[], durationMs: num
   core.setOutput(
     'hosts',
     JSON.stringify(
-      outcomes.map((o) => ({ host: o.host, ok: o.ok, activePort: o.activePort, previousPort: o.previousPort, error: o.error })),
+      outcomes.map((o) => ({
+        host: o.host,
+        ok: o.ok,
+        activePort: o.activePort,
+        previousPort: o.previousPort,
+        error: o.error,
+      })),
     ),
   );
   core.debug(`targets: ${settings.targets.map(hostLabel).join(', ')}`);
@@ -84,7 +92,9 @@ function setOutputs(settings: Settings, outcomes: HostOutcome[], durationMs: num
 
 function lockHolder(): string {
   const e = process.env;
-  const run = e.GITHUB_RUN_ID ? `run ${e.GITHUB_RUN_ID}${e.GITHUB_RUN_ATTEMPT ? `.${e.GITHUB_RUN_ATTEMPT}` : ''}` : `pid ${process.pid}`;
+  const run = e.GITHUB_RUN_ID
+    ? `run ${e.GITHUB_RUN_ID}${e.GITHUB_RUN_ATTEMPT ? `.${e.GITHUB_RUN_ATTEMPT}` : ''}`
+    : `pid ${process.pid}`;
   const who = e.GITHUB_ACTOR ? ` by ${e.GITHUB_ACTOR}` : '';
   const repo = e.GITHUB_REPOSITORY ? ` of ${e.GITHUB_REPOSITORY}` : '';
   return `${run}${who}${repo} since ${new Date().toISOString()}`;

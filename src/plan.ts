@@ -64,9 +64,13 @@ export function planPorts(d: Detection, blue: number, green: number): PortPlan {
     } else if (liveState.listener) {
       const { pid, start, command } = liveState.listener;
       plan.oldProcess = { pid, start, ours: false, command };
-      notes.push(`port ${live} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
+      notes.push(
+        `port ${live} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`,
+      );
     } else {
-      notes.push(`the process on port ${live} is not visible to the deploy user; it is left running after the switch`);
+      notes.push(
+        `the process on port ${live} is not visible to the deploy user; it is left running after the switch`,
+      );
     }
   }
   return plan;

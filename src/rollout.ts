@@ -37,7 +37,12 @@ export async function rollout(
   for (const batch of batches(settings.targets, settings.batchSize)) {
     if (failed || signal?.aborted) {
       for (const t of batch) {
-        outcomes.push({ host: hostLabel(t), ok: false, releaseId: settings.releaseId, error: 'not attempted' });
+        outcomes.push({
+          host: hostLabel(t),
+          ok: false,
+          releaseId: settings.releaseId,
+          error: 'not attempted',
+        });
       }
       continue;
     }

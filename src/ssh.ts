@@ -87,9 +87,14 @@ export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
       const offered = await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs });
       throw new HostKeyError(mismatchMessage(host, port, verdict.reason ?? 'host key not trusted', offered));
     }
-    throw new Error(`SSH connection to ${opts.username}@${host}:${port} failed: ${(error as Error).message}`);
+    throw new Error(
+      `SSH connection to ${opts.username}@${host}:${port} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
-  log.info(`connected to ${opts.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`);
+  log.info(
+    `connected to ${opts.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`,
+  );
   return new SshRemote(ssh, `${host}:${port}`, log);
 }
 
@@ -126,7 +131,8 @@ export class SshRemote implements Remote {
     (command.quiet ? this.log.debug : this.log.info)(`$ ${command.title}`);
     this.log.debug(command.script);
     const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`);
-    if (result.code === null) throw new Error(`${command.title}: the SSH channel closed without an exit code`);
+    if (result.code === null)
+      throw new Error(`${command.title}: the SSH channel closed without an exit code`);
     return { code: result.code, stdout: result.stdout, stderr: result.stderr };
   }
 

@@ -10,7 +10,11 @@ export interface HostOutcome {
   error?: string;
 }
 
-const ICON: Record<StepRecord['status'], string> = { ok: '✅ ok', failed: '❌ failed', skipped: '⏭️ skipped' };
+const ICON: Record<StepRecord['status'], string> = {
+  ok: '✅ ok',
+  failed: '❌ failed',
+  skipped: '⏭️ skipped',
+};
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');

@@ -75,7 +75,13 @@ export function logTail(paths: Layout, releaseId: string, lines: number): Remote
  * Stops a launched app that will not be switched to (failed health check, rollback, cancel) and forgets it:
  * its pid file and the pending record go.
  */
-export function stopApp(paths: Layout, port: number, pid: number, start: string, timeoutMs: number): RemoteCommand {
+export function stopApp(
+  paths: Layout,
+  port: number,
+  pid: number,
+  start: string,
+  timeoutMs: number,
+): RemoteCommand {
   return {
     title: `stop pid ${pid} on port ${port}`,
     script: script(

@@ -76,7 +76,8 @@ export function parseDetection(output: string, candidates: readonly number[]): D
   for (const port of ports) {
     const state: PortState = { port, listening: kv.get(`listening_${port}`) === '1' };
     const ours = kv.get(`pid_${port}`)?.split(' ');
-    if (ours && ours.length >= 2) state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
+    if (ours && ours.length >= 2)
+      state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
     const listener = kv.get(`listener_${port}`);
     if (listener) {
       const [pid, start, ...command] = listener.split(' ');

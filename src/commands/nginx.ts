@@ -33,7 +33,8 @@ function reloadFunction(spec: NginxSpec): string {
   const signal = `as_root ${quoteAll(nginxArgv(spec, '-s', 'reload'))}`;
   const systemctl = 'as_root systemctl reload nginx';
   const service = 'as_root service nginx reload';
-  if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config)) return `reload_nginx() { ${signal}; }`;
+  if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config))
+    return `reload_nginx() { ${signal}; }`;
   if (spec.reload === 'systemctl') return `reload_nginx() { ${systemctl}; }`;
   if (spec.reload === 'service') return `reload_nginx() { ${service}; }`;
   return [
@@ -59,7 +60,7 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     `inc=${quote(spec.include)}`,
     'tmp="$inc.tmp"',
     `new=${quote(content)}`,
-    'before=$(nginx_workers | tr \'\\n\' \' \')',
+    "before=$(nginx_workers | tr '\\n' ' ')",
     `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
     'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
     // The x keeps trailing newlines through $( ), so a restore is byte for byte.

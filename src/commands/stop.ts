@@ -23,7 +23,7 @@ const WATCHDOG = [
   '  s=$(sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null) || exit 0',
   '  case "$s" in Z*|X*|"") exit 0 ;; esac',
   '  [ "$(printf "%s\\n" "$s" | cut -d " " -f 20)" = "$2" ] && kill -KILL "$1"',
-  "' watchdog \"$1\" \"$2\" \"$3\" </dev/null >/dev/null 2>&1 & }",
+  '\' watchdog "$1" "$2" "$3" </dev/null >/dev/null 2>&1 & }',
 ].join('\n');
 
 export function retireOld(paths: Layout, spec: RetireSpec): RemoteCommand {
@@ -68,7 +68,10 @@ export function retireOld(paths: Layout, spec: RetireSpec): RemoteCommand {
       `if [ -r ${quote(paths.pidFile(port))} ] && read -r p _ < ${quote(paths.pidFile(port))} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pidFile(port))}; fi`,
     );
   }
-  return { title: old ? `drain nginx and stop pid ${old.pid} on port ${old.port}` : 'drain nginx', script: script(...lines) };
+  return {
+    title: old ? `drain nginx and stop pid ${old.pid} on port ${old.port}` : 'drain nginx',
+    script: script(...lines),
+  };
 }
 
 /** Keeps the newest `keep` releases, and always the ones a recorded process still runs. */
