@@ -35,7 +35,13 @@ function allCommands(): RemoteCommand[] {
       isAlive(123, '456'),
       logTail(p, 'r1', 40),
       stopApp(p, 8080, 123, '456', 5000),
-      retireOld(p, { oldWorkers: [1, 2], drainTimeoutMs: 1000, old: { pid: 3, start: '4', port: 8080 }, stopTimeoutMs: 2000, awaitStop: false }),
+      retireOld(p, {
+        oldWorkers: [1, 2],
+        drainTimeoutMs: 1000,
+        old: { pid: 3, start: '4', port: 8080 },
+        stopTimeoutMs: 2000,
+        awaitStop: false,
+      }),
       retireOld(p, { oldWorkers: [], drainTimeoutMs: 1000, stopTimeoutMs: 2000, awaitStop: true }),
       pruneReleases(p, 5, 'r1'),
     );
@@ -43,7 +49,10 @@ function allCommands(): RemoteCommand[] {
   for (const sudo of ['auto', 'always', 'never'] as const) {
     for (const reload of ['auto', 'systemctl', 'service', 'signal'] as const) {
       const s = { include: `${HOSTILE}.inc`, config: `${HOSTILE}.conf`, reload, sudo };
-      cmds.push(switchNginx(s, 8081, 'release $(id)', `${HOSTILE}/run/pending`), restoreNginx(s, 8080, 'rollback'));
+      cmds.push(
+        switchNginx(s, 8081, 'release $(id)', `${HOSTILE}/run/pending`),
+        restoreNginx(s, 8080, 'rollback'),
+      );
       cmds.push(switchNginx({ ...s, config: undefined }, 8081, 'r', '/opt/app/run/pending'));
     }
   }
@@ -56,7 +65,10 @@ describe('every remote script', () => {
   test('passes shellcheck as POSIX sh, hostile values included', () => {
     if (!hasShellcheck) throw new Error('shellcheck is not installed: run scripts/install-deps.sh');
     for (const cmd of allCommands()) {
-      const r = spawnSync('shellcheck', ['-s', 'sh', '-S', 'warning', '-'], { input: cmd.script, encoding: 'utf8' });
+      const r = spawnSync('shellcheck', ['-s', 'sh', '-S', 'warning', '-'], {
+        input: cmd.script,
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`${cmd.title}\n${r.stdout}\n---\n${cmd.script}`);
     }
   });
@@ -90,29 +102,51 @@ describe('every remote script', () => {
       rmSync(base, { recursive: true, force: true });
     }
   });
-
 });
 
 describe('launch', () => {
   test('java argv, exactly', () => {
     expect(
-      javaArgv(paths, { releaseId: 'r1', port: 8081, java: 'java', javaOpts: ['-Xmx256m'], appArgs: ['--spring.profiles.active=prod'] }),
-    ).toEqual(['java', '-Xmx256m', '-jar', '/opt/app/releases/r1/app.jar', '--server.port=8081', '--spring.profiles.active=prod']);
+      javaArgv(paths, {
+        releaseId: 'r1',
+        port: 8081,
+        java: 'java',
+        javaOpts: ['-Xmx256m'],
+        appArgs: ['--spring.profiles.active=prod'],
+      }),
+    ).toEqual([
+      'java',
+      '-Xmx256m',
+      '-jar',
+      '/opt/app/releases/r1/app.jar',
+      '--server.port=8081',
+      '--spring.profiles.active=prod',
+    ]);
   });
 
   test('detached launcher line quotes every word', () => {
-    const cmd = launchApp(paths, { releaseId: 'r1', port: 8081, java: 'java', javaOpts: ['-Dgreeting=hello world'], appArgs: ["--who=it's"] });
+    const cmd = launchApp(paths, {
+      releaseId: 'r1',
+      port: 8081,
+      java: 'java',
+      javaOpts: ['-Dgreeting=hello world'],
+      appArgs: ["--who=it's"],
+    });
     expect(cmd.script).toContain(
       `  exec setsid sh -c 'echo "$$" > "$1"; shift; exec "$@"' launcher /opt/app/releases/r1/.launch.pid java '-Dgreeting=hello world' -jar /opt/app/releases/r1/app.jar --server.port=8081 '--who=it'\\''s'\n`,
     );
     expect(cmd.script).toContain(') </dev/null >>/opt/app/releases/r1/app.log 2>&1 &\n');
-    expect(cmd.script).toContain("printf '%s %s %s\\n' \"$pid\" \"$start\" 8081 > /opt/app/run/pending\n");
+    expect(cmd.script).toContain('printf \'%s %s %s\\n\' "$pid" "$start" 8081 > /opt/app/run/pending\n');
   });
 
   test('env file: one quoted export per variable', () => {
-    expect(envFileContent([['A', 'plain'], ['B', "it's $(x)"], ['C', '']])).toBe(
-      "export A=plain\nexport B='it'\\''s $(x)'\nexport C=''\n",
-    );
+    expect(
+      envFileContent([
+        ['A', 'plain'],
+        ['B', "it's $(x)"],
+        ['C', ''],
+      ]),
+    ).toBe("export A=plain\nexport B='it'\\''s $(x)'\nexport C=''\n");
   });
 });
 
@@ -126,30 +160,43 @@ describe('nginx', () => {
   test('nginx argv with and without a main config', () => {
     expect(nginxArgv(spec, '-t')).toEqual(['nginx', '-t']);
     expect(nginxArgv({ ...spec, config: '/etc/nginx/alt.conf' }, '-s', 'reload')).toEqual([
-      'nginx', '-c', '/etc/nginx/alt.conf', '-s', 'reload',
+      'nginx',
+      '-c',
+      '/etc/nginx/alt.conf',
+      '-s',
+      'reload',
     ]);
   });
 
   test('sudo modes', () => {
     expect(asRoot('never')).toBe('as_root() { "$@"; }');
     expect(asRoot('always')).toBe('as_root() { sudo -n -- "$@"; }');
-    expect(asRoot('auto')).toBe('as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n -- "$@"; fi; }');
+    expect(asRoot('auto')).toBe(
+      'as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n -- "$@"; fi; }',
+    );
   });
 
   test('the privileged commands are exactly the README sudoers ones', () => {
-    const s = switchNginx({ ...spec, config: '/etc/nginx/nginx.conf' }, 8081, 'r', '/opt/app/run/pending').script;
+    const s = switchNginx(
+      { ...spec, config: '/etc/nginx/nginx.conf' },
+      8081,
+      'r',
+      '/opt/app/run/pending',
+    ).script;
     expect(s).toContain('as_root tee "$tmp" >/dev/null && as_root mv -f "$tmp" "$inc"');
     expect(s).toContain('as_root rm -f "$inc"');
     expect(s).toContain('as_root rm -f "$tmp"');
     expect(s).toContain('out=$(as_root nginx -c /etc/nginx/nginx.conf -t 2>&1)');
     expect(s).toContain('reload_nginx() { as_root nginx -c /etc/nginx/nginx.conf -s reload; }');
-    expect(s).toContain("inc=/etc/nginx/conf.d/service-url.inc\ntmp=\"$inc.tmp\"\n");
+    expect(s).toContain('inc=/etc/nginx/conf.d/service-url.inc\ntmp="$inc.tmp"\n');
     expect(s).toContain('rm -f -- /opt/app/run/pending\n');
   });
 
   test('auto reload tries systemctl, then service, then a signal', () => {
     const s = switchNginx(spec, 8081, 'r', '/p').script;
-    expect(s).toContain('[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && as_root systemctl reload nginx');
+    expect(s).toContain(
+      '[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && as_root systemctl reload nginx',
+    );
     expect(s).toContain('[ -x /etc/init.d/nginx ] && as_root service nginx reload');
     expect(s).toContain('  as_root nginx -s reload\n');
   });
@@ -170,7 +217,9 @@ describe('detect, run by a local sh against real files', () => {
   function detect(include: string | undefined) {
     const inc = join(dir, 'service url.inc');
     if (include !== undefined) writeFileSync(inc, include);
-    const out = execFileSync('sh', ['-c', detectPorts(layout(join(dir, 'app')), inc, [1, 2]).script], { encoding: 'utf8' });
+    const out = execFileSync('sh', ['-c', detectPorts(layout(join(dir, 'app')), inc, [1, 2]).script], {
+      encoding: 'utf8',
+    });
     return parseDetection(out, [1, 2]);
   }
 
@@ -200,8 +249,14 @@ describe('detect, run by a local sh against real files', () => {
 describe('release', () => {
   test('verify moves the part file only on a matching checksum', () => {
     const s = verifyUpload(paths, 'r1', 'ab'.repeat(32)).script;
-    expect(s).toContain('got=$(sha256sum -- /opt/app/releases/r1/app.jar.part 2>/dev/null | cut -d \' \' -f 1)\n');
-    expect(s).toContain(`if [ "$got" != ${'ab'.repeat(32)} ]; then\n  rm -f -- /opt/app/releases/r1/app.jar.part\n`);
-    expect(s).toContain('mv -f -- /opt/app/releases/r1/app.jar.part /opt/app/releases/r1/app.jar || exit 1\n');
+    expect(s).toContain(
+      "got=$(sha256sum -- /opt/app/releases/r1/app.jar.part 2>/dev/null | cut -d ' ' -f 1)\n",
+    );
+    expect(s).toContain(
+      `if [ "$got" != ${'ab'.repeat(32)} ]; then\n  rm -f -- /opt/app/releases/r1/app.jar.part\n`,
+    );
+    expect(s).toContain(
+      'mv -f -- /opt/app/releases/r1/app.jar.part /opt/app/releases/r1/app.jar || exit 1\n',
+    );
   });
 });

@@ -84,14 +84,26 @@ const quiet: Log = { info() {}, warning() {}, error() {}, debug() {}, startGroup
 
 const blueLive: [RegExp, Handler] = [
   /^detect/,
-  () => ({ stdout: 'include=present\ninclude_port=8080\nlistening_8080=1\npid_8080=11 100 r1\nlistening_8081=0\n' }),
+  () => ({
+    stdout: 'include=present\ninclude_port=8080\nlistening_8080=1\npid_8080=11 100 r1\nlistening_8081=0\n',
+  }),
 ];
 const launched: [RegExp, Handler] = [/^launch/, () => ({ stdout: 'pid=22\nstart=200\n' })];
-const switched: [RegExp, Handler] = [/^switch nginx to/, () => ({ stdout: 'workers_before=5:1 6:1 \nworkers_new=7:1 \n' })];
+const switched: [RegExp, Handler] = [
+  /^switch nginx to/,
+  () => ({ stdout: 'workers_before=5:1 6:1 \nworkers_new=7:1 \n' }),
+];
 
 async function deploy(host: FakeHost, extra: Partial<Settings> = {}, signal?: AbortSignal) {
   const steps = new StepRunner('h', quiet);
-  const run = deployHost({ settings: { ...settings, ...extra }, remote: host, steps, log: quiet, lockHolder: 't', signal });
+  const run = deployHost({
+    settings: { ...settings, ...extra },
+    remote: host,
+    steps,
+    log: quiet,
+    lockHolder: 't',
+    signal,
+  });
   return { run, steps };
 }
 
@@ -127,8 +139,15 @@ test('happy path: every step in order, old app retired, lock released', async ()
 });
 
 test('a reused release skips the upload', async () => {
-  const host = new FakeHost([blueLive, launched, switched, [/^prepare/, () => ({ stdout: 'reused=/opt/app/releases/r1\n' })]]);
-  await (await deploy(host)).run;
+  const host = new FakeHost([
+    blueLive,
+    launched,
+    switched,
+    [/^prepare/, () => ({ stdout: 'reused=/opt/app/releases/r1\n' })],
+  ]);
+  await (
+    await deploy(host)
+  ).run;
   expect(host.titles.some((t) => t.startsWith('upload'))).toBe(false);
 });
 
@@ -141,7 +160,10 @@ test('a crash before healthy: log shown, new app stopped, nginx untouched', asyn
   expect(error).toBeInstanceOf(StepError);
   expect((error as StepError).step).toBe('Health check');
   expect((error as Error).message).toMatch(/exited before it became healthy/);
-  expect(commands(host).slice(-2)).toEqual(['last 40 lines of /opt/app/releases/r2/app.log', 'stop pid 22 on port 8081']);
+  expect(commands(host).slice(-2)).toEqual([
+    'last 40 lines of /opt/app/releases/r2/app.log',
+    'stop pid 22 on port 8081',
+  ]);
   expect(host.titles.some((t) => t.startsWith('switch'))).toBe(false);
   expect(host.lockReleased).toBe(true);
 });
@@ -155,41 +177,77 @@ test('never healthy: times out, new app stopped', async () => {
 });
 
 test('nginx -t fails: the script restored the include, the new app is stopped', async () => {
-  const host = new FakeHost([blueLive, launched, [/^switch nginx to/, () => ({ code: 32, stderr: 'nginx: [emerg] bad' })]]);
+  const host = new FakeHost([
+    blueLive,
+    launched,
+    [/^switch nginx to/, () => ({ code: 32, stderr: 'nginx: [emerg] bad' })],
+  ]);
   const { run } = await deploy(host);
-  await expect(run).rejects.toThrow(/Switch nginx failed on h: switch nginx to port 8081 failed with exit code 32:\nnginx: \[emerg\] bad/);
+  await expect(run).rejects.toThrow(
+    /Switch nginx failed on h: switch nginx to port 8081 failed with exit code 32:\nnginx: \[emerg\] bad/,
+  );
   expect(commands(host).at(-1)).toBe('stop pid 22 on port 8081');
   expect(host.titles.some((t) => t.startsWith('drain'))).toBe(false);
 });
 
 test('broken behind nginx: switched back, new app drained and stopped, old one untouched', async () => {
-  const host = new FakeHost([blueLive, launched, switched, [/^switch nginx back/, () => ({ stdout: 'workers_before=7:1 \nworkers_new=8:1 \n' })]]);
+  const host = new FakeHost([
+    blueLive,
+    launched,
+    switched,
+    [/^switch nginx back/, () => ({ stdout: 'workers_before=7:1 \nworkers_new=8:1 \n' })],
+  ]);
   host.health = () => ({ status: 200, body: '{"status":"UP"}' });
   const original = host.httpGet.bind(host);
-  host.httpGet = async (url: string) => (url.includes(':80/') ? { status: 500, body: 'oops' } : original(url));
+  host.httpGet = async (url: string) =>
+    url.includes(':80/') ? { status: 500, body: 'oops' } : original(url);
   const { run } = await deploy(host, { verifyUrl: 'http://127.0.0.1:80/actuator/health' });
   await expect(run).rejects.toThrow(/not healthy through nginx \(HTTP 500 oops\); switched back/);
-  expect(commands(host).slice(-2)).toEqual(['switch nginx back to port 8080', 'drain nginx and stop pid 22 on port 8081']);
+  expect(commands(host).slice(-2)).toEqual([
+    'switch nginx back to port 8080',
+    'drain nginx and stop pid 22 on port 8081',
+  ]);
   expect(host.titles).not.toContain('drain nginx and stop pid 11 on port 8080');
 });
 
 test('a stale app of ours on the idle port is stopped before the launch', async () => {
   const host = new FakeHost([
-    [/^detect/, () => ({ stdout: 'include=present\ninclude_port=8080\nlistening_8080=1\npid_8080=11 100 r1\nlistening_8081=1\npid_8081=9 50 r0\n' })],
+    [
+      /^detect/,
+      () => ({
+        stdout:
+          'include=present\ninclude_port=8080\nlistening_8080=1\npid_8080=11 100 r1\nlistening_8081=1\npid_8081=9 50 r0\n',
+      }),
+    ],
     launched,
     switched,
   ]);
-  await (await deploy(host)).run;
-  expect(commands(host).indexOf('stop pid 9 on port 8081')).toBe(commands(host).indexOf('launch r2 on port 8081') - 1);
+  await (
+    await deploy(host)
+  ).run;
+  expect(commands(host).indexOf('stop pid 9 on port 8081')).toBe(
+    commands(host).indexOf('launch r2 on port 8081') - 1,
+  );
 });
 
 test('a stranger on the idle port: refused before anything is uploaded', async () => {
   const host = new FakeHost([
-    [/^detect/, () => ({ stdout: 'include=present\ninclude_port=8080\nlistening_8080=1\nlistening_8081=1\nlistener_8081=4242 7 nc -l 8081\n' })],
+    [
+      /^detect/,
+      () => ({
+        stdout:
+          'include=present\ninclude_port=8080\nlistening_8080=1\nlistening_8081=1\nlistener_8081=4242 7 nc -l 8081\n',
+      }),
+    ],
   ]);
   const { run } = await deploy(host);
-  await expect(run).rejects.toThrow(/Detect ports failed on h: idle port 8081 is held by pid 4242 \(nc -l 8081\)/);
-  expect(commands(host)).toEqual(['lock /opt/app/.deploy.lock', 'detect live port (/etc/nginx/conf.d/service-url.inc)']);
+  await expect(run).rejects.toThrow(
+    /Detect ports failed on h: idle port 8081 is held by pid 4242 \(nc -l 8081\)/,
+  );
+  expect(commands(host)).toEqual([
+    'lock /opt/app/.deploy.lock',
+    'detect live port (/etc/nginx/conf.d/service-url.inc)',
+  ]);
   expect(host.lockReleased).toBe(true);
 });
 
@@ -207,7 +265,11 @@ test('cancelled during the health check: new app stopped, lock released', async 
 });
 
 test('first deploy: nothing to stop afterwards', async () => {
-  const host = new FakeHost([[/^detect/, () => ({ stdout: 'include=missing\nlistening_8080=0\nlistening_8081=0\n' })], launched, switched]);
+  const host = new FakeHost([
+    [/^detect/, () => ({ stdout: 'include=missing\nlistening_8080=0\nlistening_8081=0\n' })],
+    launched,
+    switched,
+  ]);
   const { run } = await deploy(host);
   await expect(run).resolves.toEqual({ activePort: 8080, previousPort: undefined, releaseId: 'r2' });
   expect(host.titles).toContain('drain nginx');

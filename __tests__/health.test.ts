@@ -16,7 +16,9 @@ test.each([
 });
 
 test('poll delays start sub-second and grow to the interval', () => {
-  expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => pollDelay(n, 1000))).toEqual([100, 150, 225, 338, 506, 759, 1000, 1000]);
+  expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => pollDelay(n, 1000))).toEqual([
+    100, 150, 225, 338, 506, 759, 1000, 1000,
+  ]);
   expect(pollDelay(0, 50)).toBe(50);
 });
 
@@ -48,7 +50,12 @@ test('healthy after a few refusals and a DOWN', async () => {
     now: c.now,
     sleep: c.sleep,
   });
-  expect(outcome).toEqual({ healthy: true, attempts: 4, elapsedMs: 100 + 150 + 225, last: 'HTTP 200 {"status":"UP"}' });
+  expect(outcome).toEqual({
+    healthy: true,
+    attempts: 4,
+    elapsedMs: 100 + 150 + 225,
+    last: 'HTTP 200 {"status":"UP"}',
+  });
   expect(aliveChecks).toBe(2);
 });
 

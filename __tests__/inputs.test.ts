@@ -117,7 +117,9 @@ test('values are parsed and kept intact', async () => {
 });
 
 test('an encrypted key opens with its passphrase', async () => {
-  await expect(readSettings(reader({ 'private-key': encryptedKey, passphrase: 'secret phrase' }))).resolves.toBeDefined();
+  await expect(
+    readSettings(reader({ 'private-key': encryptedKey, passphrase: 'secret phrase' })),
+  ).resolves.toBeDefined();
 });
 
 // Each bad input fails before any connection, naming the input and the fix.
@@ -177,7 +179,9 @@ test.each([
 
 test('a glob that matches several jars names them', async () => {
   const found = await problems({ jar: join(dir, 'libs', '*.jar') });
-  expect(found[0]).toMatch(/^jar: ".*\*\.jar" matches 2 files; it must match exactly one: .*app-1\.0\.jar.*other-1\.0\.jar/);
+  expect(found[0]).toMatch(
+    /^jar: ".*\*\.jar" matches 2 files; it must match exactly one: .*app-1\.0\.jar.*other-1\.0\.jar/,
+  );
 });
 
 test('all problems are reported at once', async () => {
@@ -199,5 +203,7 @@ test('parseHosts', () => {
 });
 
 test('release ids sort by time', () => {
-  expect(makeReleaseId(new Date('2026-01-02T03:04:05.678Z'), 'abcdef0123456789')).toBe('20260102T030405Z-abcdef012345');
+  expect(makeReleaseId(new Date('2026-01-02T03:04:05.678Z'), 'abcdef0123456789')).toBe(
+    '20260102T030405Z-abcdef012345',
+  );
 });

@@ -1,7 +1,11 @@
 import type { Detection, PortState } from '../src/commands/detect.js';
 import { PortConflictError, planPorts } from '../src/plan.js';
 
-function detection(includePort: number | undefined, states: Partial<PortState>[], include: Detection['include'] = 'present'): Detection {
+function detection(
+  includePort: number | undefined,
+  states: Partial<PortState>[],
+  include: Detection['include'] = 'present',
+): Detection {
   const ports = new Map<number, PortState>();
   for (const s of states) ports.set(s.port!, { listening: false, ...s } as PortState);
   return { include, includePort, ports };
@@ -21,7 +25,11 @@ test('first deploy: include missing', () => {
 });
 
 test('blue live -> green idle, old process is ours', () => {
-  const p = planPorts(detection(8080, [{ port: 8080, listening: true, ours: ours(11) }, { port: 8081 }]), 8080, 8081);
+  const p = planPorts(
+    detection(8080, [{ port: 8080, listening: true, ours: ours(11) }, { port: 8081 }]),
+    8080,
+    8081,
+  );
   expect(p).toMatchObject({ live: 8080, idle: 8081, oldProcess: { pid: 11, start: '100', ours: true } });
 });
 
@@ -38,27 +46,46 @@ test('green live -> blue idle, a stale app of ours on blue is stopped first', ()
 });
 
 test('a half-started app of ours (pid file, not listening) is stale too', () => {
-  const p = planPorts(detection(8080, [{ port: 8080, listening: true, ours: ours(1) }, { port: 8081, ours: ours(2) }]), 8080, 8081);
+  const p = planPorts(
+    detection(8080, [
+      { port: 8080, listening: true, ours: ours(1) },
+      { port: 8081, ours: ours(2) },
+    ]),
+    8080,
+    8081,
+  );
   expect(p.staleOnIdle).toEqual({ pid: 2, start: '100' });
 });
 
 test('the idle port held by a stranger is refused, naming it', () => {
   const d = detection(8080, [
     { port: 8080, listening: true, ours: ours(1) },
-    { port: 8081, listening: true, listener: { pid: 999, start: '5', command: 'python3 -m http.server 8081' } },
+    {
+      port: 8081,
+      listening: true,
+      listener: { pid: 999, start: '5', command: 'python3 -m http.server 8081' },
+    },
   ]);
   expect(() => planPorts(d, 8080, 8081)).toThrow(PortConflictError);
-  expect(() => planPorts(d, 8080, 8081)).toThrow(/idle port 8081 is held by pid 999 \(python3 -m http.server 8081\)/);
+  expect(() => planPorts(d, 8080, 8081)).toThrow(
+    /idle port 8081 is held by pid 999 \(python3 -m http.server 8081\)/,
+  );
 });
 
 test('a stranger the user cannot see is refused too', () => {
-  const d = detection(8080, [{ port: 8080, listening: true, ours: ours(1) }, { port: 8081, listening: true }]);
+  const d = detection(8080, [
+    { port: 8080, listening: true, ours: ours(1) },
+    { port: 8081, listening: true },
+  ]);
   expect(() => planPorts(d, 8080, 8081)).toThrow(/cannot see/);
 });
 
 test('migrating from a hand-started app: it is the old process, stopped after the switch', () => {
   const p = planPorts(
-    detection(8080, [{ port: 8080, listening: true, listener: { pid: 77, start: '9', command: 'java -jar app.jar' } }, { port: 8081 }]),
+    detection(8080, [
+      { port: 8080, listening: true, listener: { pid: 77, start: '9', command: 'java -jar app.jar' } },
+      { port: 8081 },
+    ]),
     8080,
     8081,
   );
@@ -66,6 +93,10 @@ test('migrating from a hand-started app: it is the old process, stopped after th
 });
 
 test('first deploy with blue held by a stranger uses green', () => {
-  const p = planPorts(detection(9999, [{ port: 8080, listening: true }, { port: 8081 }, { port: 9999 }]), 8080, 8081);
+  const p = planPorts(
+    detection(9999, [{ port: 8080, listening: true }, { port: 8081 }, { port: 9999 }]),
+    8080,
+    8081,
+  );
   expect(p.idle).toBe(8081);
 });

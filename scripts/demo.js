@@ -12,13 +12,16 @@ function show(log) {
     if (/^::(debug|add-mask|set-output|endgroup)/.test(line)) continue;
     if (line.startsWith('::group::')) console.log(`\n  ▸ ${line.slice(9)}`);
     else if (line.startsWith('::error')) console.log(`    ERROR ${line.replace(/^::error[^:]*::/, '')}`);
-    else if (line.startsWith('::warning')) console.log(`    WARNING ${line.replace(/^::warning[^:]*::/, '')}`);
+    else if (line.startsWith('::warning'))
+      console.log(`    WARNING ${line.replace(/^::warning[^:]*::/, '')}`);
     else if (line.trim()) console.log(`    ${line.replace(/%0A/g, '\n    ')}`);
   }
 }
 
 const target = await startTarget();
-console.log(`Target: sshd on 127.0.0.1:${target.sshPort} (user ${target.username}), nginx on ${target.nginxUrl}`);
+console.log(
+  `Target: sshd on 127.0.0.1:${target.sshPort} (user ${target.username}), nginx on ${target.nginxUrl}`,
+);
 console.log(`        app ports ${target.bluePort}/${target.greenPort}, remote-dir ${target.remoteDir}`);
 let failed = false;
 try {
@@ -37,7 +40,9 @@ try {
   for (const p of target.appProcesses()) console.log(`  ${p.pid} ${p.cmdline}`);
 } finally {
   if (keep) {
-    console.log(`\n--keep: the target stays up (sshd pid ${target.sshdPid}, nginx pid ${target.nginxPid}, dir ${target.dir}).`);
+    console.log(
+      `\n--keep: the target stays up (sshd pid ${target.sshdPid}, nginx pid ${target.nginxPid}, dir ${target.dir}).`,
+    );
     console.log('Stop it with: kill the pids above and the app pids, then rm -rf the dir.');
   } else {
     await target.stop();

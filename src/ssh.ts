@@ -67,7 +67,9 @@ export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
   // Negotiate a key type that known-hosts pins (a pinned ed25519 key is useless if the client picks RSA). With
   // fingerprints, whose types are unknown, keep ssh2's full list.
   const algorithms =
-    opts.policy.fingerprints.length > 0 ? [] : serverHostKeyAlgorithms(pinnedKeyTypes(opts.policy, host, port));
+    opts.policy.fingerprints.length > 0
+      ? []
+      : serverHostKeyAlgorithms(pinnedKeyTypes(opts.policy, host, port));
   const sock = await openSocket(host, port, opts.timeoutMs);
   const ssh = new NodeSSH();
   try {
