@@ -121,7 +121,8 @@ test('happy path: every step in order, old app retired, lock released', async ()
     'verify sha256 of /opt/app/releases/r2/app.jar',
     'launch r2 on port 8081',
     'switch nginx to port 8081',
-    'drain nginx and stop pid 11 on port 8080',
+    'wait for 2 old nginx workers',
+    'stop pid 11 on port 8080',
     'keep the newest 5 releases',
   ]);
   expect(host.titles).toContain('GET http://127.0.0.1:8081/actuator/health');
@@ -133,7 +134,8 @@ test('happy path: every step in order, old app retired, lock released', async ()
     ['Launch on 8081', 'ok'],
     ['Health check', 'ok'],
     ['Switch nginx', 'ok'],
-    ['Drain and stop old', 'ok'],
+    ['Drain nginx', 'ok'],
+    ['Stop old app', 'ok'],
   ]);
   expect(host.lockReleased).toBe(true);
 });
@@ -205,9 +207,9 @@ test('broken behind nginx: switched back, new app drained and stopped, old one u
   await expect(run).rejects.toThrow(/not healthy through nginx \(HTTP 500 oops\); switched back/);
   expect(commands(host).slice(-2)).toEqual([
     'switch nginx back to port 8080',
-    'drain nginx and stop pid 22 on port 8081',
+    'wait for 1 old nginx workers, then stop pid 22 on port 8081',
   ]);
-  expect(host.titles).not.toContain('drain nginx and stop pid 11 on port 8080');
+  expect(host.titles).not.toContain('stop pid 11 on port 8080');
 });
 
 test('a stale app of ours on the idle port is stopped before the launch', async () => {
@@ -272,5 +274,6 @@ test('first deploy: nothing to stop afterwards', async () => {
   ]);
   const { run } = await deploy(host);
   await expect(run).resolves.toEqual({ activePort: 8080, previousPort: undefined, releaseId: 'r2' });
-  expect(host.titles).toContain('drain nginx');
+  expect(host.titles).toContain('wait for 2 old nginx workers');
+  expect(host.titles.some((t) => t.startsWith('stop pid'))).toBe(false);
 });

@@ -72,7 +72,7 @@ test('first deploy: v1 serves on the blue port, the include is written', async (
     'Launch on',
     'Health check',
     'Switch nginx',
-    'Drain and stop old',
+    'Drain nginx',
   ]) {
     expect(r.stdout).toMatch(new RegExp(`::group::${step}`));
     expect(r.summary).toMatch(new RegExp(`\\| ${step}[^|]* \\| ✅ ok \\| \\d+\\.\\d\\d s \\|`));
@@ -95,7 +95,10 @@ test('second deploy: v2 on the green port, v1 stopped', async () => {
   expect(apps.map((a) => a.pid)).toHaveLength(1);
   v2Pid = apps[0].pid;
   expect(appsOn(target.greenPort)).toHaveLength(1);
-  expect(r.stdout).toMatch(new RegExp(`old pid ${v1Pid}: (listener-closed|exited)`));
+  expect(r.stdout).toMatch(
+    new RegExp(`old pid ${v1Pid} on port ${target.bluePort}: (closed its port|exited)`),
+  );
+  expect(r.summary).toMatch(/\| Stop old app \| ✅ ok \|/);
 });
 
 test('third deploy (on Node 20 too): v3 back on the blue port, v2 stopped, waited for with await-stop', async () => {
@@ -105,7 +108,7 @@ test('third deploy (on Node 20 too): v3 back on the blue port, v2 stopped, waite
   expect(r.outputs['previous-port']).toBe(String(target.greenPort));
   expect(processAlive(v2Pid)).toBe(false);
   expect(target.appProcesses()).toHaveLength(1);
-  expect(r.stdout).toMatch(new RegExp(`old pid ${v2Pid}: exited`));
+  expect(r.stdout).toMatch(new RegExp(`old pid ${v2Pid} on port ${target.greenPort}: exited`));
 });
 
 test('a build that crashes at start fails the step; v3 keeps serving; nothing left on the idle port', async () => {

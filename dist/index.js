@@ -101098,7 +101098,10 @@ function holdLock(paths, holder, timeoutSeconds) {
         title: `lock ${lockFile}`,
         script: script(OURS, STOP_PROCESS, `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError(root))} >&2; exit ${LOCK_SETUP_EXIT}; }`, `exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`, 'if ! flock -n 9; then', `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`, `  flock -w ${timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`, 'fi', `printf '%s\\n' ${quote(holder)} > ${quote(lockInfo)}`, 'echo locked', 
         // Hold the lock until our side closes stdin or the session dies.
-        'cat >/dev/null', `if [ -s ${quote(pending)} ]; then`, `  read -r pid start port < ${quote(pending)}`, '  echo "watchdog: stopping half-started app $pid on port $port" >&2', '  stop_process "$pid" "$start" 10000 >/dev/null', `  rm -f -- ${quote(pending)} ${quote(runDir)}/"$port".pid`, 'fi', `: > ${quote(lockInfo)}`),
+        'cat >/dev/null', 
+        // The session may be gone (runner killed, link lost): a write to its pipes must not kill this shell
+        // (SIGPIPE) before it has stopped the half-started app.
+        "trap '' PIPE", `if [ -s ${quote(pending)} ]; then`, `  read -r pid start port < ${quote(pending)}`, '  echo "watchdog: stopping half-started app $pid on port $port" >&2', '  stop_process "$pid" "$start" 10000 >/dev/null', `  rm -f -- ${quote(pending)} ${quote(runDir)}/"$port".pid`, 'fi', `: > ${quote(lockInfo)}`),
     };
 }
 
@@ -101271,10 +101274,10 @@ function retireOld(paths, spec) {
         // Wait for the listener to close (or the exit, with await-stop); kill at the deadline.
         `  while ours ${pid} ${start}${spec.awaitStop ? '' : ` && listening ${port}`}; do`, `    if [ "$(now_ms)" -ge "$end" ]; then kill -KILL ${pid} 2>/dev/null; echo stop=killed; break; fi`, '    sleep 0.02', '  done', `  if ours ${pid} ${start}; then`, `    left=$(( (end - $(now_ms)) / 1000 + 1 ))`, `    watchdog ${pid} ${start} "$left"`, '    echo stop=listener-closed', '  else', '    echo stop=exited', '  fi', '  echo "stop_ms=$(($(now_ms) - t1))"', 'else', '  echo stop=gone', 'fi', `if [ -r ${quote(paths.pidFile(port))} ] && read -r p _ < ${quote(paths.pidFile(port))} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pidFile(port))}; fi`);
     }
-    return {
-        title: old ? `drain nginx and stop pid ${old.pid} on port ${old.port}` : 'drain nginx',
-        script: script(...lines),
-    };
+    const stop = old ? `stop pid ${old.pid} on port ${old.port}` : '';
+    const drain = `wait for ${spec.oldWorkers.length} old nginx workers`;
+    const title = !old ? drain : spec.oldWorkers.length === 0 ? stop : `${drain}, then ${stop}`;
+    return { title, script: script(...lines) };
 }
 /** Keeps the newest `keep` releases, and always the ones a recorded process still runs. */
 function pruneReleases(paths, keep, current) {
@@ -101550,6 +101553,21 @@ async function deployHost(ctx) {
             detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
             return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
         });
+        // Until the old workers are gone some requests still reach the old app: wait for them before checking
+        // through nginx, and before stopping the old app.
+        await steps.run('Drain nginx', async (detail) => {
+            const drain = retireOld(paths, {
+                oldWorkers: workers,
+                drainTimeoutMs: s.drainTimeoutMs,
+                stopTimeoutMs: s.stopTimeoutMs,
+                awaitStop: s.awaitStop,
+            });
+            const out = parseKeyValues((await execChecked(remote, drain)).stdout);
+            if (out.get('drained') === 'timeout') {
+                log.warning(`old nginx workers were still busy after drain-timeout (${s.drainTimeoutMs / 1000} s)`);
+            }
+            detail(`${workers.length} old nginx workers finished their requests in ${out.get('drain_ms')} ms`);
+        });
         if (s.verifyUrl) {
             const verifyUrl = s.verifyUrl;
             await steps.run('Verify through nginx', async (detail) => {
@@ -101557,8 +101575,9 @@ async function deployHost(ctx) {
                     probe: () => remote.httpGet(verifyUrl, 5000),
                     alive: async () => true,
                     expect: s.healthExpect,
-                    timeoutMs: Math.min(10000, s.healthTimeoutMs),
-                    intervalMs: 500,
+                    // Short: while it runs, users may be getting the new version's errors.
+                    timeoutMs: Math.min(1500, s.healthTimeoutMs),
+                    intervalMs: 200,
                 });
                 if (outcome.healthy)
                     return detail(`${verifyUrl}: ${outcome.last}`);
@@ -101568,23 +101587,32 @@ async function deployHost(ctx) {
             });
         }
         undo.length = 0; // committed: the new version serves
-        await steps.run('Drain and stop old', async (detail) => {
-            const old = plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
-            const out = parseKeyValues((await execChecked(remote, retireOld(paths, {
-                oldWorkers: workers,
-                drainTimeoutMs: s.drainTimeoutMs,
-                old,
-                stopTimeoutMs: s.stopTimeoutMs,
-                awaitStop: s.awaitStop,
-            }))).stdout);
-            if (out.get('drained') === 'timeout')
-                log.warning(`old nginx workers still busy after drain-timeout`);
-            const stopped = old ? `; old pid ${old.pid}: ${out.get('stop')}` : '';
-            detail(`nginx drained in ${out.get('drain_ms')} ms${stopped}`);
-            const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
-            if (pruned.code !== 0)
-                log.warning(`could not prune old releases: ${pruned.stderr}`);
-        });
+        const old = plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
+        if (old) {
+            await steps.run('Stop old app', async (detail) => {
+                const stop = retireOld(paths, {
+                    oldWorkers: [],
+                    drainTimeoutMs: 0,
+                    old,
+                    stopTimeoutMs: s.stopTimeoutMs,
+                    awaitStop: s.awaitStop,
+                });
+                const out = parseKeyValues((await execChecked(remote, stop)).stdout);
+                const how = {
+                    exited: 'exited',
+                    'listener-closed': `closed its port; still finishing, killed at stop-timeout if needed`,
+                    killed: `killed after stop-timeout (${s.stopTimeoutMs / 1000} s)`,
+                    gone: 'was already gone',
+                };
+                detail(`old pid ${old.pid} on port ${old.port}: ${how[out.get('stop') ?? ''] ?? out.get('stop')}`);
+            });
+        }
+        else {
+            steps.skip('Stop old app', 'no previous app of ours');
+        }
+        const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
+        if (pruned.code !== 0)
+            log.warning(`could not prune old releases: ${pruned.stderr}`);
         return { activePort: plan.idle, previousPort: plan.live, releaseId: s.releaseId };
     }
     catch (error) {
@@ -102701,11 +102729,17 @@ async function connectSsh(opts) {
         }
         return ok;
     };
-    // Negotiate a key type that known-hosts pins (a pinned ed25519 key is useless if the client picks RSA). With
-    // fingerprints, whose types are unknown, keep ssh2's full list.
-    const algorithms = opts.policy.fingerprints.length > 0
-        ? []
-        : serverHostKeyAlgorithms(pinnedKeyTypes(opts.policy, host, port));
+    // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
+    // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that
+    // never authenticate); if none matches, the full list is kept and the check below fails closed.
+    const pinned = pinnedKeyTypes(opts.policy, host, port);
+    if (opts.policy.fingerprints.length > 0) {
+        for (const offered of await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs })) {
+            if (opts.policy.fingerprints.includes(offered.fingerprint) && !pinned.includes(offered.keyType))
+                pinned.push(offered.keyType);
+        }
+    }
+    const algorithms = serverHostKeyAlgorithms(pinned);
     const sock = await openSocket(host, port, opts.timeoutMs);
     const ssh = new NodeSSH();
     try {

@@ -144,6 +144,22 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
     });
 
+    // Until the old workers are gone some requests still reach the old app: wait for them before checking
+    // through nginx, and before stopping the old app.
+    await steps.run('Drain nginx', async (detail) => {
+      const drain = retireOld(paths, {
+        oldWorkers: workers,
+        drainTimeoutMs: s.drainTimeoutMs,
+        stopTimeoutMs: s.stopTimeoutMs,
+        awaitStop: s.awaitStop,
+      });
+      const out = parseKeyValues((await execChecked(remote, drain)).stdout);
+      if (out.get('drained') === 'timeout') {
+        log.warning(`old nginx workers were still busy after drain-timeout (${s.drainTimeoutMs / 1000} s)`);
+      }
+      detail(`${workers.length} old nginx workers finished their requests in ${out.get('drain_ms')} ms`);
+    });
+
     if (s.verifyUrl) {
       const verifyUrl = s.verifyUrl;
       await steps.run('Verify through nginx', async (detail) => {
@@ -151,8 +167,9 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
           probe: () => remote.httpGet(verifyUrl, 5000),
           alive: async () => true,
           expect: s.healthExpect,
-          timeoutMs: Math.min(10000, s.healthTimeoutMs),
-          intervalMs: 500,
+          // Short: while it runs, users may be getting the new version's errors.
+          timeoutMs: Math.min(1500, s.healthTimeoutMs),
+          intervalMs: 200,
         });
         if (outcome.healthy) return detail(`${verifyUrl}: ${outcome.last}`);
         if (await rollback(ctx, nginx, plan, app)) undo.length = 0;
@@ -161,29 +178,31 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     }
     undo.length = 0; // committed: the new version serves
 
-    await steps.run('Drain and stop old', async (detail) => {
-      const old =
-        plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
-      const out = parseKeyValues(
-        (
-          await execChecked(
-            remote,
-            retireOld(paths, {
-              oldWorkers: workers,
-              drainTimeoutMs: s.drainTimeoutMs,
-              old,
-              stopTimeoutMs: s.stopTimeoutMs,
-              awaitStop: s.awaitStop,
-            }),
-          )
-        ).stdout,
-      );
-      if (out.get('drained') === 'timeout') log.warning(`old nginx workers still busy after drain-timeout`);
-      const stopped = old ? `; old pid ${old.pid}: ${out.get('stop')}` : '';
-      detail(`nginx drained in ${out.get('drain_ms')} ms${stopped}`);
-      const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
-      if (pruned.code !== 0) log.warning(`could not prune old releases: ${pruned.stderr}`);
-    });
+    const old =
+      plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
+    if (old) {
+      await steps.run('Stop old app', async (detail) => {
+        const stop = retireOld(paths, {
+          oldWorkers: [],
+          drainTimeoutMs: 0,
+          old,
+          stopTimeoutMs: s.stopTimeoutMs,
+          awaitStop: s.awaitStop,
+        });
+        const out = parseKeyValues((await execChecked(remote, stop)).stdout);
+        const how: Record<string, string> = {
+          exited: 'exited',
+          'listener-closed': `closed its port; still finishing, killed at stop-timeout if needed`,
+          killed: `killed after stop-timeout (${s.stopTimeoutMs / 1000} s)`,
+          gone: 'was already gone',
+        };
+        detail(`old pid ${old.pid} on port ${old.port}: ${how[out.get('stop') ?? ''] ?? out.get('stop')}`);
+      });
+    } else {
+      steps.skip('Stop old app', 'no previous app of ours');
+    }
+    const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
+    if (pruned.code !== 0) log.warning(`could not prune old releases: ${pruned.stderr}`);
     return { activePort: plan.idle, previousPort: plan.live, releaseId: s.releaseId };
   } catch (error) {
     for (const step of undo.reverse()) {

@@ -64,12 +64,17 @@ export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
     }
     return ok;
   };
-  // Negotiate a key type that known-hosts pins (a pinned ed25519 key is useless if the client picks RSA). With
-  // fingerprints, whose types are unknown, keep ssh2's full list.
-  const algorithms =
-    opts.policy.fingerprints.length > 0
-      ? []
-      : serverHostKeyAlgorithms(pinnedKeyTypes(opts.policy, host, port));
+  // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
+  // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that
+  // never authenticate); if none matches, the full list is kept and the check below fails closed.
+  const pinned = pinnedKeyTypes(opts.policy, host, port);
+  if (opts.policy.fingerprints.length > 0) {
+    for (const offered of await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs })) {
+      if (opts.policy.fingerprints.includes(offered.fingerprint) && !pinned.includes(offered.keyType))
+        pinned.push(offered.keyType);
+    }
+  }
+  const algorithms = serverHostKeyAlgorithms(pinned);
   const sock = await openSocket(host, port, opts.timeoutMs);
   const ssh = new NodeSSH();
   try {

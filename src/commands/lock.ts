@@ -31,6 +31,9 @@ export function holdLock(paths: Layout, holder: string, timeoutSeconds: number):
       'echo locked',
       // Hold the lock until our side closes stdin or the session dies.
       'cat >/dev/null',
+      // The session may be gone (runner killed, link lost): a write to its pipes must not kill this shell
+      // (SIGPIPE) before it has stopped the half-started app.
+      "trap '' PIPE",
       `if [ -s ${quote(pending)} ]; then`,
       `  read -r pid start port < ${quote(pending)}`,
       '  echo "watchdog: stopping half-started app $pid on port $port" >&2',

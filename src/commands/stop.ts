@@ -68,10 +68,10 @@ export function retireOld(paths: Layout, spec: RetireSpec): RemoteCommand {
       `if [ -r ${quote(paths.pidFile(port))} ] && read -r p _ < ${quote(paths.pidFile(port))} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pidFile(port))}; fi`,
     );
   }
-  return {
-    title: old ? `drain nginx and stop pid ${old.pid} on port ${old.port}` : 'drain nginx',
-    script: script(...lines),
-  };
+  const stop = old ? `stop pid ${old.pid} on port ${old.port}` : '';
+  const drain = `wait for ${spec.oldWorkers.length} old nginx workers`;
+  const title = !old ? drain : spec.oldWorkers.length === 0 ? stop : `${drain}, then ${stop}`;
+  return { title, script: script(...lines) };
 }
 
 /** Keeps the newest `keep` releases, and always the ones a recorded process still runs. */
