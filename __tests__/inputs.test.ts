@@ -194,6 +194,31 @@ test('skipping host key checking is explicit', async () => {
   expect(s.strictHostKeyChecking).toBe(false);
 });
 
+test('a jump host inherits the user and key, and needs its own host key', async () => {
+  const s = await readSettings(
+    reader({ 'jump-host': 'bastion.example.com:2200', 'jump-known-hosts': knownHosts }),
+  );
+  expect(s.jump).toMatchObject({
+    host: 'bastion.example.com',
+    port: 2200,
+    username: 'deploy',
+    privateKey: key.trim(),
+  });
+  expect(s.jump?.knownHosts).toHaveLength(1);
+  expect(await problems({ 'jump-host': 'bastion.example.com' })).toEqual([
+    expect.stringMatching(/^jump-known-hosts: or jump-host-fingerprint is required/),
+  ]);
+  expect(await problems({ 'jump-host': 'a,b', 'jump-known-hosts': knownHosts })).toEqual([
+    'jump-host: must name exactly one host',
+  ]);
+  expect(
+    (
+      await problems({ 'jump-host': 'b', 'jump-known-hosts': knownHosts, 'jump-private-key': encryptedKey })
+    )[0],
+  ).toMatch(/^jump-private-key: is encrypted: give its passphrase in the jump-passphrase input/);
+  expect((await readSettings(reader({}))).jump).toBeUndefined();
+});
+
 test('parseHosts', () => {
   expect(parseHosts('h1,h2:23', 22)).toEqual([
     { host: 'h1', port: 22 },

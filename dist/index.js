@@ -100753,21 +100753,62 @@ function parseHosts(text, defaultPort) {
         return 'is required';
     return targets;
 }
-function checkPrivateKey(c, key, passphrase) {
+function checkPrivateKey(c, key, passphrase, prefix = '') {
     if (key === '')
         return;
     const parsed = lib_default().utils.parseKey(key, passphrase);
     if (parsed instanceof Error) {
         if (/encrypted/i.test(parsed.message) && !passphrase) {
-            c.fail('private-key', 'is encrypted: give its passphrase in the passphrase input');
+            c.fail(`${prefix}private-key`, `is encrypted: give its passphrase in the ${prefix}passphrase input`);
         }
         else if (/passphrase|decrypt|bad/i.test(parsed.message) && passphrase) {
-            c.fail('passphrase', `does not open the private key (${parsed.message})`);
+            c.fail(`${prefix}passphrase`, `does not open the private key (${parsed.message})`);
         }
         else {
-            c.fail('private-key', `is not a usable private key (${parsed.message}); paste the whole key file`);
+            c.fail(`${prefix}private-key`, `is not a usable private key (${parsed.message}); paste the whole key file`);
         }
     }
+}
+/** A known-hosts input and a host-fingerprint input: at least one of them when strict. */
+function hostKeys(c, names, strict) {
+    let knownHosts = [];
+    let hostFingerprints = [];
+    try {
+        knownHosts = parseKnownHosts(c.raw(names.knownHosts));
+    }
+    catch (error) {
+        c.fail(names.knownHosts, `${error.message}; paste lines as ssh-keyscan prints them`);
+    }
+    try {
+        hostFingerprints = parseFingerprints(c.raw(names.fingerprint));
+    }
+    catch (error) {
+        c.fail(names.fingerprint, error.message);
+    }
+    if (strict && c.raw(names.knownHosts) === '' && c.raw(names.fingerprint) === '') {
+        c.fail(names.knownHosts, `or ${names.fingerprint} is required so the server is verified: run \`ssh-keyscan -p PORT HOST\` and ` +
+            'store its output in a secret (or set strict-host-key-checking: false, not recommended)');
+    }
+    return { knownHosts, hostFingerprints };
+}
+/** The jump-* inputs; user and key default to the target's. */
+function readJumpHost(c, target, strict) {
+    if (c.raw('jump-host') === '')
+        return undefined;
+    const hosts = parseHosts(c.raw('jump-host'), c.port('jump-port', 22));
+    if (typeof hosts === 'string' || hosts.length !== 1) {
+        c.fail('jump-host', typeof hosts === 'string' ? hosts : 'must name exactly one host');
+        return undefined;
+    }
+    const username = c.raw('jump-username') || target.username;
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(username))
+        c.fail('jump-username', 'is not a valid user name');
+    const privateKey = c.raw('jump-private-key') || target.privateKey;
+    const passphrase = c.raw('jump-passphrase') || (c.raw('jump-private-key') ? undefined : target.passphrase);
+    if (c.raw('jump-private-key'))
+        checkPrivateKey(c, privateKey, passphrase, 'jump-');
+    const keys = hostKeys(c, { knownHosts: 'jump-known-hosts', fingerprint: 'jump-host-fingerprint' }, strict);
+    return { ...hosts[0], username, privateKey, passphrase, ...keys };
 }
 async function resolveJar(c, pattern) {
     if (pattern === '')
@@ -100804,25 +100845,9 @@ async function readSettings(read, now = new Date()) {
     const privateKey = c.required('private-key');
     const passphrase = c.raw('passphrase') || undefined;
     checkPrivateKey(c, privateKey, passphrase);
-    let knownHosts = [];
-    let hostFingerprints = [];
-    try {
-        knownHosts = parseKnownHosts(read('known-hosts'));
-    }
-    catch (error) {
-        c.fail('known-hosts', `${error.message}; paste lines as ssh-keyscan prints them`);
-    }
-    try {
-        hostFingerprints = parseFingerprints(read('host-fingerprint'));
-    }
-    catch (error) {
-        c.fail('host-fingerprint', error.message);
-    }
     const strictHostKeyChecking = c.boolean('strict-host-key-checking', true);
-    if (strictHostKeyChecking && c.raw('known-hosts') === '' && c.raw('host-fingerprint') === '') {
-        c.fail('known-hosts', 'or host-fingerprint is required so the server is verified: run `ssh-keyscan -p PORT HOST` and store ' +
-            'its output in a secret (or set strict-host-key-checking: false, not recommended)');
-    }
+    const { knownHosts, hostFingerprints } = hostKeys(c, { knownHosts: 'known-hosts', fingerprint: 'host-fingerprint' }, strictHostKeyChecking);
+    const jump = readJumpHost(c, { username, privateKey, passphrase }, strictHostKeyChecking);
     const bluePort = c.port('blue-port', 8080);
     const greenPort = c.port('green-port', 8081);
     if (bluePort === greenPort)
@@ -100846,6 +100871,7 @@ async function readSettings(read, now = new Date()) {
     const jarPattern = c.required('jar');
     const settings = {
         targets,
+        jump,
         batchSize,
         username,
         privateKey,
@@ -102717,39 +102743,31 @@ function openSocket(host, port, timeoutMs) {
         });
     });
 }
-async function connectSsh(opts) {
-    const { host, port, log } = opts;
+/** Authenticates one hop over `sock`, verifying its host key first (fail closed unless told otherwise). */
+async function openHop(hop, sock, opts, canProbe) {
+    const { host, port } = hop;
     let verdict;
-    const verify = createHostVerifier(opts.policy, host, port, (r) => (verdict = r));
+    const verify = createHostVerifier(hop.policy, host, port, (r) => (verdict = r));
     const hostVerifier = (key) => {
         const ok = verify(key);
         if (!ok && !opts.strictHostKeyChecking) {
-            log.warning(`strict-host-key-checking is off: accepting ${verdict?.keyType} key ${verdict?.fingerprint} of ${host} unverified`);
+            opts.log.warning(`strict-host-key-checking is off: accepting ${verdict?.keyType} key ${verdict?.fingerprint} of ${host} unverified`);
             return true;
         }
         return ok;
     };
-    // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
-    // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that
-    // never authenticate); if none matches, the full list is kept and the check below fails closed.
-    const pinned = pinnedKeyTypes(opts.policy, host, port);
-    if (opts.policy.fingerprints.length > 0) {
-        for (const offered of await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs })) {
-            if (opts.policy.fingerprints.includes(offered.fingerprint) && !pinned.includes(offered.keyType))
-                pinned.push(offered.keyType);
-        }
-    }
-    const algorithms = serverHostKeyAlgorithms(pinned);
-    const sock = await openSocket(host, port, opts.timeoutMs);
+    // Negotiate a key type that known-hosts pins (a pinned ed25519 key is useless if the client picks RSA). With
+    // fingerprints, whose types are unknown, keep ssh2's full list.
+    const algorithms = hop.policy.fingerprints.length > 0 ? [] : serverHostKeyAlgorithms(pinnedKeyTypes(hop.policy, host, port));
     const ssh = new NodeSSH();
     try {
         await ssh.connect({
             host,
             port,
-            sock,
-            username: opts.username,
-            privateKey: opts.privateKey,
-            passphrase: opts.passphrase,
+            sock: sock,
+            username: hop.username,
+            privateKey: hop.privateKey,
+            passphrase: hop.passphrase,
             readyTimeout: opts.timeoutMs,
             keepaliveInterval: 5000,
             keepaliveCountMax: 3,
@@ -102758,26 +102776,68 @@ async function connectSsh(opts) {
         });
     }
     catch (error) {
-        sock.destroy();
+        ssh.dispose();
         if (verdict && !verdict.ok && opts.strictHostKeyChecking) {
-            const offered = await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs });
+            const offered = canProbe ? await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs }) : [];
             throw new HostKeyError(mismatchMessage(host, port, verdict.reason ?? 'host key not trusted', offered));
         }
-        throw new Error(`SSH connection to ${opts.username}@${host}:${port} failed: ${error.message}`, { cause: error });
+        throw new Error(`SSH connection to ${hop.username}@${host}:${port} failed: ${error.message}`, {
+            cause: error,
+        });
     }
-    log.info(`connected to ${opts.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`);
-    return new SshRemote(ssh, `${host}:${port}`, log);
+    opts.log.info(`connected to ${hop.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`);
+    return ssh;
+}
+/** A channel from the bastion to host:port, used as the next hop's socket. */
+function forwardThrough(bastion, host, port) {
+    return new Promise((resolve, reject) => {
+        const connection = bastion.connection;
+        if (!connection)
+            return reject(new Error('the connection to the jump host was lost'));
+        connection.forwardOut('127.0.0.1', 0, host, port, (error, channel) => error
+            ? reject(new Error(`the jump host could not reach ${host}:${port}: ${error.message}`, { cause: error }))
+            : resolve(channel));
+    });
+}
+async function connectSsh(opts) {
+    let bastion;
+    let sock;
+    if (opts.jump) {
+        bastion = await openHop(opts.jump, await openSocket(opts.jump.host, opts.jump.port, opts.timeoutMs), opts, true);
+        try {
+            sock = await forwardThrough(bastion, opts.host, opts.port);
+        }
+        catch (error) {
+            bastion.dispose();
+            throw error;
+        }
+    }
+    else {
+        sock = await openSocket(opts.host, opts.port, opts.timeoutMs);
+    }
+    try {
+        // Through a bastion the target's keys cannot be probed directly: the mismatch names the offered key only.
+        const ssh = await openHop(opts, sock, opts, !opts.jump);
+        return new SshRemote(ssh, `${opts.host}:${opts.port}`, opts.log, bastion);
+    }
+    catch (error) {
+        bastion?.dispose();
+        sock.destroy?.();
+        throw error;
+    }
 }
 class SshRemote {
     ssh;
     name;
     log;
+    bastion;
     sftp;
     agent;
-    constructor(ssh, name, log) {
+    constructor(ssh, name, log, bastion) {
         this.ssh = ssh;
         this.name = name;
         this.log = log;
+        this.bastion = bastion;
         // HTTP from the host's point of view: each connection is an SSH direct-tcpip channel, so the host needs no curl.
         this.agent = new node_modules_undici/* Agent */.g6({
             connect: (options, callback) => {
@@ -102846,6 +102906,7 @@ class SshRemote {
         if (this.sftp)
             (await this.sftp.catch(() => undefined))?.end();
         this.ssh.dispose();
+        this.bastion?.dispose();
     }
 }
 class HeldChannel {
@@ -102960,6 +103021,10 @@ async function run() {
             privateKey: settings.privateKey,
             passphrase: settings.passphrase,
             policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
+            jump: settings.jump && {
+                ...settings.jump,
+                policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
+            },
             strictHostKeyChecking: settings.strictHostKeyChecking,
             timeoutMs: settings.connectTimeoutMs,
             log,
@@ -102988,7 +103053,7 @@ async function run() {
 }
 /** Before anything else can print them. */
 function maskSecretInputs() {
-    for (const name of ['private-key', 'passphrase']) {
+    for (const name of ['private-key', 'passphrase', 'jump-private-key', 'jump-passphrase']) {
         const value = getInput(name);
         if (!value)
             continue;

@@ -15,8 +15,18 @@ export interface HostTarget {
   port: number;
 }
 
+/** A bastion the targets are reached through (OpenSSH's ProxyJump). */
+export interface JumpHost extends HostTarget {
+  username: string;
+  privateKey: string;
+  passphrase?: string;
+  knownHosts: KnownHostEntry[];
+  hostFingerprints: string[];
+}
+
 export interface Settings {
   targets: HostTarget[];
+  jump?: JumpHost;
   batchSize: number;
   username: string;
   privateKey: string;
@@ -180,18 +190,66 @@ export function parseHosts(text: string, defaultPort: number): HostTarget[] | st
   return targets;
 }
 
-function checkPrivateKey(c: Checker, key: string, passphrase: string | undefined): void {
+function checkPrivateKey(c: Checker, key: string, passphrase: string | undefined, prefix = ''): void {
   if (key === '') return;
   const parsed = ssh2.utils.parseKey(key, passphrase);
   if (parsed instanceof Error) {
     if (/encrypted/i.test(parsed.message) && !passphrase) {
-      c.fail('private-key', 'is encrypted: give its passphrase in the passphrase input');
+      c.fail(`${prefix}private-key`, `is encrypted: give its passphrase in the ${prefix}passphrase input`);
     } else if (/passphrase|decrypt|bad/i.test(parsed.message) && passphrase) {
-      c.fail('passphrase', `does not open the private key (${parsed.message})`);
+      c.fail(`${prefix}passphrase`, `does not open the private key (${parsed.message})`);
     } else {
-      c.fail('private-key', `is not a usable private key (${parsed.message}); paste the whole key file`);
+      c.fail(
+        `${prefix}private-key`,
+        `is not a usable private key (${parsed.message}); paste the whole key file`,
+      );
     }
   }
+}
+
+/** A known-hosts input and a host-fingerprint input: at least one of them when strict. */
+function hostKeys(c: Checker, names: { knownHosts: string; fingerprint: string }, strict: boolean) {
+  let knownHosts: KnownHostEntry[] = [];
+  let hostFingerprints: string[] = [];
+  try {
+    knownHosts = parseKnownHosts(c.raw(names.knownHosts));
+  } catch (error) {
+    c.fail(names.knownHosts, `${(error as Error).message}; paste lines as ssh-keyscan prints them`);
+  }
+  try {
+    hostFingerprints = parseFingerprints(c.raw(names.fingerprint));
+  } catch (error) {
+    c.fail(names.fingerprint, (error as Error).message);
+  }
+  if (strict && c.raw(names.knownHosts) === '' && c.raw(names.fingerprint) === '') {
+    c.fail(
+      names.knownHosts,
+      `or ${names.fingerprint} is required so the server is verified: run \`ssh-keyscan -p PORT HOST\` and ` +
+        'store its output in a secret (or set strict-host-key-checking: false, not recommended)',
+    );
+  }
+  return { knownHosts, hostFingerprints };
+}
+
+/** The jump-* inputs; user and key default to the target's. */
+function readJumpHost(
+  c: Checker,
+  target: { username: string; privateKey: string; passphrase?: string },
+  strict: boolean,
+): JumpHost | undefined {
+  if (c.raw('jump-host') === '') return undefined;
+  const hosts = parseHosts(c.raw('jump-host'), c.port('jump-port', 22));
+  if (typeof hosts === 'string' || hosts.length !== 1) {
+    c.fail('jump-host', typeof hosts === 'string' ? hosts : 'must name exactly one host');
+    return undefined;
+  }
+  const username = c.raw('jump-username') || target.username;
+  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(username)) c.fail('jump-username', 'is not a valid user name');
+  const privateKey = c.raw('jump-private-key') || target.privateKey;
+  const passphrase = c.raw('jump-passphrase') || (c.raw('jump-private-key') ? undefined : target.passphrase);
+  if (c.raw('jump-private-key')) checkPrivateKey(c, privateKey, passphrase, 'jump-');
+  const keys = hostKeys(c, { knownHosts: 'jump-known-hosts', fingerprint: 'jump-host-fingerprint' }, strict);
+  return { ...hosts[0], username, privateKey, passphrase, ...keys };
 }
 
 async function resolveJar(c: Checker, pattern: string): Promise<string | undefined> {
@@ -235,26 +293,13 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
   const passphrase = c.raw('passphrase') || undefined;
   checkPrivateKey(c, privateKey, passphrase);
 
-  let knownHosts: KnownHostEntry[] = [];
-  let hostFingerprints: string[] = [];
-  try {
-    knownHosts = parseKnownHosts(read('known-hosts'));
-  } catch (error) {
-    c.fail('known-hosts', `${(error as Error).message}; paste lines as ssh-keyscan prints them`);
-  }
-  try {
-    hostFingerprints = parseFingerprints(read('host-fingerprint'));
-  } catch (error) {
-    c.fail('host-fingerprint', (error as Error).message);
-  }
   const strictHostKeyChecking = c.boolean('strict-host-key-checking', true);
-  if (strictHostKeyChecking && c.raw('known-hosts') === '' && c.raw('host-fingerprint') === '') {
-    c.fail(
-      'known-hosts',
-      'or host-fingerprint is required so the server is verified: run `ssh-keyscan -p PORT HOST` and store ' +
-        'its output in a secret (or set strict-host-key-checking: false, not recommended)',
-    );
-  }
+  const { knownHosts, hostFingerprints } = hostKeys(
+    c,
+    { knownHosts: 'known-hosts', fingerprint: 'host-fingerprint' },
+    strictHostKeyChecking,
+  );
+  const jump = readJumpHost(c, { username, privateKey, passphrase }, strictHostKeyChecking);
 
   const bluePort = c.port('blue-port', 8080);
   const greenPort = c.port('green-port', 8081);
@@ -282,6 +327,7 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
   const jarPattern = c.required('jar');
   const settings: Omit<Settings, 'jarPath' | 'jarSha256' | 'releaseId'> = {
     targets,
+    jump,
     batchSize,
     username,
     privateKey,

@@ -31,6 +31,10 @@ export async function run(): Promise<void> {
         privateKey: settings.privateKey,
         passphrase: settings.passphrase,
         policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
+        jump: settings.jump && {
+          ...settings.jump,
+          policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
+        },
         strictHostKeyChecking: settings.strictHostKeyChecking,
         timeoutMs: settings.connectTimeoutMs,
         log,
@@ -58,7 +62,7 @@ export async function run(): Promise<void> {
 
 /** Before anything else can print them. */
 function maskSecretInputs(): void {
-  for (const name of ['private-key', 'passphrase']) {
+  for (const name of ['private-key', 'passphrase', 'jump-private-key', 'jump-passphrase']) {
     const value = core.getInput(name);
     if (!value) continue;
     core.setSecret(value);

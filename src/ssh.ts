@@ -18,17 +18,25 @@ import type { Log } from './log.js';
 import type { ExecResult, HeldCommand, HttpResult, Remote } from './remote.js';
 import { quote } from './shell.js';
 
-export interface SshOptions {
+/** One SSH hop: where, who, and how its host key is trusted. */
+export interface SshEndpoint {
   host: string;
   port: number;
   username: string;
   privateKey: string;
   passphrase?: string;
   policy: HostKeyPolicy;
+}
+
+export interface SshOptions extends SshEndpoint {
+  /** A bastion to go through: the target is reached by a channel the bastion opens to it. */
+  jump?: SshEndpoint;
   strictHostKeyChecking: boolean;
   timeoutMs: number;
   log: Log;
 }
+
+type Stream = NodeJS.ReadableStream & NodeJS.WritableStream;
 
 /** A TCP connection with Nagle off: every command is a small round trip, and delayed ACKs cost ~40 ms each. */
 function openSocket(host: string, port: number, timeoutMs: number): Promise<Socket> {
@@ -50,41 +58,39 @@ function openSocket(host: string, port: number, timeoutMs: number): Promise<Sock
   });
 }
 
-export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
-  const { host, port, log } = opts;
+/** Authenticates one hop over `sock`, verifying its host key first (fail closed unless told otherwise). */
+async function openHop(
+  hop: SshEndpoint,
+  sock: Stream,
+  opts: Pick<SshOptions, 'strictHostKeyChecking' | 'timeoutMs' | 'log'>,
+  canProbe: boolean,
+): Promise<NodeSSH> {
+  const { host, port } = hop;
   let verdict: { ok: boolean; reason?: string; keyType: string; fingerprint: string } | undefined;
-  const verify = createHostVerifier(opts.policy, host, port, (r) => (verdict = r));
+  const verify = createHostVerifier(hop.policy, host, port, (r) => (verdict = r));
   const hostVerifier = (key: Buffer): boolean => {
     const ok = verify(key);
     if (!ok && !opts.strictHostKeyChecking) {
-      log.warning(
+      opts.log.warning(
         `strict-host-key-checking is off: accepting ${verdict?.keyType} key ${verdict?.fingerprint} of ${host} unverified`,
       );
       return true;
     }
     return ok;
   };
-  // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
-  // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that
-  // never authenticate); if none matches, the full list is kept and the check below fails closed.
-  const pinned = pinnedKeyTypes(opts.policy, host, port);
-  if (opts.policy.fingerprints.length > 0) {
-    for (const offered of await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs })) {
-      if (opts.policy.fingerprints.includes(offered.fingerprint) && !pinned.includes(offered.keyType))
-        pinned.push(offered.keyType);
-    }
-  }
-  const algorithms = serverHostKeyAlgorithms(pinned);
-  const sock = await openSocket(host, port, opts.timeoutMs);
+  // Negotiate a key type that known-hosts pins (a pinned ed25519 key is useless if the client picks RSA). With
+  // fingerprints, whose types are unknown, keep ssh2's full list.
+  const algorithms =
+    hop.policy.fingerprints.length > 0 ? [] : serverHostKeyAlgorithms(pinnedKeyTypes(hop.policy, host, port));
   const ssh = new NodeSSH();
   try {
     await ssh.connect({
       host,
       port,
-      sock,
-      username: opts.username,
-      privateKey: opts.privateKey,
-      passphrase: opts.passphrase,
+      sock: sock as never,
+      username: hop.username,
+      privateKey: hop.privateKey,
+      passphrase: hop.passphrase,
       readyTimeout: opts.timeoutMs,
       keepaliveInterval: 5000,
       keepaliveCountMax: 3,
@@ -92,20 +98,64 @@ export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
       ...(algorithms.length > 0 ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     });
   } catch (error) {
-    sock.destroy();
+    ssh.dispose();
     if (verdict && !verdict.ok && opts.strictHostKeyChecking) {
-      const offered = await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs });
+      const offered = canProbe ? await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs }) : [];
       throw new HostKeyError(mismatchMessage(host, port, verdict.reason ?? 'host key not trusted', offered));
     }
-    throw new Error(
-      `SSH connection to ${opts.username}@${host}:${port} failed: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new Error(`SSH connection to ${hop.username}@${host}:${port} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  log.info(
-    `connected to ${opts.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`,
+  opts.log.info(
+    `connected to ${hop.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`,
   );
-  return new SshRemote(ssh, `${host}:${port}`, log);
+  return ssh;
+}
+
+/** A channel from the bastion to host:port, used as the next hop's socket. */
+function forwardThrough(bastion: NodeSSH, host: string, port: number): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const connection = bastion.connection;
+    if (!connection) return reject(new Error('the connection to the jump host was lost'));
+    connection.forwardOut('127.0.0.1', 0, host, port, (error, channel) =>
+      error
+        ? reject(
+            new Error(`the jump host could not reach ${host}:${port}: ${error.message}`, { cause: error }),
+          )
+        : resolve(channel),
+    );
+  });
+}
+
+export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
+  let bastion: NodeSSH | undefined;
+  let sock: Stream;
+  if (opts.jump) {
+    bastion = await openHop(
+      opts.jump,
+      await openSocket(opts.jump.host, opts.jump.port, opts.timeoutMs),
+      opts,
+      true,
+    );
+    try {
+      sock = await forwardThrough(bastion, opts.host, opts.port);
+    } catch (error) {
+      bastion.dispose();
+      throw error;
+    }
+  } else {
+    sock = await openSocket(opts.host, opts.port, opts.timeoutMs);
+  }
+  try {
+    // Through a bastion the target's keys cannot be probed directly: the mismatch names the offered key only.
+    const ssh = await openHop(opts, sock, opts, !opts.jump);
+    return new SshRemote(ssh, `${opts.host}:${opts.port}`, opts.log, bastion);
+  } catch (error) {
+    bastion?.dispose();
+    (sock as Partial<Socket>).destroy?.();
+    throw error;
+  }
 }
 
 export class SshRemote implements Remote {
@@ -116,6 +166,7 @@ export class SshRemote implements Remote {
     private readonly ssh: NodeSSH,
     readonly name: string,
     private readonly log: Log,
+    private readonly bastion?: NodeSSH,
   ) {
     // HTTP from the host's point of view: each connection is an SSH direct-tcpip channel, so the host needs no curl.
     this.agent = new Agent({
@@ -195,6 +246,7 @@ export class SshRemote implements Remote {
     await this.agent.destroy().catch(() => undefined);
     if (this.sftp) (await this.sftp.catch(() => undefined))?.end();
     this.ssh.dispose();
+    this.bastion?.dispose();
   }
 }
 
