@@ -27,11 +27,8 @@ function describeFailures(report: LoadReport): string {
   });
 }
 
-test.each([
-  ['v2', {}],
-  ['v3', { 'await-stop': 'true' }],
-])('deploying %s under load fails no request', async (version, extra) => {
-  const jar = await buildDemoJar({ version, startDelayMs: 1000 });
+/** 20 clients through nginx, every other request 250 ms long, from before the deploy until after it. */
+async function deployUnderLoad(inputs: Record<string, string>) {
   const load = startLoad({
     url: target.nginxUrl,
     concurrency: 20,
@@ -39,10 +36,18 @@ test.each([
     slowMs: 250,
     maxDurationMs: 60_000,
   });
-  await new Promise((r) => setTimeout(r, 500)); // traffic is flowing before the deploy starts
-  const result = await runAction({ inputs: targetInputs(target, { jar, ...extra }) });
-  await new Promise((r) => setTimeout(r, 500)); // and keeps flowing after it
-  const report = await load.stop();
+  await new Promise((r) => setTimeout(r, 500));
+  const result = await runAction({ inputs: targetInputs(target, inputs) });
+  await new Promise((r) => setTimeout(r, 500));
+  return { result, report: await load.stop() };
+}
+
+test.each([
+  ['v2', {}],
+  ['v3', { 'await-stop': 'true' }],
+])('deploying %s under load fails no request', async (version, extra) => {
+  const jar = await buildDemoJar({ version, startDelayMs: 1000 });
+  const { result, report } = await deployUnderLoad({ jar, ...extra });
 
   expect(result.code).toBe(0);
   expect(describeFailures(report)).toBe(
@@ -69,20 +74,11 @@ test('a build broken behind nginx is rolled back after the switch, with no faile
   const jar = await buildDemoJar({ version: 'v4-proxy-broken', brokenBehindProxy: true });
   const before = (await target.get('/')).body;
   const includeBefore = target.readInclude();
-  const load = startLoad({
-    url: target.nginxUrl,
-    concurrency: 20,
-    slowEvery: 2,
-    slowMs: 250,
-    maxDurationMs: 60_000,
-  });
-  await new Promise((r) => setTimeout(r, 300));
   // verify-url goes through nginx, from the host: the new app is healthy on its own port but answers 500 there.
-  const result = await runAction({
-    inputs: targetInputs(target, { jar, 'verify-url': `${target.nginxUrl}/actuator/health` }),
+  const { result, report } = await deployUnderLoad({
+    jar,
+    'verify-url': `${target.nginxUrl}/actuator/health`,
   });
-  await new Promise((r) => setTimeout(r, 300));
-  const report = await load.stop();
 
   expect(result.code).not.toBe(0);
   expect(result.stdout).toMatch(
