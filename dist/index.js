@@ -102756,9 +102756,19 @@ async function openHop(hop, sock, opts, canProbe) {
         }
         return ok;
     };
-    // Negotiate a key type that known-hosts pins (a pinned ed25519 key is useless if the client picks RSA). With
-    // fingerprints, whose types are unknown, keep ssh2's full list.
-    const algorithms = hop.policy.fingerprints.length > 0 ? [] : serverHostKeyAlgorithms(pinnedKeyTypes(hop.policy, host, port));
+    // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
+    // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that never
+    // authenticate). When that is not possible or nothing matches, ssh2's full list is kept and the check fails
+    // closed below.
+    const pinned = pinnedKeyTypes(hop.policy, host, port);
+    if (hop.policy.fingerprints.length > 0) {
+        const offered = canProbe ? await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs }) : [];
+        for (const o of offered) {
+            if (hop.policy.fingerprints.includes(o.fingerprint) && !pinned.includes(o.keyType))
+                pinned.push(o.keyType);
+        }
+    }
+    const algorithms = serverHostKeyAlgorithms(pinned);
     const ssh = new NodeSSH();
     try {
         await ssh.connect({
@@ -102844,9 +102854,17 @@ class SshRemote {
                 const target = options.hostname.replace(/^\[(.*)\]$/, '$1');
                 this.connection().forwardOut('127.0.0.1', 0, target, Number(options.port), (error, channel) => {
                     if (error)
-                        callback(error, null);
-                    else
-                        callback(null, channel);
+                        return callback(error, null);
+                    // undici waits for 'close' after destroying a socket, but an ssh2 channel emits 'close' only once its
+                    // end was read, and nobody reads a destroyed socket (e.g. after a `Connection: close` answer): without
+                    // this, closing the agent would wait forever.
+                    const destroy = channel.destroy.bind(channel);
+                    channel.destroy = () => {
+                        destroy();
+                        channel.resume();
+                        return channel;
+                    };
+                    callback(null, channel);
                 });
             },
             keepAliveTimeout: 2000,
@@ -102862,7 +102880,12 @@ class SshRemote {
     async exec(command) {
         (command.quiet ? this.log.debug : this.log.info)(`$ ${command.title}`);
         this.log.debug(command.script);
-        const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`);
+        this.connection(); // a clear error when the link is already gone
+        const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`).catch((error) => {
+            throw new Error(`${command.title}: ${error.message} (the SSH connection to ${this.name} was lost?)`, {
+                cause: error,
+            });
+        });
         if (result.code === null)
             throw new Error(`${command.title}: the SSH channel closed without an exit code`);
         return { code: result.code, stdout: result.stdout, stderr: result.stderr };

@@ -26,8 +26,9 @@ export interface LoadFailure {
   path: string;
   /**
    * The request errored on a kept-alive connection (req.reusedSocket) before any answer came: the race
-   * where the server closes an idle connection just as the client reuses it (clients such as browsers
-   * retry such requests; this load generator does not, and counts them as failed).
+   * where the server closes an idle connection just as the client reuses it. Such a GET is retried once on a
+   * fresh connection (see LoadReport.retriedOnReusedConnection), so a recorded failure has this false unless
+   * that retry is ever dropped.
    */
   reused: boolean;
   /** HTTP status, 0 when the request errored. */

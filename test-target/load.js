@@ -18,7 +18,7 @@ const MAX_FAILURES_KEPT = 50;
  * @typedef {{ atMs: number, status: number, error: string, sentMs: number, path: string,
  *             reused: boolean }} LoadFailure
  * @typedef {{
- *   total: number, failed: number, failedOnReusedConnection: number,
+ *   total: number, failed: number, failedOnReusedConnection: number, retriedOnReusedConnection: number,
  *   byStatus: Record<string, number>, errors: Record<string, number>,
  *   failures: LoadFailure[], versions: Record<string, number>,
  *   lastVersion: string | null, durationMs: number, startedAt: number, running: boolean,
