@@ -9,6 +9,36 @@ export interface TargetOptions {
   tcpForwarding?: boolean;
   /** Port written into the initial include (default bluePort); null: an empty include file. */
   includePort?: number | null;
+  /**
+   * Run sshd and nginx (and so every app they start) in a network namespace of their own
+   * (`ip netns`, named after dir), whose 127.0.0.1 is not the test's: the target's sshd, nginx and
+   * apps are unreachable from the test process. The way in is `bastion`, a second sshd in the
+   * namespace listening on a veth address the test can reach. get/getDirect/listening/ssh go
+   * through `ip netns exec`. stop() deletes the namespace and the veth pair. Default false.
+   */
+  netns?: boolean;
+}
+
+/** The jump host of a netns target. */
+export interface Bastion {
+  /** The namespace side of the veth pair (10.213.x.y), reachable from the test. */
+  readonly host: string;
+  readonly sshPort: number;
+  readonly username: 'jumper';
+  /** OpenSSH private key text of jumper (ed25519, no passphrase). */
+  readonly privateKey: string;
+  readonly privateKeyPath: string;
+  /** The known_hosts line `[host]:<sshPort> ssh-ed25519 <base64>` (ed25519 host key only). */
+  readonly knownHosts: string;
+  readonly knownHostsPath: string;
+  /** `SHA256:...` of its ed25519 host key. */
+  readonly hostKeyFingerprint: string;
+  readonly sshdPid: number;
+  /** dir/bastion */
+  readonly dir: string;
+  /** Its sshd's log (LogLevel VERBOSE). */
+  readonly logFile: string;
+  readLog(): string;
 }
 
 export interface ExecResult {
@@ -77,6 +107,10 @@ export interface Target {
   readonly sudoersFile: string | null;
   readonly sshdPid: number;
   readonly nginxPid: number;
+  /** The network namespace's name (netns targets), else null. */
+  readonly netns: string | null;
+  /** The only way in to a netns target, else null. */
+  readonly bastion: Bastion | null;
 
   /** GET through nginx on a new connection; never throws. */
   get(path: string, opts?: GetOptions): Promise<HttpResult>;

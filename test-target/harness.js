@@ -2,8 +2,11 @@
 // its own nginx (proxying through an include file that names the live port), a narrow sudoers
 // entry for the `deploy` user and an app directory. Everything lives under a fresh
 // /tmp/bgd-target-XXXXXX directory and is torn down by stop().
+// With { netns: true } sshd and nginx (and so every app they start) run in a network namespace of
+// their own, whose 127.0.0.1 is not the test's; the only way in is a second sshd, the bastion, that
+// listens on a veth address of that namespace (see startNetns and startBastion).
 // Plain ESM JavaScript with JSDoc types; see harness.d.ts. Must run as root.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import fs, { promises as fsp } from 'node:fs';
 import http from 'node:http';
@@ -19,6 +22,11 @@ const DIR_PREFIX = 'bgd-target-';
 /** Not os.tmpdir(): a TMPDIR the deploy user cannot traverse would break the target. */
 const TMP_ROOT = '/tmp';
 const SYS_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Namespaces are named after the target dir (bgd-target-XXXXXX); the veth pair after its suffix. */
+const NETNS_RUN_DIR = '/run/netns';
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((f) => fs.existsSync(f)) ?? 'ip';
+/** The bastion's login user. */
+const JUMP_USER = 'jumper';
 
 /**
  * @typedef {{ code: number, stdout: string, stderr: string }} ExecResult
@@ -26,7 +34,11 @@ const SYS_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
  * @typedef {{ timeoutMs?: number, headers?: Record<string, string> }} GetOptions
  * @typedef {{ pid: number, cmdline: string }} ProcInfo
  * @typedef {{ user?: 'deploy' | 'root', sudo?: boolean, tcpForwarding?: boolean,
- *             includePort?: number | null }} TargetOptions
+ *             includePort?: number | null, netns?: boolean }} TargetOptions
+ * @typedef {{ host: string, sshPort: number, username: 'jumper', privateKey: string,
+ *             privateKeyPath: string, knownHosts: string, knownHostsPath: string,
+ *             hostKeyFingerprint: string, sshdPid: number, dir: string, logFile: string,
+ *             readLog: () => string }} Bastion
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -211,24 +223,25 @@ async function terminate(pids, sig, graceMs) {
   while (Date.now() < hardDeadline && rest.some(processAlive)) await sleep(25);
 }
 
-/** @param {number} port */
-export function isListening(port) {
+/**
+ * True when /proc/net/tcp{,6} text shows a socket in LISTEN state on port.
+ * @param {string} text
+ * @param {number} port
+ */
+function listensIn(text, port) {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 4) continue;
-      const local = cols[1];
-      if (cols[3] === '0A' && local.slice(local.lastIndexOf(':') + 1) === hex) return true;
-    }
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 4 || cols[0] === 'sl') continue;
+    const local = cols[1];
+    if (cols[3] === '0A' && local.slice(local.lastIndexOf(':') + 1) === hex) return true;
   }
   return false;
+}
+
+/** @param {number} port */
+export function isListening(port) {
+  return ['/proc/net/tcp', '/proc/net/tcp6'].some((file) => listensIn(readQuiet(file), port));
 }
 
 /**
@@ -282,11 +295,12 @@ export function httpGet(port, urlPath, opts = {}) {
 
 /**
  * @param {number} port
+ * @param {string} [host]
  * @returns {Promise<boolean>}
  */
-function canConnect(port) {
+function canConnect(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
+    const s = net.connect({ host, port });
     s.setTimeout(1000);
     s.once('connect', () => {
       s.destroy();
@@ -301,14 +315,16 @@ function canConnect(port) {
 }
 
 /**
- * Waits until something accepts TCP connections on port; fails if child exits first or on timeout.
+ * Waits until something accepts TCP connections on port (or `up` says so); fails if child exits
+ * first or on timeout.
  * @param {number} port
  * @param {import('node:child_process').ChildProcess} child
  * @param {string} what
  * @param {string} logFile
  * @param {number} timeoutMs
+ * @param {(port: number) => Promise<boolean>} [up]
  */
-async function waitForPort(port, child, what, logFile, timeoutMs) {
+async function waitForPort(port, child, what, logFile, timeoutMs, up = (p) => canConnect(p)) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -316,10 +332,10 @@ async function waitForPort(port, child, what, logFile, timeoutMs) {
         `${what} exited (${child.exitCode ?? child.signalCode}) before listening:\n${readQuiet(logFile)}`,
       );
     }
-    if (await canConnect(port)) return;
+    if (await up(port)) return;
     if (Date.now() > deadline) {
       throw new Error(
-        `${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${readQuiet(logFile)}`,
+        `${what} did not listen on port ${port} within ${timeoutMs} ms:\n${readQuiet(logFile)}`,
       );
     }
     await sleep(20);
@@ -359,7 +375,7 @@ function shadowPassword(user) {
 /**
  * Makes sure the login user exists and is not locked (sshd refuses even key logins for a
  * password field starting with '!'). Safe when several targets start at once.
- * @param {'deploy' | 'root'} user
+ * @param {'deploy' | 'root' | 'jumper'} user
  */
 async function ensureUser(user) {
   if (user === 'root') {
@@ -476,6 +492,99 @@ function removeStaleSudoers() {
   }
 }
 
+/** `<pid> <start time>` of this process, as written to a netns target's dir/owner. */
+function ownerStamp(pid = process.pid) {
+  const stat = readQuiet(`/proc/${pid}/stat`);
+  return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''}`;
+}
+
+/**
+ * Deletes network namespaces (with their processes, target dir and sudoers file) left by earlier
+ * runs that were killed before they could clean up: the dir is gone, or its owner process is.
+ */
+function removeStaleNetns() {
+  let names;
+  try {
+    names = fs.readdirSync(NETNS_RUN_DIR);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = path.join(TMP_ROOT, name);
+    const owner = readQuiet(path.join(dir, 'owner')).trim();
+    if (fs.existsSync(dir) && (owner === '' || owner === ownerStamp(Number(owner.split(' ')[0])))) continue;
+    deleteNetnsSync(name, vethNames(name).host);
+    fs.rmSync(path.join(SUDOERS_DIR, `bgd-${name}`), { force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The veth pair of a target dir / namespace named bgd-target-XXXXXX (interface names: 15 chars max).
+ * @param {string} name
+ */
+function vethNames(name) {
+  const suffix = name.slice(DIR_PREFIX.length);
+  return { host: `bgd${suffix}h`, ns: `bgd${suffix}n` };
+}
+
+/**
+ * PIDs of the processes in a network namespace (`ip netns pids`).
+ * @param {string} ns
+ */
+function netnsPidsSync(ns) {
+  const r = spawnSync(IP, ['netns', 'pids', ns], { encoding: 'utf8', timeout: 10_000 });
+  return (r.stdout ?? '')
+    .split(/\s+/)
+    .filter((x) => /^\d+$/.test(x))
+    .map(Number);
+}
+
+/**
+ * SIGKILLs whatever still runs in the namespace, deletes it and the veth pair. Best effort.
+ * @param {string} ns
+ * @param {string} hostVeth
+ */
+function deleteNetnsSync(ns, hostVeth) {
+  for (let round = 0; round < 20; round++) {
+    const pids = netnsPidsSync(ns).filter((pid) => pid !== process.pid);
+    if (!pids.length) break;
+    for (const pid of pids) signal(pid, 'SIGKILL');
+    const deadline = Date.now() + 500;
+    while (Date.now() < deadline && pids.some(processAlive)) {
+      spawnSync('sleep', ['0.02']);
+    }
+  }
+  spawnSync(IP, ['netns', 'del', ns], { timeout: 10_000 });
+  // Gone with the namespace; only there if the namespace was never fully set up.
+  spawnSync(IP, ['link', 'del', hostVeth], { timeout: 10_000, stdio: 'ignore' });
+}
+
+/** Third and fourth octet prefixes of /30 nets handed to live targets of this process. */
+const reservedNets = new Set();
+
+/**
+ * A free 10.213.X.Y/30 for a veth pair: .Y+1 on the host side, .Y+2 in the namespace. Only ever
+ * configured on interfaces this harness creates.
+ */
+function freeVethNet() {
+  const inUse = spawnSync(IP, ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout ?? '';
+  const routes = spawnSync(IP, ['-o', '-4', 'route', 'show'], { encoding: 'utf8' }).stdout ?? '';
+  for (let tries = 0; tries < 1000; tries++) {
+    const net3 = Math.floor(Math.random() * 256);
+    const base = Math.floor(Math.random() * 64) * 4;
+    const prefix = `10.213.${net3}.`;
+    const key = `${net3}.${base}`;
+    if (reservedNets.has(key)) continue;
+    if ([1, 2].some((i) => inUse.includes(` ${prefix}${base + i}/`))) continue;
+    if (routes.includes(`${prefix}${base}/`)) continue;
+    reservedNets.add(key);
+    return { key, hostAddr: `${prefix}${base + 1}`, nsAddr: `${prefix}${base + 2}` };
+  }
+  throw new Error('no free 10.213.x.y/30 for the veth pair');
+}
+
 // ---------------------------------------------------------------------------------------------
 // the target
 
@@ -518,6 +627,23 @@ class Target {
     this.clientPids = new Set();
     /** @type {Promise<void> | null} */
     this.stopping = null;
+    /** Network namespace name (netns targets), else null. @type {string | null} */
+    this.netns = null;
+    /** @type {{ key: string, hostAddr: string, nsAddr: string } | null} */
+    this.vethNet = null;
+    this.hostVeth = '';
+    /** @type {Bastion | null} */
+    this.bastion = null;
+  }
+
+  /**
+   * argv that runs file in the target's network namespace (or as is).
+   * @param {string} file
+   * @param {string[]} args
+   * @returns {[string, string[]]}
+   */
+  nsCommand(file, args) {
+    return this.netns ? [IP, ['netns', 'exec', this.netns, file, ...args]] : [file, args];
   }
 
   /**
@@ -526,17 +652,37 @@ class Target {
    * @param {GetOptions} [opts]
    */
   get(urlPath, opts) {
-    return httpGet(this.nginxPort, urlPath, opts);
+    return this.getDirect(this.nginxPort, urlPath, opts);
   }
 
   /**
-   * GET straight to 127.0.0.1:port.
+   * GET straight to 127.0.0.1:port (the namespace's, for netns targets: from a child in it).
    * @param {number} port
    * @param {string} urlPath
    * @param {GetOptions} [opts]
+   * @returns {Promise<HttpResult>}
    */
-  getDirect(port, urlPath, opts) {
-    return httpGet(port, urlPath, opts);
+  async getDirect(port, urlPath, opts = {}) {
+    if (!this.netns) return httpGet(port, urlPath, opts);
+    const script =
+      'const [u, port, urlPath, o] = process.argv.slice(1);' +
+      'const { httpGet } = await import(u);' +
+      'process.stdout.write(JSON.stringify(await httpGet(Number(port), urlPath, JSON.parse(o))));';
+    const [file, args] = this.nsCommand(process.execPath, [
+      '--input-type=module',
+      '-e',
+      script,
+      import.meta.url,
+      String(port),
+      urlPath,
+      JSON.stringify(opts),
+    ]);
+    const r = await exec(file, args, { timeoutMs: (opts.timeoutMs ?? 5000) + 10_000 });
+    try {
+      return /** @type {HttpResult} */ (JSON.parse(r.stdout));
+    } catch {
+      return { status: 0, body: `GET in ${this.netns} failed (${r.code}): ${r.stderr}` };
+    }
   }
 
   readInclude() {
@@ -569,7 +715,13 @@ class Target {
    */
   appProcesses() {
     const procs = listProcesses();
-    const exclude = new Set([this.sshdPid, this.nginxPid, process.pid, ...this.clientPids]);
+    const exclude = new Set([
+      this.sshdPid,
+      this.nginxPid,
+      this.bastion?.sshdPid ?? 0,
+      process.pid,
+      ...this.clientPids,
+    ]);
     /** @type {ProcInfo[]} */
     const result = [];
     for (const p of procs) {
@@ -585,7 +737,18 @@ class Target {
 
   /** @param {number} port */
   listening(port) {
-    return isListening(port);
+    if (!this.netns) return isListening(port);
+    let text;
+    try {
+      text = execFileSync(IP, ['netns', 'exec', this.netns, 'cat', '/proc/net/tcp', '/proc/net/tcp6'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 10_000,
+      });
+    } catch (e) {
+      text = String(/** @type {{ stdout?: unknown }} */ (e).stdout ?? ''); // no tcp6: cat exits 1
+    }
+    return listensIn(text, port);
   }
 
   /**
@@ -622,8 +785,9 @@ class Target {
       command,
     ];
     const timeoutMs = opts.timeoutMs ?? 60_000;
+    const [file, argv] = this.nsCommand('ssh', args);
     return new Promise((resolve) => {
-      const child = spawn('ssh', args, {
+      const child = spawn(file, argv, {
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
       if (child.pid) this.clientPids.add(child.pid);
@@ -680,6 +844,12 @@ class Target {
         await terminate([this.sshdPid], 'SIGTERM', 3000);
         await terminate(sessions, 'SIGTERM', 2000);
       }
+      // 4. the bastion and its sessions
+      if (this.bastion?.sshdPid) {
+        const sessions = descendants(this.bastion.sshdPid);
+        await terminate([this.bastion.sshdPid], 'SIGTERM', 3000);
+        await terminate(sessions, 'SIGTERM', 2000);
+      }
       // anything that appeared meanwhile
       await terminate(
         this.appProcesses().map((p) => p.pid),
@@ -687,10 +857,19 @@ class Target {
         0,
       );
     } finally {
+      if (this.netns) deleteNetnsSync(this.netns, this.hostVeth);
+      if (this.vethNet) reservedNets.delete(this.vethNet.key);
       if (this.sudoersFile) fs.rmSync(this.sudoersFile, { force: true });
       await fsp.rm(this.dir, { recursive: true, force: true });
       liveTargets.delete(this);
-      for (const p of [this.sshPort, this.nginxPort, this.bluePort, this.greenPort]) reservedPorts.delete(p);
+      for (const p of [
+        this.sshPort,
+        this.nginxPort,
+        this.bluePort,
+        this.greenPort,
+        this.bastion?.sshPort ?? 0,
+      ])
+        reservedPorts.delete(p);
     }
   }
 
@@ -702,8 +881,14 @@ class Target {
         ...this.appProcesses().map((p) => p.pid),
         ...(this.nginxPid ? [this.nginxPid, ...descendants(this.nginxPid, procs)] : []),
         ...(this.sshdPid ? [this.sshdPid, ...descendants(this.sshdPid, procs)] : []),
+        ...(this.bastion?.sshdPid ? [this.bastion.sshdPid, ...descendants(this.bastion.sshdPid, procs)] : []),
       ];
       for (const pid of pids) signal(pid, 'SIGKILL');
+    } catch {
+      // best effort
+    }
+    try {
+      if (this.netns) deleteNetnsSync(this.netns, this.hostVeth);
     } catch {
       // best effort
     }
@@ -771,7 +956,7 @@ async function startSshd(t, tcpForwarding) {
   const logFile = path.join(d, 'sshd.log');
   const fd = fs.openSync(logFile, 'a');
   try {
-    const child = spawn(SSHD, ['-D', '-e', '-f', cfgFile], { stdio: ['ignore', fd, fd] });
+    const child = spawn(...t.nsCommand(SSHD, ['-D', '-e', '-f', cfgFile]), { stdio: ['ignore', fd, fd] });
     t.sshdChild = child;
     child.on('error', () => {});
     t.sshdPid = child.pid ?? 0;
@@ -784,7 +969,17 @@ async function startSshd(t, tcpForwarding) {
     'sshd',
     logFile,
     10_000,
+    upIn(t),
   );
+}
+
+/**
+ * How to tell that a target's server listens: connect (or, in a namespace, look at its sockets).
+ * @param {Target} t
+ * @returns {(port: number) => Promise<boolean>}
+ */
+function upIn(t) {
+  return t.netns ? async (port) => t.listening(port) : (port) => canConnect(port);
 }
 
 /**
@@ -843,7 +1038,7 @@ http {
   await execOk(NGINX, ['-c', t.nginxConfig, ...errArgs, '-t', '-q']);
   const fd = fs.openSync(logFile, 'a');
   try {
-    const child = spawn(NGINX, ['-c', t.nginxConfig, ...errArgs, '-g', 'daemon off;'], {
+    const child = spawn(...t.nsCommand(NGINX, ['-c', t.nginxConfig, ...errArgs, '-g', 'daemon off;']), {
       stdio: ['ignore', fd, fd],
     });
     t.nginxChild = child;
@@ -859,7 +1054,110 @@ http {
     'nginx',
     errorLog,
     10_000,
+    upIn(t),
   );
+}
+
+/**
+ * Creates the target's network namespace (loopback up) and a veth pair into it:
+ * host side 10.213.X.Y+1/30 in the root namespace, 10.213.X.Y+2/30 inside.
+ * @param {Target} t
+ */
+async function startNetns(t) {
+  const ns = path.basename(t.dir);
+  const veth = vethNames(ns);
+  // Lets a later run clean up after this one if it is killed before stop() (see removeStaleNetns).
+  fs.writeFileSync(path.join(t.dir, 'owner'), `${ownerStamp()}\n`);
+  t.vethNet = freeVethNet();
+  t.hostVeth = veth.host;
+  await execOk(IP, ['netns', 'add', ns]);
+  t.netns = ns;
+  const { hostAddr, nsAddr } = t.vethNet;
+  await execOk(IP, ['-n', ns, 'link', 'set', 'lo', 'up']);
+  await execOk(IP, ['link', 'add', veth.host, 'type', 'veth', 'peer', 'name', veth.ns, 'netns', ns]);
+  await execOk(IP, ['addr', 'add', `${hostAddr}/30`, 'dev', veth.host]);
+  await execOk(IP, ['link', 'set', veth.host, 'up']);
+  await execOk(IP, ['-n', ns, 'addr', 'add', `${nsAddr}/30`, 'dev', veth.ns]);
+  await execOk(IP, ['-n', ns, 'link', 'set', veth.ns, 'up']);
+}
+
+/**
+ * The bastion: a second sshd inside the namespace, listening only on its veth address, for the
+ * user jumper (own key), allowing nothing but direct-tcpip forwarding (no shell, no remote
+ * forwarding). Reachable from the test; it reaches the target's sshd on the namespace's 127.0.0.1.
+ * @param {Target} t
+ * @param {number} port
+ */
+async function startBastion(t, port) {
+  const d = path.join(t.dir, 'bastion');
+  fs.mkdirSync(path.join(d, 'authorized_keys'), { recursive: true, mode: 0o755 });
+  const host = /** @type {NonNullable<Target['vethNet']>} */ (t.vethNet).nsAddr;
+  const keyPath = path.join(d, 'client_key');
+  const [account] = await Promise.all([
+    ensureUser(JUMP_USER),
+    keygen(keyPath, 'ed25519'),
+    keygen(path.join(d, 'ssh_host_ed25519_key'), 'ed25519'),
+  ]);
+  const authFile = path.join(d, 'authorized_keys', JUMP_USER);
+  fs.writeFileSync(authFile, fs.readFileSync(`${keyPath}.pub`, 'utf8'), { mode: 0o600 });
+  fs.chownSync(authFile, account.uid, account.gid);
+  const [type, b64] = fs.readFileSync(path.join(d, 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+  const knownHosts = `[${host}]:${port} ${type} ${b64}\n`;
+  const knownHostsPath = path.join(d, 'known_hosts');
+  fs.writeFileSync(knownHostsPath, knownHosts, { mode: 0o644 });
+  const cfg = [
+    `Port ${port}`,
+    `ListenAddress ${host}`,
+    `HostKey ${d}/ssh_host_ed25519_key`,
+    `PidFile ${d}/sshd.pid`,
+    `AuthorizedKeysFile ${d}/authorized_keys/%u`,
+    'StrictModes no',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'PermitRootLogin no',
+    `AllowUsers ${JUMP_USER}`,
+    'AllowTcpForwarding local',
+    `PermitOpen 127.0.0.1:${t.sshPort}`,
+    'AllowAgentForwarding no',
+    'X11Forwarding no',
+    'PermitTTY no',
+    'ForceCommand /bin/false',
+    'MaxStartups 50:30:100',
+    // VERBOSE logs logins but not the direct-tcpip channels; DEBUG1 logs those too.
+    'LogLevel DEBUG1',
+    '',
+  ].join('\n');
+  const cfgFile = path.join(d, 'sshd_config');
+  fs.writeFileSync(cfgFile, cfg, { mode: 0o644 });
+  await execOk(SSHD, ['-t', '-f', cfgFile]);
+  const logFile = path.join(d, 'sshd.log');
+  const fd = fs.openSync(logFile, 'a');
+  /** @type {import('node:child_process').ChildProcess} */
+  let child;
+  try {
+    child = spawn(...t.nsCommand(SSHD, ['-D', '-e', '-f', cfgFile]), { stdio: ['ignore', fd, fd] });
+    child.on('error', () => {});
+  } finally {
+    fs.closeSync(fd);
+  }
+  t.bastion = {
+    host,
+    sshPort: port,
+    username: JUMP_USER,
+    privateKey: fs.readFileSync(keyPath, 'utf8'),
+    privateKeyPath: keyPath,
+    knownHosts,
+    knownHostsPath,
+    hostKeyFingerprint: await fingerprint(path.join(d, 'ssh_host_ed25519_key.pub')),
+    sshdPid: child.pid ?? 0,
+    dir: d,
+    logFile,
+    readLog: () => readQuiet(logFile),
+  };
+  // From the root namespace, through the veth: the way the action will come in.
+  await waitForPort(port, child, 'bastion sshd', logFile, 10_000, (p) => canConnect(p, host));
 }
 
 /**
@@ -898,6 +1196,7 @@ export async function startTarget(opts = {}) {
   const tcpForwarding = opts.tcpForwarding ?? true;
 
   removeStaleSudoers();
+  if (opts.netns) removeStaleNetns();
   const dir = await fsp.mkdtemp(path.join(TMP_ROOT, DIR_PREFIX));
   fs.chmodSync(dir, 0o755);
   const t = new Target({ dir, username });
@@ -906,7 +1205,7 @@ export async function startTarget(opts = {}) {
   try {
     const [account, ports, tools] = await Promise.all([
       ensureUser('deploy').then((deploy) => (username === 'root' ? ensureUser('root') : deploy)),
-      freePorts(4),
+      freePorts(opts.netns ? 5 : 4),
       Promise.all([which('nginx'), which('tee'), which('mv'), which('rm')]),
       keygen(t.privateKeyPath, 'ed25519'),
       keygen(path.join(dir, 'ssh_host_ed25519_key'), 'ed25519'),
@@ -914,6 +1213,7 @@ export async function startTarget(opts = {}) {
       keygen(path.join(dir, 'ssh_host_rsa_key'), 'rsa', ['-b', '2048']),
     ]);
     [t.sshPort, t.nginxPort, t.bluePort, t.greenPort] = ports;
+    if (opts.netns) await startNetns(t);
     t.nginxUrl = `http://127.0.0.1:${t.nginxPort}`;
     const [nginxPath, tee, mv, rm] = tools;
     t.nginxBin = nginxPath;
@@ -955,6 +1255,7 @@ export async function startTarget(opts = {}) {
       startSshd(t, tcpForwarding),
       startNginx(t, opts.includePort === undefined ? t.bluePort : opts.includePort),
       username === 'deploy' && wantSudo ? installSudoers(t) : Promise.resolve(),
+      opts.netns ? startBastion(t, ports[4]) : Promise.resolve(),
     ]);
     return t;
   } catch (err) {
