@@ -100892,7 +100892,7 @@ async function readSettings(read, now = new Date()) {
         healthPath,
         healthExpect: c.raw('health-expect') || 'UP',
         healthTimeoutMs: c.seconds('health-timeout', 120, 1),
-        healthIntervalMs: c.seconds('health-interval', 1, 0.05),
+        healthIntervalMs: c.seconds('health-interval', 0.5, 0.05),
         nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
         nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
         nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'], 'auto'),
@@ -101566,7 +101566,8 @@ async function deployHost(ctx) {
             }
             if (outcome.reason === 'aborted')
                 throw new DeployCancelled();
-            const tail = (await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout;
+            // The app may log its own environment: secret-env values are cut out here, not left to the runner's mask.
+            const tail = redact((await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout, s.secretEnv.map(([, value]) => value));
             log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(s.releaseId)}:\n${tail}`);
             throw new Error(outcome.reason === 'exited'
                 ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
@@ -101653,6 +101654,9 @@ async function deployHost(ctx) {
         if (code !== 0)
             log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
     }
+}
+function redact(text, secrets) {
+    return secrets.filter((v) => v !== '').reduce((out, v) => out.split(v).join('***'), text);
 }
 async function acquireLock(ctx, detail) {
     const { settings: s, remote, log } = ctx;
