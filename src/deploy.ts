@@ -125,7 +125,11 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
         return;
       }
       if (outcome.reason === 'aborted') throw new DeployCancelled();
-      const tail = (await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout;
+      // The app may log its own environment: secret-env values are cut out here, not left to the runner's mask.
+      const tail = redact(
+        (await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout,
+        s.secretEnv.map(([, value]) => value),
+      );
       log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(s.releaseId)}:\n${tail}`);
       throw new Error(
         outcome.reason === 'exited'
@@ -214,6 +218,10 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     const code = await lock.release().catch(() => null);
     if (code !== 0) log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
   }
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.filter((v) => v !== '').reduce((out, v) => out.split(v).join('***'), text);
 }
 
 async function acquireLock(ctx: DeployContext, detail: (t: string) => void): Promise<HeldCommand> {

@@ -80,8 +80,7 @@ async function openHop(
   };
   // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
   // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that never
-  // authenticate). When that is not possible or nothing matches, ssh2's full list is kept and the check fails
-  // closed below.
+  // authenticate). If none does (or no probe is possible), the key check below still decides, fail closed.
   const pinned = pinnedKeyTypes(hop.policy, host, port);
   if (hop.policy.fingerprints.length > 0) {
     const offered = canProbe ? await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs }) : [];
