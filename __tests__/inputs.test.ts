@@ -59,7 +59,7 @@ test('defaults', async () => {
     healthPath: '/actuator/health',
     healthExpect: 'UP',
     healthTimeoutMs: 120000,
-    healthIntervalMs: 500,
+    healthIntervalMs: 250,
     java: 'java',
     javaOpts: [],
     appArgs: [],

@@ -348,7 +348,7 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
     healthPath,
     healthExpect: c.raw('health-expect') || 'UP',
     healthTimeoutMs: c.seconds('health-timeout', 120, 1),
-    healthIntervalMs: c.seconds('health-interval', 0.5, 0.05),
+    healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
     nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
     nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
     nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'] as const, 'auto'),

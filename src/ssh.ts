@@ -235,10 +235,11 @@ export class SshRemote implements Remote {
     return this.sftp;
   }
 
+  /** 32 requests of 128 KiB in flight (ssh2 splits them to the server's own write limit): near scp speed. */
   async upload(localPath: string, remotePath: string): Promise<void> {
     const sftp = await this.sftpSession();
     await new Promise<void>((resolve, reject) =>
-      sftp.fastPut(localPath, remotePath, { concurrency: 64, chunkSize: 32768 }, (error) =>
+      sftp.fastPut(localPath, remotePath, { concurrency: 32, chunkSize: 131072 }, (error) =>
         error ? reject(new Error(`upload to ${remotePath} failed: ${error.message}`)) : resolve(),
       ),
     );
