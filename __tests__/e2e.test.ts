@@ -149,3 +149,25 @@ test('redeploying the same jar reuses the release on the host (no upload)', asyn
   expect(r.stdout).toMatch(/already on the host: linked from .*nothing uploaded/);
   expect(await target.get('/')).toEqual({ status: 200, body: `version=v6 port=${target.bluePort}\n` });
 });
+
+test('by default the deploy does not wait for a slow graceful shutdown: a watchdog kills it at stop-timeout', async () => {
+  const live = Number(/:(\d+);/.exec(target.readInclude())?.[1]);
+  const [old] = appsOn(live);
+  // A 20 s request straight to the old app (not through nginx, so the drain does not wait for it) keeps the
+  // old app's graceful shutdown busy far longer than stop-timeout.
+  const slow = target.getDirect(live, '/slow?ms=20000', { timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await deploy('v7', { 'stop-timeout': '3' });
+  expectSuccess(r);
+  expect(r.stdout).toMatch(
+    new RegExp(`old pid ${old.pid} on port ${live}: closed its port; still finishing`),
+  );
+  expect(r.durationMs).toBeLessThan(10_000);
+  const ended = Date.now();
+  expect(processAlive(old.pid)).toBe(true); // still finishing its request
+  expect(target.listening(live)).toBe(false);
+  expect(await waitGone(old.pid, 8_000)).toBe(true);
+  expect(Date.now() - ended).toBeLessThan(6_000); // killed at stop-timeout, not after its 20 s request
+  expect((await slow).status).toBe(0); // the request it could not finish in time was cut
+  expect((await target.get('/')).body).toMatch(/^version=v7 /);
+});
