@@ -101010,6 +101010,16 @@ const STOP_PROCESS = [
 function script(...lines) {
     return lines.filter((l) => typeof l === 'string').join('\n') + '\n';
 }
+/** Scripts report results as `key=value` lines on stdout. */
+function parseKeyValues(output) {
+    const values = new Map();
+    for (const line of output.split('\n')) {
+        const eq = line.indexOf('=');
+        if (eq > 0)
+            values.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+    }
+    return values;
+}
 
 ;// CONCATENATED MODULE: ./src/commands/app.ts
 
@@ -101074,15 +101084,6 @@ function detectPorts(paths, include, ports) {
         // `set $service_url http://HOST:PORT;` -> PORT
         '  ip=$(sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$inc" | head -n 1)', '  echo "include_port=$ip"', 'elif [ -e "$inc" ]; then echo include=unreadable', 'else echo include=missing', 'fi', `set -- ${ports.join(' ')}`, 'case " $* " in *" $ip "*) ;; *) [ -n "$ip" ] && set -- "$@" "$ip" ;; esac', 'for p in "$@"; do', '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi', `  f=${quote(paths.runDir)}/"$p".pid`, '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then', '    echo "pid_$p=$pid $start $rel"', '  fi', '  lp=$(listener_pid "$p")', '  if [ -n "$lp" ]; then', '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"', '  fi', 'done'),
     };
-}
-function parseKeyValues(output) {
-    const values = new Map();
-    for (const line of output.split('\n')) {
-        const eq = line.indexOf('=');
-        if (eq > 0)
-            values.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-    }
-    return values;
 }
 function parseDetection(output, candidates) {
     const kv = parseKeyValues(output);
@@ -101455,6 +101456,9 @@ function planPorts(d, blue, green) {
 }
 
 ;// CONCATENATED MODULE: ./src/remote.ts
+// The side effects of a deploy on one host, behind a small interface so the deploy logic is tested without
+// a network. ssh.ts implements it over one SSH connection.
+
 class RemoteCommandError extends Error {
     command;
     result;
@@ -101472,6 +101476,10 @@ async function execChecked(remote, command) {
     if (result.code !== 0)
         throw new RemoteCommandError(command, result);
     return result;
+}
+/** execChecked(), then the script's `key=value` lines. */
+async function execValues(remote, command) {
+    return parseKeyValues((await execChecked(remote, command)).stdout);
 }
 
 ;// CONCATENATED MODULE: ./src/deploy.ts
@@ -101534,13 +101542,13 @@ async function deployHost(ctx) {
         }
         checkCancel();
         const app = await steps.run(`Launch on ${plan.idle}`, async (detail) => {
-            const out = parseKeyValues((await execChecked(remote, launchApp(paths, {
+            const out = await execValues(remote, launchApp(paths, {
                 releaseId: s.releaseId,
                 port: plan.idle,
                 java: s.java,
                 javaOpts: s.javaOpts,
                 appArgs: s.appArgs,
-            }))).stdout);
+            }));
             const launched = { pid: Number(out.get('pid')), start: out.get('start') ?? '' };
             undo.push({
                 what: `stop the new app (pid ${launched.pid})`,
@@ -101553,7 +101561,7 @@ async function deployHost(ctx) {
             const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
             const outcome = await pollHealth({
                 probe: () => remote.httpGet(url, Math.min(5000, s.healthTimeoutMs)),
-                alive: async () => parseKeyValues((await remote.exec(isAlive(app.pid, app.start))).stdout).get('alive') === '1',
+                alive: async () => (await execValues(remote, isAlive(app.pid, app.start))).get('alive') === '1',
                 expect: s.healthExpect,
                 timeoutMs: s.healthTimeoutMs,
                 intervalMs: s.healthIntervalMs,
@@ -101576,7 +101584,7 @@ async function deployHost(ctx) {
         checkCancel();
         const workers = await steps.run('Switch nginx', async (detail) => {
             const note = `release ${s.releaseId} on port ${plan.idle}`;
-            const out = parseKeyValues((await execChecked(remote, switchNginx(nginx, plan.idle, note, paths.pending))).stdout);
+            const out = await execValues(remote, switchNginx(nginx, plan.idle, note, paths.pending));
             detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
             return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
         });
@@ -101589,7 +101597,7 @@ async function deployHost(ctx) {
                 stopTimeoutMs: s.stopTimeoutMs,
                 awaitStop: s.awaitStop,
             });
-            const out = parseKeyValues((await execChecked(remote, drain)).stdout);
+            const out = await execValues(remote, drain);
             if (out.get('drained') === 'timeout') {
                 log.warning(`old nginx workers were still busy after drain-timeout (${s.drainTimeoutMs / 1000} s)`);
             }
@@ -101624,7 +101632,7 @@ async function deployHost(ctx) {
                     stopTimeoutMs: s.stopTimeoutMs,
                     awaitStop: s.awaitStop,
                 });
-                const out = parseKeyValues((await execChecked(remote, stop)).stdout);
+                const out = await execValues(remote, stop);
                 const how = {
                     exited: 'exited',
                     'listener-closed': `closed its port; still finishing, killed at stop-timeout if needed`,
@@ -101688,7 +101696,7 @@ async function upload(ctx, detail) {
     const { settings: s, remote } = ctx;
     const paths = layout(s.remoteDir);
     const size = (await (0,promises_.stat)(s.jarPath)).size;
-    const prepared = parseKeyValues((await execChecked(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size))).stdout);
+    const prepared = await execValues(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size));
     const env = [...s.env, ...s.secretEnv];
     if (env.length > 0)
         await remote.writeFile(paths.envFile(s.releaseId), envFileContent(env), 0o600);
@@ -101714,8 +101722,7 @@ async function rollback(ctx, nginx, plan, app) {
         log.warning('first deploy: there is no previous version to switch back to');
         return false;
     }
-    const out = parseKeyValues((await execChecked(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`)))
-        .stdout);
+    const out = await execValues(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`));
     log.info(`nginx points at port ${plan.live} again`);
     await execChecked(remote, retireOld(layout(s.remoteDir), {
         oldWorkers: oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? ''),

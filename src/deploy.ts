@@ -3,7 +3,7 @@
 // through nginx switches back while the old app still runs.
 import { stat } from 'node:fs/promises';
 import { isAlive, launchApp, logTail, stopApp } from './commands/app.js';
-import { detectPorts, parseDetection, parseKeyValues } from './commands/detect.js';
+import { detectPorts, parseDetection } from './commands/detect.js';
 import { holdLock, LOCK_TIMEOUT_EXIT } from './commands/lock.js';
 import { oldWorkers, restoreNginx, switchNginx, type NginxSpec } from './commands/nginx.js';
 import { envFileContent, prepareRelease, verifyUpload } from './commands/release.js';
@@ -13,7 +13,7 @@ import type { Settings } from './inputs.js';
 import { layout } from './layout.js';
 import type { Log } from './log.js';
 import { planPorts, type PortPlan } from './plan.js';
-import { execChecked, type HeldCommand, type Remote } from './remote.js';
+import { execChecked, execValues, type HeldCommand, type Remote } from './remote.js';
 import type { StepRunner } from './steps.js';
 
 export interface DeployContext {
@@ -81,19 +81,15 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     checkCancel();
 
     const app = await steps.run(`Launch on ${plan.idle}`, async (detail) => {
-      const out = parseKeyValues(
-        (
-          await execChecked(
-            remote,
-            launchApp(paths, {
-              releaseId: s.releaseId,
-              port: plan.idle,
-              java: s.java,
-              javaOpts: s.javaOpts,
-              appArgs: s.appArgs,
-            }),
-          )
-        ).stdout,
+      const out = await execValues(
+        remote,
+        launchApp(paths, {
+          releaseId: s.releaseId,
+          port: plan.idle,
+          java: s.java,
+          javaOpts: s.javaOpts,
+          appArgs: s.appArgs,
+        }),
       );
       const launched = { pid: Number(out.get('pid')), start: out.get('start') ?? '' };
       undo.push({
@@ -112,8 +108,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
       const outcome = await pollHealth({
         probe: () => remote.httpGet(url, Math.min(5000, s.healthTimeoutMs)),
-        alive: async () =>
-          parseKeyValues((await remote.exec(isAlive(app.pid, app.start))).stdout).get('alive') === '1',
+        alive: async () => (await execValues(remote, isAlive(app.pid, app.start))).get('alive') === '1',
         expect: s.healthExpect,
         timeoutMs: s.healthTimeoutMs,
         intervalMs: s.healthIntervalMs,
@@ -141,9 +136,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
 
     const workers = await steps.run('Switch nginx', async (detail) => {
       const note = `release ${s.releaseId} on port ${plan.idle}`;
-      const out = parseKeyValues(
-        (await execChecked(remote, switchNginx(nginx, plan.idle, note, paths.pending))).stdout,
-      );
+      const out = await execValues(remote, switchNginx(nginx, plan.idle, note, paths.pending));
       detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
       return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
     });
@@ -157,7 +150,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
         stopTimeoutMs: s.stopTimeoutMs,
         awaitStop: s.awaitStop,
       });
-      const out = parseKeyValues((await execChecked(remote, drain)).stdout);
+      const out = await execValues(remote, drain);
       if (out.get('drained') === 'timeout') {
         log.warning(`old nginx workers were still busy after drain-timeout (${s.drainTimeoutMs / 1000} s)`);
       }
@@ -193,7 +186,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
           stopTimeoutMs: s.stopTimeoutMs,
           awaitStop: s.awaitStop,
         });
-        const out = parseKeyValues((await execChecked(remote, stop)).stdout);
+        const out = await execValues(remote, stop);
         const how: Record<string, string> = {
           exited: 'exited',
           'listener-closed': `closed its port; still finishing, killed at stop-timeout if needed`,
@@ -259,9 +252,7 @@ async function upload(ctx: DeployContext, detail: (t: string) => void): Promise<
   const { settings: s, remote } = ctx;
   const paths = layout(s.remoteDir);
   const size = (await stat(s.jarPath)).size;
-  const prepared = parseKeyValues(
-    (await execChecked(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size))).stdout,
-  );
+  const prepared = await execValues(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size));
   const env = [...s.env, ...s.secretEnv];
   if (env.length > 0) await remote.writeFile(paths.envFile(s.releaseId), envFileContent(env), 0o600);
   const reused = prepared.get('reused');
@@ -296,9 +287,9 @@ async function rollback(
     log.warning('first deploy: there is no previous version to switch back to');
     return false;
   }
-  const out = parseKeyValues(
-    (await execChecked(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`)))
-      .stdout,
+  const out = await execValues(
+    remote,
+    restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`),
   );
   log.info(`nginx points at port ${plan.live} again`);
   await execChecked(

@@ -1,6 +1,6 @@
 // The side effects of a deploy on one host, behind a small interface so the deploy logic is tested without
 // a network. ssh.ts implements it over one SSH connection.
-import type { RemoteCommand } from './commands/types.js';
+import { parseKeyValues, type RemoteCommand } from './commands/types.js';
 
 export interface ExecResult {
   code: number;
@@ -51,4 +51,9 @@ export async function execChecked(remote: Remote, command: RemoteCommand): Promi
   const result = await remote.exec(command);
   if (result.code !== 0) throw new RemoteCommandError(command, result);
   return result;
+}
+
+/** execChecked(), then the script's `key=value` lines. */
+export async function execValues(remote: Remote, command: RemoteCommand): Promise<Map<string, string>> {
+  return parseKeyValues((await execChecked(remote, command)).stdout);
 }

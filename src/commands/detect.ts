@@ -3,7 +3,7 @@
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import { LISTENING, OURS, PATH_SETUP } from './functions.js';
-import { script, type RemoteCommand } from './types.js';
+import { parseKeyValues, script, type RemoteCommand } from './types.js';
 
 export function detectPorts(paths: Layout, include: string, ports: readonly [number, number]): RemoteCommand {
   return {
@@ -53,15 +53,6 @@ export interface Detection {
   include: 'present' | 'missing' | 'unreadable';
   includePort?: number;
   ports: Map<number, PortState>;
-}
-
-export function parseKeyValues(output: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of output.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) values.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
-  return values;
 }
 
 export function parseDetection(output: string, candidates: readonly number[]): Detection {
