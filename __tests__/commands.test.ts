@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, javaArgv, launchApp, logTail, stopApp } from '../src/commands/app.js';
 import { asRoot } from '../src/commands/functions.js';
+import { httpGetOnHost, parseHttpOnHost } from '../src/commands/http.js';
 import { detectPorts, parseDetection } from '../src/commands/detect.js';
 import { holdLock } from '../src/commands/lock.js';
 import { includeContent, nginxArgv, oldWorkers, restoreNginx, switchNginx } from '../src/commands/nginx.js';
@@ -44,6 +45,7 @@ function allCommands(): RemoteCommand[] {
       }),
       retireOld(p, { oldWorkers: [], drainTimeoutMs: 1000, stopTimeoutMs: 2000, awaitStop: true }),
       pruneReleases(p, 5, 'r1'),
+      httpGetOnHost(`http://127.0.0.1:8080/health?x=$(touch /tmp/pwned)'`, 5000),
     );
   }
   for (const sudo of ['auto', 'always', 'never'] as const) {
@@ -243,6 +245,18 @@ describe('detect, run by a local sh against real files', () => {
 
   test('include without a service_url line', () => {
     expect(detect('# nothing\n').includePort).toBeUndefined();
+  });
+});
+
+describe('HTTP on the host (no TCP forwarding)', () => {
+  test('curl line, exactly', () => {
+    expect(httpGetOnHost('http://127.0.0.1:8081/actuator/health', 4500).script).toContain(
+      "exec curl -sS --max-time 5 -w '\\n%{http_code}' -- http://127.0.0.1:8081/actuator/health\n",
+    );
+  });
+  test('status is the last line', () => {
+    expect(parseHttpOnHost('{"status":"UP"}\n200')).toEqual({ status: 200, body: '{"status":"UP"}' });
+    expect(parseHttpOnHost('a\nb\n503')).toEqual({ status: 503, body: 'a\nb' });
   });
 });
 

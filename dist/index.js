@@ -102728,8 +102728,30 @@ class NodeSSH {
 
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var node_modules_undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./src/commands/http.ts
+// Fallback for hosts whose sshd forbids TCP forwarding (AllowTcpForwarding no, a common hardening): the HTTP
+// check then runs on the host itself, with curl.
+
+
+const NO_CURL_EXIT = 127;
+/** Prints the body, a newline, then the HTTP status; curl's own exit code on a connection failure. */
+function httpGetOnHost(url, timeoutMs) {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    return {
+        title: `GET ${url} on the host`,
+        quiet: true,
+        script: script(`command -v curl >/dev/null 2>&1 || { echo "TCP forwarding is disabled on the host and curl is not installed: allow one of them" >&2; exit ${NO_CURL_EXIT}; }`, `exec curl -sS --max-time ${seconds} -w '\\n%{http_code}' -- ${quote(url)}`),
+    };
+}
+/** Splits httpGetOnHost's output into status and body. */
+function parseHttpOnHost(stdout) {
+    const cut = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(cut + 1).trim()), body: cut < 0 ? '' : stdout.slice(0, cut) };
+}
+
 ;// CONCATENATED MODULE: ./src/ssh.ts
 // The one SSH connection of a deploy: commands, SFTP, the lock holder and an HTTP tunnel, all over it.
+
 
 
 
@@ -102853,6 +102875,8 @@ class SshRemote {
     bastion;
     sftp;
     agent;
+    /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
+    tunnels = true;
     constructor(ssh, name, log, bastion) {
         this.ssh = ssh;
         this.name = name;
@@ -102863,6 +102887,9 @@ class SshRemote {
             connect: (options, callback) => {
                 const target = options.hostname.replace(/^\[(.*)\]$/, '$1');
                 this.connection().forwardOut('127.0.0.1', 0, target, Number(options.port), (error, channel) => {
+                    // Reason 1 is SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: sshd has AllowTcpForwarding no.
+                    if (error?.reason === 1)
+                        this.tunnels = false;
                     if (error)
                         return callback(error, null);
                     // undici waits for 'close' after destroying a socket, but an ssh2 channel emits 'close' only once its
@@ -102926,14 +102953,26 @@ class SshRemote {
         await new Promise((resolve, reject) => sftp.writeFile(remotePath, content, { mode }, (error) => error ? reject(new Error(`writing ${remotePath} failed: ${error.message}`)) : resolve()));
     }
     async httpGet(url, timeoutMs) {
-        const response = await (0,node_modules_undici/* request */.Em)(url, {
-            dispatcher: this.agent,
-            headersTimeout: timeoutMs,
-            bodyTimeout: timeoutMs,
-            signal: AbortSignal.timeout(timeoutMs),
-        });
-        const body = await response.body.text();
-        return { status: response.statusCode, body };
+        if (this.tunnels) {
+            try {
+                const response = await (0,node_modules_undici/* request */.Em)(url, {
+                    dispatcher: this.agent,
+                    headersTimeout: timeoutMs,
+                    bodyTimeout: timeoutMs,
+                    signal: AbortSignal.timeout(timeoutMs),
+                });
+                return { status: response.statusCode, body: await response.body.text() };
+            }
+            catch (error) {
+                if (this.tunnels)
+                    throw error;
+                this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
+            }
+        }
+        const result = await this.exec(httpGetOnHost(url, timeoutMs));
+        if (result.code !== 0)
+            throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
+        return parseHttpOnHost(result.stdout);
     }
     async close() {
         await this.agent.destroy().catch(() => undefined);

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { Agent, request } from 'undici';
+import { httpGetOnHost, parseHttpOnHost } from './commands/http.js';
 import type { RemoteCommand } from './commands/types.js';
 import {
   createHostVerifier,
@@ -169,6 +170,8 @@ export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
 export class SshRemote implements Remote {
   private sftp?: Promise<SFTPWrapper>;
   private readonly agent: Agent;
+  /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
+  private tunnels = true;
 
   constructor(
     private readonly ssh: NodeSSH,
@@ -181,6 +184,8 @@ export class SshRemote implements Remote {
       connect: (options, callback) => {
         const target = options.hostname.replace(/^\[(.*)\]$/, '$1');
         this.connection().forwardOut('127.0.0.1', 0, target, Number(options.port), (error, channel) => {
+          // Reason 1 is SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: sshd has AllowTcpForwarding no.
+          if ((error as { reason?: number } | undefined)?.reason === 1) this.tunnels = false;
           if (error) return callback(error, null);
           // undici waits for 'close' after destroying a socket, but an ssh2 channel emits 'close' only once its
           // end was read, and nobody reads a destroyed socket (e.g. after a `Connection: close` answer): without
@@ -255,14 +260,23 @@ export class SshRemote implements Remote {
   }
 
   async httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
-    const response = await request(url, {
-      dispatcher: this.agent,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = await response.body.text();
-    return { status: response.statusCode, body };
+    if (this.tunnels) {
+      try {
+        const response = await request(url, {
+          dispatcher: this.agent,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        return { status: response.statusCode, body: await response.body.text() };
+      } catch (error) {
+        if (this.tunnels) throw error;
+        this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
+      }
+    }
+    const result = await this.exec(httpGetOnHost(url, timeoutMs));
+    if (result.code !== 0) throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
+    return parseHttpOnHost(result.stdout);
   }
 
   async close(): Promise<void> {

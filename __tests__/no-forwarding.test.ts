@@ -1,0 +1,35 @@
+// Hardened hosts often run sshd with AllowTcpForwarding no: the health checks then run on the host with curl.
+import { buildDemoJar } from '../test-target/demo-jar.js';
+import { startTarget, type Target } from '../test-target/harness.js';
+import { runAction, targetInputs } from '../test-target/run-action.js';
+
+let target: Target;
+beforeAll(async () => {
+  target = await startTarget({ tcpForwarding: false });
+}, 30_000);
+afterAll(async () => {
+  await target?.stop();
+});
+
+test('deploys, checks health and verifies through nginx without TCP forwarding', async () => {
+  for (const version of ['v1', 'v2']) {
+    const jar = await buildDemoJar({ version, startDelayMs: 500 });
+    const r = await runAction({
+      inputs: targetInputs(target, { jar, 'verify-url': `${target.nginxUrl}/actuator/health` }),
+    });
+    if (r.code !== 0) throw new Error(r.log);
+    expect(r.stdout).toMatch(
+      /::warning::.*does not allow TCP forwarding: HTTP checks run on the host with curl/,
+    );
+    expect(r.stdout).toMatch(/Verify through nginx: ok/);
+    expect((await target.get('/')).body).toMatch(new RegExp(`^version=${version} `));
+  }
+}, 60_000);
+
+test('a never-healthy build still fails with the answer it gave', async () => {
+  const jar = await buildDemoJar({ version: 'v3-down', health: 'DOWN' });
+  const r = await runAction({ inputs: targetInputs(target, { jar, 'health-timeout': '2' }) });
+  expect(r.code).not.toBe(0);
+  expect(r.stdout).toMatch(/was not healthy within 2 s; last answer: HTTP 503 \{"status":"DOWN"\}/);
+  expect((await target.get('/')).body).toMatch(/^version=v2 /);
+}, 60_000);
