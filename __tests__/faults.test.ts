@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDemoJar, type DemoJarOptions } from '../test-target/demo-jar.js';
 import { processAlive, startTarget, type Target } from '../test-target/harness.js';
-import { startLoad, type LoadReport } from '../test-target/load.js';
+import { type LoadReport, underLoad as loadWhile } from '../test-target/load.js';
 import { startAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
 
 jest.setTimeout(60_000);
@@ -97,22 +97,8 @@ function run(file: string, args: string[]): Promise<void> {
 }
 
 /** Runs fn while 20 clients load nginx (every second request /slow?ms=200); returns the load report too. */
-async function underLoad<T>(fn: () => Promise<T>): Promise<{ result: T; report: LoadReport }> {
-  const load = startLoad({
-    url: target.nginxUrl,
-    concurrency: 20,
-    slowEvery: 2,
-    slowMs: 200,
-    maxDurationMs: 50_000,
-  });
-  try {
-    await sleep(300);
-    const result = await fn();
-    await sleep(300);
-    return { result, report: await load.stop() };
-  } finally {
-    await load.stop();
-  }
+function underLoad<T>(fn: () => Promise<T>): Promise<{ result: T; report: LoadReport }> {
+  return loadWhile(target.nginxUrl, fn);
 }
 
 /** Fails with the load's failures placed on the deploy's timeline (ms since the action started). */

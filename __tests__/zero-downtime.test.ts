@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { startTarget, type Target } from '../test-target/harness.js';
-import { startLoad, type LoadReport } from '../test-target/load.js';
+import { underLoad, type LoadReport } from '../test-target/load.js';
 import { runAction, targetInputs } from '../test-target/run-action.js';
 
 jest.setTimeout(180_000);
@@ -29,17 +29,10 @@ function describeFailures(report: LoadReport): string {
 
 /** 20 clients through nginx, every other request 250 ms long, from before the deploy until after it. */
 async function deployUnderLoad(inputs: Record<string, string>) {
-  const load = startLoad({
-    url: target.nginxUrl,
-    concurrency: 20,
-    slowEvery: 2,
+  return underLoad(target.nginxUrl, () => runAction({ inputs: targetInputs(target, inputs) }), {
     slowMs: 250,
-    maxDurationMs: 60_000,
+    marginMs: 500,
   });
-  await new Promise((r) => setTimeout(r, 500));
-  const result = await runAction({ inputs: targetInputs(target, inputs) });
-  await new Promise((r) => setTimeout(r, 500));
-  return { result, report: await load.stop() };
 }
 
 test.each([

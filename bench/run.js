@@ -83,26 +83,7 @@ function table(head, rows) {
 
 /** ssh/scp options for a harness target (same strict settings as harness.ssh()). @param {any} t */
 function sshOpts(t) {
-  return [
-    '-F',
-    '/dev/null',
-    '-i',
-    t.privateKeyPath,
-    '-o',
-    `UserKnownHostsFile=${t.knownHostsPath}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'IdentityAgent=none',
-    '-o',
-    'LogLevel=ERROR',
-  ];
+  return t.sshClientOptions();
 }
 
 /**

@@ -126,6 +126,8 @@ export interface Target {
   appProcesses(): ProcInfo[];
   /** True when some socket is in LISTEN state on that TCP port (/proc/net/tcp{,6}). */
   listening(port: number): boolean;
+  /** Options for the system ssh/scp clients: this target's key and known_hosts only, strict, non-interactive. */
+  sshClientOptions(): string[];
   /** Runs a command as the login user with the system ssh client (strict host key checking). */
   ssh(command: string, opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
   /** Kills everything the target started, removes the sudoers file and dir. Idempotent. */

@@ -752,19 +752,15 @@ class Target {
   }
 
   /**
-   * Runs a shell command on the target as the login user with the system ssh client.
-   * @param {string} command
-   * @param {{ timeoutMs?: number, input?: string }} [opts]
-   * @returns {Promise<ExecResult>}
+   * Options for the system ssh/scp clients: this target's key and known_hosts only, strict, non-interactive.
+   * @returns {string[]}
    */
-  ssh(command, opts = {}) {
-    const args = [
+  sshClientOptions() {
+    return [
       '-F',
       '/dev/null',
       '-i',
       this.privateKeyPath,
-      '-p',
-      String(this.sshPort),
       '-o',
       `UserKnownHostsFile=${this.knownHostsPath}`,
       '-o',
@@ -778,9 +774,23 @@ class Target {
       '-o',
       'IdentityAgent=none',
       '-o',
-      'ConnectTimeout=10',
-      '-o',
       'LogLevel=ERROR',
+    ];
+  }
+
+  /**
+   * Runs a shell command on the target as the login user with the system ssh client.
+   * @param {string} command
+   * @param {{ timeoutMs?: number, input?: string }} [opts]
+   * @returns {Promise<ExecResult>}
+   */
+  ssh(command, opts = {}) {
+    const args = [
+      ...this.sshClientOptions(),
+      '-p',
+      String(this.sshPort),
+      '-o',
+      'ConnectTimeout=10',
       `${this.username}@${this.host}`,
       command,
     ];

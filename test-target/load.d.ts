@@ -85,3 +85,13 @@ export declare function waitForVersion(
   version: string,
   timeoutMs: number,
 ): Promise<LoadReport>;
+
+/**
+ * Runs fn while the load runs against url (20 clients by default, every second request /slow?ms=200), from
+ * marginMs (300) before until marginMs after it; returns fn's result and the load report.
+ */
+export declare function underLoad<T>(
+  url: string,
+  fn: () => Promise<T>,
+  opts?: Partial<LoadOptions> & { marginMs?: number },
+): Promise<{ result: T; report: LoadReport }>;

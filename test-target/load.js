@@ -262,3 +262,32 @@ export async function waitForVersion(load, version, timeoutMs) {
     await sleep(20);
   }
 }
+
+/**
+ * Runs fn while the load runs against url (20 clients by default, every second request /slow?ms=200), from a
+ * little before until a little after it; returns fn's result and the load report.
+ * @template T
+ * @param {string} url
+ * @param {() => Promise<T>} fn
+ * @param {Partial<Parameters<typeof startLoad>[0]> & { marginMs?: number }} [opts]
+ * @returns {Promise<{ result: T, report: LoadReport }>}
+ */
+export async function underLoad(url, fn, opts = {}) {
+  const { marginMs = 300, ...loadOpts } = opts;
+  const load = startLoad({
+    url,
+    concurrency: 20,
+    slowEvery: 2,
+    slowMs: 200,
+    maxDurationMs: 60_000,
+    ...loadOpts,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, marginMs));
+    const result = await fn();
+    await new Promise((r) => setTimeout(r, marginMs));
+    return { result, report: await load.stop() };
+  } finally {
+    await load.stop();
+  }
+}
