@@ -349,4 +349,5 @@ test.each(cases)('$name: ::error:: names $names, no connection', (c) => {
   expect(o.connections).toBe(0);
   expect(o.jumpConnections).toBe(0);
   expect(o.result.stdout).not.toMatch(/::group::Connect/);
+  expect(o.result.summary).toMatch(/^## Blue\/green deploy failed before any host was changed/);
 });

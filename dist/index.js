@@ -103115,13 +103115,14 @@ async function run() {
         }
     }
     catch (error) {
-        if (error instanceof SettingsError || error instanceof HostKeyError)
-            setFailed(error.message);
-        else
-            setFailed(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    }
-    finally {
-        process.exitCode = process.exitCode ?? 0;
+        const known = error instanceof SettingsError || error instanceof HostKeyError;
+        const message = error instanceof Error ? error.message : String(error);
+        setFailed(known || !(error instanceof Error) ? message : (error.stack ?? message));
+        await summary
+            .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
+            .addCodeBlock(message)
+            .write()
+            .catch(() => undefined);
     }
 }
 /** Before anything else can print them. */

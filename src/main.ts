@@ -53,10 +53,14 @@ export async function run(): Promise<void> {
       );
     }
   } catch (error) {
-    if (error instanceof SettingsError || error instanceof HostKeyError) core.setFailed(error.message);
-    else core.setFailed(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  } finally {
-    process.exitCode = process.exitCode ?? 0;
+    const known = error instanceof SettingsError || error instanceof HostKeyError;
+    const message = error instanceof Error ? error.message : String(error);
+    core.setFailed(known || !(error instanceof Error) ? message : (error.stack ?? message));
+    await core.summary
+      .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
+      .addCodeBlock(message)
+      .write()
+      .catch(() => undefined);
   }
 }
 
