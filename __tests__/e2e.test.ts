@@ -1,6 +1,8 @@
 // End to end: the bundled action (dist/index.js) run as the GitHub runner runs it, against a real loopback
 // target: OpenSSH sshd, nginx and JVMs, with a non-root deploy user whose sudo is the README's line.
 import { jest } from '@jest/globals';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { processAlive, startTarget, type Target } from '../test-target/harness.js';
 import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
@@ -170,4 +172,15 @@ test('by default the deploy does not wait for a slow graceful shutdown: a watchd
   expect(Date.now() - ended).toBeLessThan(6_000); // killed at stop-timeout, not after its 20 s request
   expect((await slow).status).toBe(0); // the request it could not finish in time was cut
   expect((await target.get('/')).body).toMatch(/^version=v7 /);
+});
+
+test('old releases are pruned to keep-releases, never the running one', async () => {
+  const r = await deploy('v8', { 'keep-releases': '2' });
+  expectSuccess(r);
+  const releases = readdirSync(join(target.remoteDir, 'releases')).sort();
+  expect(releases).toHaveLength(2);
+  expect(releases).toContain(r.outputs['release-id']);
+  for (const app of target.appProcesses()) {
+    expect(releases.some((id) => app.cmdline.includes(id))).toBe(true);
+  }
 });
