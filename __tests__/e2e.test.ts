@@ -59,7 +59,12 @@ test('first deploy: v1 serves on the blue port, the include is written', async (
   expect(r.outputs['release-id']).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
   expect(Number(r.outputs['duration-seconds'])).toBeGreaterThan(0);
   expect(JSON.parse(r.outputs.hosts)).toEqual([
-    { host: `127.0.0.1:${target.sshPort}`, ok: true, activePort: target.bluePort },
+    {
+      host: `127.0.0.1:${target.sshPort}`,
+      ok: true,
+      releaseId: r.outputs['release-id'],
+      activePort: target.bluePort,
+    },
   ]);
   const apps = target.appProcesses();
   expect(apps).toHaveLength(1);
@@ -145,11 +150,15 @@ test('the next good deploy after failures goes to the idle port as usual', async
   expect(await target.get('/')).toEqual({ status: 200, body: `version=v6 port=${target.greenPort}\n` });
 });
 
-test('redeploying the same jar reuses the release on the host (no upload)', async () => {
-  const r = await deploy('v6');
+test('redeploying the same jar reuses the release on the host (no upload), in a folder of its own', async () => {
+  const first = await deploy('v6', { 'release-id': 'build-6' });
+  expectSuccess(first);
+  const r = await deploy('v6', { 'release-id': 'build-6' }); // e.g. a workflow_dispatch redeploy of one commit
   expectSuccess(r);
-  expect(r.stdout).toMatch(/already on the host: linked from .*nothing uploaded/);
-  expect(await target.get('/')).toEqual({ status: 200, body: `version=v6 port=${target.bluePort}\n` });
+  expect(first.outputs['release-id']).toBe('build-6');
+  expect(r.outputs['release-id']).toBe('build-6-2'); // never the folder the running app uses
+  expect(r.stdout).toMatch(/already on the host: linked from .*, nothing uploaded/);
+  expect(await target.get('/')).toEqual({ status: 200, body: `version=v6 port=${target.greenPort}\n` });
 });
 
 test('by default the deploy does not wait for a slow graceful shutdown: a watchdog kills it at stop-timeout', async () => {

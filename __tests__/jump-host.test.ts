@@ -93,7 +93,12 @@ test('through the bastion: v1 then v2 deployed, nginx in the namespace answers t
   expect(r1.outputs['active-port']).toBe(String(target.bluePort));
   expect(r1.outputs['previous-port']).toBe('');
   expect(JSON.parse(r1.outputs.hosts)).toEqual([
-    { host: `127.0.0.1:${target.sshPort}`, ok: true, activePort: target.bluePort },
+    {
+      host: `127.0.0.1:${target.sshPort}`,
+      ok: true,
+      releaseId: r1.outputs['release-id'],
+      activePort: target.bluePort,
+    },
   ]);
   expect(await target.get('/')).toEqual({ status: 200, body: `version=v1 port=${target.bluePort}\n` });
   const apps = target.appProcesses();
@@ -110,6 +115,7 @@ test('through the bastion: v1 then v2 deployed, nginx in the namespace answers t
     {
       host: `127.0.0.1:${target.sshPort}`,
       ok: true,
+      releaseId: r2.outputs['release-id'],
       activePort: target.greenPort,
       previousPort: target.bluePort,
     },

@@ -101255,12 +101255,16 @@ function oldWorkers(before, fresh) {
 
 
 const NO_SPACE_EXIT = 28;
+/**
+ * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
+ * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
+ * host already has the same jar (hard-linked, nothing to upload).
+ */
 function prepareRelease(paths, id, sha256, jarBytes) {
-    const dir = paths.release(id);
     const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
     return {
         title: `prepare release ${id}`,
-        script: script(`mkdir -p -- ${quote(dir)} || exit 1`, `for f in ${quote(paths.releases)}/*/app.jar.sha256; do`, '  [ -f "$f" ] || continue', `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ] && [ "\${f%/app.jar.sha256}" != ${quote(dir)} ]; then`, `    if ln -f -- "\${f%.sha256}" ${quote(paths.jar(id))} 2>/dev/null || cp -- "\${f%.sha256}" ${quote(paths.jar(id))}; then`, `      printf '%s\\n' ${quote(sha256)} > ${quote(paths.jar(id) + '.sha256')}`, '      echo "reused=${f%/app.jar.sha256}"', '      exit 0', '    fi', '  fi', 'done', `avail=$(df -Pk -- ${quote(dir)} | awk 'NR == 2 { print $4 }')`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, `  rm -rf -- ${quote(dir)}`, `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
+        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      printf '%s\n' ${quote(sha256)} > "$dir/app.jar.sha256"`, '      echo "reused=${f%/app.jar.sha256}"', '      exit 0', '    fi', '  fi', 'done', `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
     };
 }
 /** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
@@ -101306,11 +101310,11 @@ function retireOld(paths, spec) {
     const title = !old ? drain : spec.oldWorkers.length === 0 ? stop : `${drain}, then ${stop}`;
     return { title, script: script(...lines) };
 }
-/** Keeps the newest `keep` releases, and always the ones a recorded process still runs. */
+/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
 function pruneReleases(paths, keep, current) {
     return {
         title: `keep the newest ${keep} releases`,
-        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
+        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
     };
 }
 
@@ -101528,7 +101532,8 @@ async function deployHost(ctx) {
             return p;
         });
         checkCancel();
-        await steps.run('Upload', (detail) => upload(ctx, detail));
+        // The release folder actually used: the release-id, or release-id-2... if the host already has that name.
+        const releaseId = await steps.run('Upload', (detail) => upload(ctx, detail));
         checkCancel();
         if (plan.staleOnIdle) {
             const stale = plan.staleOnIdle;
@@ -101543,7 +101548,7 @@ async function deployHost(ctx) {
         checkCancel();
         const app = await steps.run(`Launch on ${plan.idle}`, async (detail) => {
             const out = await execValues(remote, launchApp(paths, {
-                releaseId: s.releaseId,
+                releaseId,
                 port: plan.idle,
                 java: s.java,
                 javaOpts: s.javaOpts,
@@ -101554,7 +101559,7 @@ async function deployHost(ctx) {
                 what: `stop the new app (pid ${launched.pid})`,
                 run: async () => void (await execChecked(remote, stopApp(paths, plan.idle, launched.pid, launched.start, s.stopTimeoutMs))),
             });
-            detail(`pid ${launched.pid}, log ${paths.log(s.releaseId)}`);
+            detail(`pid ${launched.pid}, log ${paths.log(releaseId)}`);
             return launched;
         });
         await steps.run('Health check', async (detail) => {
@@ -101575,15 +101580,15 @@ async function deployHost(ctx) {
             if (outcome.reason === 'aborted')
                 throw new DeployCancelled();
             // The app may log its own environment: secret-env values are cut out here, not left to the runner's mask.
-            const tail = redact((await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout, s.secretEnv.map(([, value]) => value));
-            log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(s.releaseId)}:\n${tail}`);
+            const tail = redact((await remote.exec(logTail(paths, releaseId, LOG_TAIL_LINES))).stdout, s.secretEnv.map(([, value]) => value));
+            log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(releaseId)}:\n${tail}`);
             throw new Error(outcome.reason === 'exited'
                 ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
                 : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`);
         });
         checkCancel();
         const workers = await steps.run('Switch nginx', async (detail) => {
-            const note = `release ${s.releaseId} on port ${plan.idle}`;
+            const note = `release ${releaseId} on port ${plan.idle}`;
             const out = await execValues(remote, switchNginx(nginx, plan.idle, note, paths.pending));
             detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
             return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
@@ -101645,10 +101650,10 @@ async function deployHost(ctx) {
         else {
             steps.skip('Stop old app', 'no previous app of ours');
         }
-        const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
+        const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, releaseId));
         if (pruned.code !== 0)
             log.warning(`could not prune old releases: ${pruned.stderr}`);
-        return { activePort: plan.idle, previousPort: plan.live, releaseId: s.releaseId };
+        return { activePort: plan.idle, previousPort: plan.live, releaseId: releaseId };
     }
     catch (error) {
         for (const step of undo.reverse()) {
@@ -101697,20 +101702,25 @@ async function upload(ctx, detail) {
     const paths = layout(s.remoteDir);
     const size = (await (0,promises_.stat)(s.jarPath)).size;
     const prepared = await execValues(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size));
+    const releaseId = prepared.get('release') || s.releaseId;
+    if (releaseId !== s.releaseId)
+        ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
     const env = [...s.env, ...s.secretEnv];
     if (env.length > 0)
-        await remote.writeFile(paths.envFile(s.releaseId), envFileContent(env), 0o600);
+        await remote.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
     const reused = prepared.get('reused');
     if (reused) {
         detail(`same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reused}, nothing uploaded`);
-        return;
+        return releaseId;
     }
     const started = Date.now();
-    await remote.upload(s.jarPath, `${paths.jar(s.releaseId)}.part`);
+    await remote.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
     const seconds = (Date.now() - started) / 1000;
-    await execChecked(remote, verifyUpload(paths, s.releaseId, s.jarSha256));
+    await execChecked(remote, verifyUpload(paths, releaseId, s.jarSha256));
     const mb = size / 1e6;
-    detail(`${mb.toFixed(1)} MB in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`);
+    const amount = size < 1e6 ? `${(size / 1e3).toFixed(1)} kB` : `${mb.toFixed(1)} MB`;
+    detail(`${amount} in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`);
+    return releaseId;
 }
 /**
  * After a failed check through nginx: point nginx back at the old app, let the workers that still route to the
@@ -103086,7 +103096,6 @@ async function run() {
         for (const [, value] of settings.secretEnv)
             if (value)
                 core_setSecret(value);
-        setOutput('release-id', settings.releaseId);
         const connect = (target, log) => connectSsh({
             host: target.host,
             port: target.port,
@@ -103139,15 +103148,18 @@ function maskSecretInputs() {
 }
 function setOutputs(settings, outcomes, durationMs) {
     const ok = outcomes.filter((o) => o.ok);
+    // One value when all hosts agree, else one per host, comma separated.
     const uniform = (values) => new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
     if (ok.length > 0) {
         setOutput('active-port', uniform(ok.map((o) => o.activePort)));
         setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
     }
+    setOutput('release-id', ok.length > 0 ? uniform(ok.map((o) => o.releaseId)) : settings.releaseId);
     setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
     setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
         host: o.host,
         ok: o.ok,
+        releaseId: o.releaseId,
         activePort: o.activePort,
         previousPort: o.previousPort,
         error: o.error,

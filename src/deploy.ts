@@ -66,7 +66,8 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     });
     checkCancel();
 
-    await steps.run('Upload', (detail) => upload(ctx, detail));
+    // The release folder actually used: the release-id, or release-id-2... if the host already has that name.
+    const releaseId = await steps.run('Upload', (detail) => upload(ctx, detail));
     checkCancel();
 
     if (plan.staleOnIdle) {
@@ -84,7 +85,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       const out = await execValues(
         remote,
         launchApp(paths, {
-          releaseId: s.releaseId,
+          releaseId,
           port: plan.idle,
           java: s.java,
           javaOpts: s.javaOpts,
@@ -100,7 +101,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
             stopApp(paths, plan.idle, launched.pid, launched.start, s.stopTimeoutMs),
           )),
       });
-      detail(`pid ${launched.pid}, log ${paths.log(s.releaseId)}`);
+      detail(`pid ${launched.pid}, log ${paths.log(releaseId)}`);
       return launched;
     });
 
@@ -122,10 +123,10 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       if (outcome.reason === 'aborted') throw new DeployCancelled();
       // The app may log its own environment: secret-env values are cut out here, not left to the runner's mask.
       const tail = redact(
-        (await remote.exec(logTail(paths, s.releaseId, LOG_TAIL_LINES))).stdout,
+        (await remote.exec(logTail(paths, releaseId, LOG_TAIL_LINES))).stdout,
         s.secretEnv.map(([, value]) => value),
       );
-      log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(s.releaseId)}:\n${tail}`);
+      log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(releaseId)}:\n${tail}`);
       throw new Error(
         outcome.reason === 'exited'
           ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
@@ -135,7 +136,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     checkCancel();
 
     const workers = await steps.run('Switch nginx', async (detail) => {
-      const note = `release ${s.releaseId} on port ${plan.idle}`;
+      const note = `release ${releaseId} on port ${plan.idle}`;
       const out = await execValues(remote, switchNginx(nginx, plan.idle, note, paths.pending));
       detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
       return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
@@ -198,9 +199,9 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     } else {
       steps.skip('Stop old app', 'no previous app of ours');
     }
-    const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, s.releaseId));
+    const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, releaseId));
     if (pruned.code !== 0) log.warning(`could not prune old releases: ${pruned.stderr}`);
-    return { activePort: plan.idle, previousPort: plan.live, releaseId: s.releaseId };
+    return { activePort: plan.idle, previousPort: plan.live, releaseId: releaseId };
   } catch (error) {
     for (const step of undo.reverse()) {
       log.info(`undo: ${step.what}`);
@@ -248,28 +249,33 @@ async function acquireLock(ctx: DeployContext, detail: (t: string) => void): Pro
   return lock;
 }
 
-async function upload(ctx: DeployContext, detail: (t: string) => void): Promise<void> {
+async function upload(ctx: DeployContext, detail: (t: string) => void): Promise<string> {
   const { settings: s, remote } = ctx;
   const paths = layout(s.remoteDir);
   const size = (await stat(s.jarPath)).size;
   const prepared = await execValues(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size));
+  const releaseId = prepared.get('release') || s.releaseId;
+  if (releaseId !== s.releaseId)
+    ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
   const env = [...s.env, ...s.secretEnv];
-  if (env.length > 0) await remote.writeFile(paths.envFile(s.releaseId), envFileContent(env), 0o600);
+  if (env.length > 0) await remote.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
   const reused = prepared.get('reused');
   if (reused) {
     detail(
       `same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reused}, nothing uploaded`,
     );
-    return;
+    return releaseId;
   }
   const started = Date.now();
-  await remote.upload(s.jarPath, `${paths.jar(s.releaseId)}.part`);
+  await remote.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
   const seconds = (Date.now() - started) / 1000;
-  await execChecked(remote, verifyUpload(paths, s.releaseId, s.jarSha256));
+  await execChecked(remote, verifyUpload(paths, releaseId, s.jarSha256));
   const mb = size / 1e6;
+  const amount = size < 1e6 ? `${(size / 1e3).toFixed(1)} kB` : `${mb.toFixed(1)} MB`;
   detail(
-    `${mb.toFixed(1)} MB in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`,
+    `${amount} in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`,
   );
+  return releaseId;
 }
 
 /**

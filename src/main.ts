@@ -21,7 +21,6 @@ export async function run(): Promise<void> {
   try {
     const settings = await readSettings((name) => core.getInput(name));
     for (const [, value] of settings.secretEnv) if (value) core.setSecret(value);
-    core.setOutput('release-id', settings.releaseId);
 
     const connect: Connector = (target, log) =>
       connectSsh({
@@ -76,12 +75,14 @@ function maskSecretInputs(): void {
 
 function setOutputs(settings: Settings, outcomes: HostOutcome[], durationMs: number): void {
   const ok = outcomes.filter((o) => o.ok);
-  const uniform = (values: (number | undefined)[]) =>
+  // One value when all hosts agree, else one per host, comma separated.
+  const uniform = (values: (string | number | undefined)[]) =>
     new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
   if (ok.length > 0) {
     core.setOutput('active-port', uniform(ok.map((o) => o.activePort)));
     core.setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
   }
+  core.setOutput('release-id', ok.length > 0 ? uniform(ok.map((o) => o.releaseId)) : settings.releaseId);
   core.setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
   core.setOutput(
     'hosts',
@@ -89,6 +90,7 @@ function setOutputs(settings: Settings, outcomes: HostOutcome[], durationMs: num
       outcomes.map((o) => ({
         host: o.host,
         ok: o.ok,
+        releaseId: o.releaseId,
         activePort: o.activePort,
         previousPort: o.previousPort,
         error: o.error,

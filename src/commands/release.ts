@@ -6,27 +6,40 @@ import { script, type RemoteCommand } from './types.js';
 
 export const NO_SPACE_EXIT = 28;
 
+/**
+ * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
+ * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
+ * host already has the same jar (hard-linked, nothing to upload).
+ */
 export function prepareRelease(paths: Layout, id: string, sha256: string, jarBytes: number): RemoteCommand {
-  const dir = paths.release(id);
   const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
   return {
     title: `prepare release ${id}`,
     script: script(
-      `mkdir -p -- ${quote(dir)} || exit 1`,
-      `for f in ${quote(paths.releases)}/*/app.jar.sha256; do`,
+      `releases=${quote(paths.releases)}`,
+      `id=${quote(id)}`,
+      'n=1',
+      'until mkdir -- "$releases/$id" 2>/dev/null; do',
+      '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }',
+      '  n=$((n + 1))',
+      `  id=${quote(id)}-$n`,
+      'done',
+      'dir="$releases/$id"',
+      'echo "release=$id"',
+      'for f in "$releases"/*/app.jar.sha256; do',
       '  [ -f "$f" ] || continue',
-      `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ] && [ "\${f%/app.jar.sha256}" != ${quote(dir)} ]; then`,
-      `    if ln -f -- "\${f%.sha256}" ${quote(paths.jar(id))} 2>/dev/null || cp -- "\${f%.sha256}" ${quote(paths.jar(id))}; then`,
-      `      printf '%s\\n' ${quote(sha256)} > ${quote(paths.jar(id) + '.sha256')}`,
+      `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`,
+      '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then',
+      `      printf '%s\n' ${quote(sha256)} > "$dir/app.jar.sha256"`,
       '      echo "reused=${f%/app.jar.sha256}"',
       '      exit 0',
       '    fi',
       '  fi',
       'done',
-      `avail=$(df -Pk -- ${quote(dir)} | awk 'NR == 2 { print $4 }')`,
+      `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`,
       `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`,
       `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`,
-      `  rm -rf -- ${quote(dir)}`,
+      '  rm -rf -- "$dir"',
       `  exit ${NO_SPACE_EXIT}`,
       'fi',
       'echo reused=',

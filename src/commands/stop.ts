@@ -74,14 +74,14 @@ export function retireOld(paths: Layout, spec: RetireSpec): RemoteCommand {
   return { title, script: script(...lines) };
 }
 
-/** Keeps the newest `keep` releases, and always the ones a recorded process still runs. */
+/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
 export function pruneReleases(paths: Layout, keep: number, current: string): RemoteCommand {
   return {
     title: `keep the newest ${keep} releases`,
     script: script(
       `cd -- ${quote(paths.releases)} || exit 0`,
       `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`,
-      `ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r r; do`,
+      `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`,
       '  case "$inuse" in *" $r "*) continue ;; esac',
       '  rm -rf -- "$r" && echo "removed=$r"',
       'done',
