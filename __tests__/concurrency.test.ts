@@ -3,12 +3,17 @@
 // a shell of the killed run's SSH session, and the kernel drops it with that shell).
 // Runs the bundled action (dist/index.js) against a real loopback target, under load through nginx.
 import { jest } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { processAlive, startTarget, type Target } from '../test-target/harness.js';
 import { type LoadReport, underLoad as loadWhile } from '../test-target/load.js';
-import { startAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import {
+  startAction,
+  targetInputs,
+  type ActionResult,
+  type StartedAction,
+  type TimedLine,
+} from '../test-target/run-action.js';
 
 jest.setTimeout(60_000);
 
@@ -16,19 +21,9 @@ let target: Target;
 /** The version that serves between the cases. */
 const live = { version: '', port: 0 };
 
-interface TimedLine {
-  at: number;
-  text: string;
-}
-
-interface Deploy {
+interface Deploy extends StartedAction {
   runId: string;
   version: string;
-  child: ChildProcess;
-  done: Promise<ActionResult>;
-  started: number;
-  lines: TimedLine[];
-  waitForLine(re: RegExp, timeoutMs?: number): Promise<TimedLine>;
   /** Arrival time of the first stdout line matching re. */
   at(re: RegExp): number | undefined;
 }
@@ -40,43 +35,11 @@ function startDeploy(
   jar: string,
   extra: Record<string, string> = {},
 ): Deploy {
-  const started = Date.now();
-  const { child, done } = startAction({
+  const action = startAction({
     inputs: targetInputs(target, { jar, ...extra }),
     env: { GITHUB_RUN_ID: runId },
   });
-  const lines: TimedLine[] = [];
-  let partial = '';
-  let ended = false;
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    for (const text of parts) lines.push({ at: Date.now(), text });
-  });
-  child.on('close', () => {
-    if (partial) lines.push({ at: Date.now(), text: partial });
-    ended = true;
-  });
-  const find = (re: RegExp) => lines.find((l) => re.test(l.text));
-  return {
-    runId,
-    version,
-    child,
-    done,
-    started,
-    lines,
-    at: (re) => find(re)?.at,
-    async waitForLine(re, timeoutMs = 30_000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = find(re);
-        if (hit) return hit;
-        if (ended) throw new Error(`run ${runId} ended without printing ${re}:\n${text(lines)}`);
-        if (Date.now() > end) throw new Error(`run ${runId}: no line ${re} within ${timeoutMs} ms`);
-        await sleep(10);
-      }
-    },
-  };
+  return { ...action, runId, version, at: (re) => action.lines.find((l) => re.test(l.text))?.at };
 }
 
 function text(lines: TimedLine[]): string {

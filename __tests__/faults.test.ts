@@ -12,7 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDemoJar, type DemoJarOptions } from '../test-target/demo-jar.js';
 import { processAlive, startTarget, type Target } from '../test-target/harness.js';
 import { type LoadReport, underLoad as loadWhile } from '../test-target/load.js';
-import { startAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import {
+  startAction,
+  targetInputs,
+  type ActionResult,
+  type StartedAction,
+} from '../test-target/run-action.js';
 
 jest.setTimeout(60_000);
 
@@ -24,48 +29,11 @@ const live = { version: '', port: 0, pid: 0 };
 // ---------------------------------------------------------------------------------------------------------
 // helpers
 
-interface TimedLine {
-  at: number;
-  text: string;
-}
-
-interface Deploy {
-  child: ChildProcess;
-  done: Promise<ActionResult>;
-  started: number;
-  lines: TimedLine[];
-  /** Resolves once a stdout line matches (rejects after timeoutMs or when the action ended first). */
-  waitForLine(re: RegExp, timeoutMs?: number): Promise<TimedLine>;
-}
+type Deploy = StartedAction;
 
 /** Starts the action on the target; every stdout line is kept with the time it arrived. */
 function startDeploy(inputs: Record<string, string>, env: Record<string, string> = {}): Deploy {
-  const started = Date.now();
-  const { child, done } = startAction({ inputs: targetInputs(target, inputs), env });
-  const lines: TimedLine[] = [];
-  let partial = '';
-  let ended = false;
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    for (const text of parts) lines.push({ at: Date.now(), text });
-  });
-  child.on('close', () => {
-    if (partial) lines.push({ at: Date.now(), text: partial });
-    ended = true;
-  });
-  const waitForLine = async (re: RegExp, timeoutMs = 30_000) => {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = lines.find((l) => re.test(l.text));
-      if (hit) return hit;
-      if (ended)
-        throw new Error(`the action ended without printing ${re}:\n${lines.map((l) => l.text).join('\n')}`);
-      if (Date.now() > end) throw new Error(`no line ${re} within ${timeoutMs} ms`);
-      await sleep(10);
-    }
-  };
-  return { child, done, started, lines, waitForLine };
+  return startAction({ inputs: targetInputs(target, inputs), env });
 }
 
 async function jar(opts: DemoJarOptions): Promise<string> {

@@ -20,6 +20,21 @@ export interface ActionOptions {
 export function node24(): string;
 export function actionDefaults(): Record<string, string>;
 export function parseOutputFile(text: string): Record<string, string>;
-export function startAction(options?: ActionOptions): { child: ChildProcess; done: Promise<ActionResult> };
+export interface TimedLine {
+  /** Date.now() when the line arrived. */
+  at: number;
+  text: string;
+}
+export interface StartedAction {
+  child: ChildProcess;
+  done: Promise<ActionResult>;
+  /** Date.now() at the spawn. */
+  started: number;
+  /** stdout lines so far, each with its arrival time. */
+  lines: TimedLine[];
+  /** The first stdout line matching re; rejects after timeoutMs (30 s) or when the action ends first. */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<TimedLine>;
+}
+export function startAction(options?: ActionOptions): StartedAction;
 export function runAction(options?: ActionOptions): Promise<ActionResult>;
 export function targetInputs(target: Target, extra?: Record<string, string>): Record<string, string>;

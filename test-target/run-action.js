@@ -40,8 +40,9 @@ export function parseOutputFile(text) {
 }
 
 /**
- * Starts the action. Returns the child and a promise of its result:
- * { code, signal, stdout, stderr, log (both interleaved), outputs, summary, durationMs }.
+ * Starts the action. Returns the child, a promise of its result ({ code, signal, stdout, stderr, log (both
+ * interleaved), outputs, summary, durationMs }), its start time, its stdout lines so far (each with the time it
+ * arrived) and waitForLine(re, timeoutMs).
  */
 export function startAction({ inputs = {}, env = {}, node = node24(), debug = false } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'bgd-run-'));
@@ -79,9 +80,16 @@ export function startAction({ inputs = {}, env = {}, node = node24(), debug = fa
   let stdout = '';
   let stderr = '';
   let log = '';
+  /** @type {{ at: number, text: string }[]} stdout lines with the time each arrived */
+  const lines = [];
+  let partial = '';
+  let ended = false;
   child.stdout.on('data', (d) => {
     stdout += d;
     log += d;
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const text of parts) lines.push({ at: Date.now(), text });
   });
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -89,6 +97,8 @@ export function startAction({ inputs = {}, env = {}, node = node24(), debug = fa
   });
   const done = new Promise((resolve) => {
     child.on('close', (code, signal) => {
+      if (partial) lines.push({ at: Date.now(), text: partial });
+      ended = true;
       const result = {
         code,
         signal,
@@ -103,7 +113,19 @@ export function startAction({ inputs = {}, env = {}, node = node24(), debug = fa
       resolve(result);
     });
   });
-  return { child, done };
+  /** Resolves with the first stdout line matching re; rejects after timeoutMs or if the action ends first. */
+  async function waitForLine(re, timeoutMs = 30_000) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = lines.find((l) => re.test(l.text));
+      if (hit) return hit;
+      if (ended)
+        throw new Error(`the action ended without printing ${re}:\n${lines.map((l) => l.text).join('\n')}`);
+      if (Date.now() > end) throw new Error(`no line ${re} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  return { child, done, started, lines, waitForLine };
 }
 
 export function runAction(options) {
