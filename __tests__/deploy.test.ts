@@ -188,3 +188,16 @@ test('first deploy: nothing to stop afterwards', async () => {
   expect(host.titles).toContain('wait for 2 old nginx workers');
   expect(host.titles.some((t) => t.startsWith('stop pid'))).toBe(false);
 });
+
+test('once nginx routes to the new app, a later failure never stops it', async () => {
+  const host = new FakeHost([
+    blueLive,
+    launched,
+    switched,
+    [/^wait for/, () => ({ code: 255, stderr: 'connection lost' })],
+  ]);
+  const { run } = await deploy(host);
+  await expect(run).rejects.toThrow(/Drain nginx failed on h/);
+  expect(host.titles.some((t) => t.startsWith('stop pid 22'))).toBe(false);
+  expect(host.lockReleased).toBe(true);
+});

@@ -101593,6 +101593,9 @@ async function deployHost(ctx) {
             detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
             return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
         });
+        // nginx routes to the new app now: whatever fails from here must not stop it (only a rollback that has
+        // switched nginx back may, and does so itself).
+        undo.length = 0;
         // Until the old workers are gone some requests still reach the old app: wait for them before checking
         // through nginx, and before stopping the old app.
         await steps.run('Drain nginx', async (detail) => {
@@ -101621,12 +101624,11 @@ async function deployHost(ctx) {
                 });
                 if (outcome.healthy)
                     return detail(`${verifyUrl}: ${outcome.last}`);
-                if (await rollback(ctx, nginx, plan, app))
-                    undo.length = 0;
-                throw new Error(`${verifyUrl} is not healthy through nginx (${outcome.last}); switched back`);
+                const back = await rollback(ctx, nginx, plan, app);
+                throw new Error(`${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
+                    (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'));
             });
         }
-        undo.length = 0; // committed: the new version serves
         const old = plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
         if (old) {
             await steps.run('Stop old app', async (detail) => {
@@ -101653,7 +101655,7 @@ async function deployHost(ctx) {
         const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, releaseId));
         if (pruned.code !== 0)
             log.warning(`could not prune old releases: ${pruned.stderr}`);
-        return { activePort: plan.idle, previousPort: plan.live, releaseId: releaseId };
+        return { activePort: plan.idle, previousPort: plan.live, releaseId };
     }
     catch (error) {
         for (const step of undo.reverse()) {

@@ -141,6 +141,9 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
       detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
       return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
     });
+    // nginx routes to the new app now: whatever fails from here must not stop it (only a rollback that has
+    // switched nginx back may, and does so itself).
+    undo.length = 0;
 
     // Until the old workers are gone some requests still reach the old app: wait for them before checking
     // through nginx, and before stopping the old app.
@@ -170,12 +173,13 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
           intervalMs: 200,
         });
         if (outcome.healthy) return detail(`${verifyUrl}: ${outcome.last}`);
-        if (await rollback(ctx, nginx, plan, app)) undo.length = 0;
-        throw new Error(`${verifyUrl} is not healthy through nginx (${outcome.last}); switched back`);
+        const back = await rollback(ctx, nginx, plan, app);
+        throw new Error(
+          `${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
+            (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'),
+        );
       });
     }
-    undo.length = 0; // committed: the new version serves
-
     const old =
       plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
     if (old) {
@@ -201,7 +205,7 @@ export async function deployHost(ctx: DeployContext): Promise<HostResult> {
     }
     const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, releaseId));
     if (pruned.code !== 0) log.warning(`could not prune old releases: ${pruned.stderr}`);
-    return { activePort: plan.idle, previousPort: plan.live, releaseId: releaseId };
+    return { activePort: plan.idle, previousPort: plan.live, releaseId };
   } catch (error) {
     for (const step of undo.reverse()) {
       log.info(`undo: ${step.what}`);
