@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, javaArgv, launchApp, logTail, stopApp } from '../src/commands/app.js';
@@ -191,7 +191,8 @@ describe('nginx', () => {
     expect(s).toContain('out=$(as_root nginx -c /etc/nginx/nginx.conf -t 2>&1)');
     expect(s).toContain('reload_nginx() { as_root nginx -c /etc/nginx/nginx.conf -s reload; }');
     expect(s).toContain('inc=/etc/nginx/conf.d/service-url.inc\ntmp="$inc.tmp"\n');
-    expect(s).toContain('rm -f -- /opt/app/run/pending\n');
+    expect(s).toContain('pending=/opt/app/run/pending\nclaim="$pending.switch"\n');
+    expect(s).toContain('rm -f -- "$claim"\n');
   });
 
   test('auto reload tries systemctl, then service, then a signal', () => {
@@ -206,6 +207,48 @@ describe('nginx', () => {
   test('old workers are those of the masters that started new ones', () => {
     expect(oldWorkers('10:1 11:1 20:2 ', '30:1 ')).toEqual([10, 11]);
     expect(oldWorkers('10:1 ', '')).toEqual([]);
+  });
+});
+
+describe('the launch record is claimed by one side only, run by a local sh', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bgd-claim-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a switch whose launch record the watchdog took changes nothing and says why', () => {
+    const inc = join(dir, 'service-url.inc');
+    writeFileSync(inc, 'set $service_url http://127.0.0.1:8080;\n');
+    const cmd = switchNginx({ ...spec, include: inc, sudo: 'never' }, 8081, 'r', join(dir, 'pending'));
+    const r = spawnSync('sh', ['-c', cmd.script], { encoding: 'utf8' });
+    expect(r.status).toBe(35);
+    expect(r.stderr).toMatch(/being stopped by the lock's watchdog/);
+    expect(readFileSync(inc, 'utf8')).toBe('set $service_url http://127.0.0.1:8080;\n');
+  });
+
+  test('a failed switch gives the launch record back', () => {
+    const pending = join(dir, 'pending');
+    writeFileSync(pending, '123 456 8081\n');
+    // No nginx worker is found by this script's ps filter under this name: it fails after the claim.
+    const cmd = switchNginx({ ...spec, include: join(dir, 'inc'), sudo: 'never' }, 8081, 'r', pending);
+    const r = spawnSync('sh', ['-c', cmd.script.replace('$4 == "worker"', '$4 == "no-such-worker"')], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(30);
+    expect(readFileSync(pending, 'utf8')).toBe('123 456 8081\n');
+    expect(existsSync(`${pending}.switch`)).toBe(false);
+  });
+
+  test('the watchdog of an ended session claims the record and stops that app', () => {
+    const p = layout(join(dir, 'app'));
+    const lock = holdLock(p, 'test', 5);
+    spawnSync('sh', ['-c', `mkdir -p '${p.runDir}' && echo '999999 1 8081' > '${p.pending}'`]);
+    const r = spawnSync('sh', ['-c', lock.script], { input: '', encoding: 'utf8' });
+    expect(r.stdout).toContain('locked');
+    expect(r.stderr).toContain('watchdog: stopping half-started app 999999 on port 8081');
+    expect(existsSync(p.pending)).toBe(false);
+    expect(existsSync(`${p.pending}.stop`)).toBe(false);
   });
 });
 

@@ -101128,7 +101128,9 @@ function holdLock(paths, holder, timeoutSeconds) {
         'cat >/dev/null', 
         // The session may be gone (runner killed, link lost): a write to its pipes must not kill this shell
         // (SIGPIPE) before it has stopped the half-started app.
-        "trap '' PIPE", `if [ -s ${quote(pending)} ]; then`, `  read -r pid start port < ${quote(pending)}`, '  echo "watchdog: stopping half-started app $pid on port $port" >&2', '  stop_process "$pid" "$start" 10000 >/dev/null', `  rm -f -- ${quote(pending)} ${quote(runDir)}/"$port".pid`, 'fi', `: > ${quote(lockInfo)}`),
+        "trap '' PIPE", 
+        // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
+        `if mv -f -- ${quote(pending)} ${quote(pending + '.stop')} 2>/dev/null; then`, `  if read -r pid start port < ${quote(pending + '.stop')}; then`, '    echo "watchdog: stopping half-started app $pid on port $port" >&2', '    stop_process "$pid" "$start" 10000 >/dev/null', `    rm -f -- ${quote(runDir)}/"$port".pid`, '  fi', `  rm -f -- ${quote(pending + '.stop')}`, 'fi', `: > ${quote(lockInfo)}`),
     };
 }
 
@@ -101141,6 +101143,7 @@ const EXIT_WRITE_FAILED = 31;
 const EXIT_TEST_FAILED = 32;
 const EXIT_RELOAD_FAILED = 33;
 const EXIT_NO_NEW_WORKERS = 34;
+const EXIT_LAUNCH_GONE = 35;
 /** The include's full text. */
 function includeContent(port, note) {
     return `# Written by the blue/green deploy action: ${note.replace(/[\r\n]/g, ' ')}\nset $service_url http://127.0.0.1:${port};\n`;
@@ -101176,6 +101179,17 @@ function rewriteInclude(spec, content, pending) {
         asRoot(spec.sudo),
         reloadFunction(spec),
         WORKERS,
+        // Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
+        // both act: one of them renames it first. Given back on any failure.
+        ...(pending
+            ? [
+                `pending=${quote(pending)}`,
+                'claim="$pending.switch"',
+                `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
+                'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
+                'trap give_back EXIT',
+            ]
+            : []),
         `inc=${quote(spec.include)}`,
         'tmp="$inc.tmp"',
         `new=${quote(content)}`,
@@ -101220,7 +101234,7 @@ function rewriteInclude(spec, content, pending) {
         '  sleep 0.01',
         'done',
         // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
-        ...(pending ? [`rm -f -- ${quote(pending)}`] : []),
+        ...(pending ? ['rm -f -- "$claim"'] : []),
         'echo "workers_before=$before"',
         'echo "workers_new=$fresh"',
     ];

@@ -34,11 +34,14 @@ export function holdLock(paths: Layout, holder: string, timeoutSeconds: number):
       // The session may be gone (runner killed, link lost): a write to its pipes must not kill this shell
       // (SIGPIPE) before it has stopped the half-started app.
       "trap '' PIPE",
-      `if [ -s ${quote(pending)} ]; then`,
-      `  read -r pid start port < ${quote(pending)}`,
-      '  echo "watchdog: stopping half-started app $pid on port $port" >&2',
-      '  stop_process "$pid" "$start" 10000 >/dev/null',
-      `  rm -f -- ${quote(pending)} ${quote(runDir)}/"$port".pid`,
+      // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
+      `if mv -f -- ${quote(pending)} ${quote(pending + '.stop')} 2>/dev/null; then`,
+      `  if read -r pid start port < ${quote(pending + '.stop')}; then`,
+      '    echo "watchdog: stopping half-started app $pid on port $port" >&2',
+      '    stop_process "$pid" "$start" 10000 >/dev/null',
+      `    rm -f -- ${quote(runDir)}/"$port".pid`,
+      '  fi',
+      `  rm -f -- ${quote(pending + '.stop')}`,
       'fi',
       `: > ${quote(lockInfo)}`,
     ),

@@ -11,6 +11,7 @@ export const EXIT_WRITE_FAILED = 31;
 export const EXIT_TEST_FAILED = 32;
 export const EXIT_RELOAD_FAILED = 33;
 export const EXIT_NO_NEW_WORKERS = 34;
+export const EXIT_LAUNCH_GONE = 35;
 
 export interface NginxSpec {
   include: string;
@@ -57,6 +58,17 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     asRoot(spec.sudo),
     reloadFunction(spec),
     WORKERS,
+    // Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
+    // both act: one of them renames it first. Given back on any failure.
+    ...(pending
+      ? [
+          `pending=${quote(pending)}`,
+          'claim="$pending.switch"',
+          `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
+          'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
+          'trap give_back EXIT',
+        ]
+      : []),
     `inc=${quote(spec.include)}`,
     'tmp="$inc.tmp"',
     `new=${quote(content)}`,
@@ -101,7 +113,7 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     '  sleep 0.01',
     'done',
     // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
-    ...(pending ? [`rm -f -- ${quote(pending)}`] : []),
+    ...(pending ? ['rm -f -- "$claim"'] : []),
     'echo "workers_before=$before"',
     'echo "workers_new=$fresh"',
   ];
