@@ -17,7 +17,27 @@ export interface TargetOptions {
    * through `ip netns exec`. stop() deletes the namespace and the veth pair. Default false.
    */
   netns?: boolean;
+  /**
+   * Implies netns, without a bastion. Every isolated target looks the same from the outside: its sshd
+   * listens on its veth address (`host`, 10.213.x.y, reachable from the test) on ISOLATED_PORTS.ssh,
+   * nginx/blue/green use ISOLATED_PORTS inside the namespace, and sshd and nginx (so every app they
+   * start) run in private mount namespaces where `<sharedRoot>/app` and `<sharedRoot>/nginx` are
+   * bind mounts of the target's own dir/app and dir/nginx (a small tmpfs over the parent of
+   * sharedRoot holds the mount points: nothing is created on the real file system). remoteDir,
+   * nginxConfig, nginxInclude and sudoersLine name the common paths, identical for every isolated
+   * target; localPath() maps them to where the test process sees them. Default false.
+   */
+  isolated?: boolean;
+  /** Log in with this existing client key (copied; e.g. another target's privateKeyPath) instead of a new one. */
+  privateKeyPath?: string;
+  /** Isolated targets: the common root (default SHARED_ROOT); its parent must exist and not be `/`. */
+  sharedRoot?: string;
 }
+
+/** Default common root of isolated targets: remote dir `<root>/app`, nginx files in `<root>/nginx`. */
+export declare const SHARED_ROOT: string;
+/** The ports every isolated target uses (inside its own network namespace). */
+export declare const ISOLATED_PORTS: Readonly<{ ssh: number; nginx: number; blue: number; green: number }>;
 
 /** The jump host of a netns target. */
 export interface Bastion {
@@ -77,7 +97,8 @@ export interface HostKeyFingerprints {
 export interface Target {
   /** The target's own /tmp/bgd-target-XXXXXX directory (mode 755). */
   readonly dir: string;
-  readonly host: '127.0.0.1';
+  /** '127.0.0.1'; for isolated targets the namespace side of its veth pair (10.213.x.y). */
+  readonly host: string;
   readonly sshPort: number;
   readonly username: 'deploy' | 'root';
   /** OpenSSH private key text (ed25519, no passphrase). */
@@ -109,8 +130,12 @@ export interface Target {
   readonly nginxPid: number;
   /** The network namespace's name (netns targets), else null. */
   readonly netns: string | null;
-  /** The only way in to a netns target, else null. */
+  /** The only way in to a netns target (not isolated ones), else null. */
   readonly bastion: Bastion | null;
+  /** Isolated targets: the common root, else null. */
+  readonly sharedRoot: string | null;
+  /** Where a path as the target's processes see it lives for the test process (isolated: <sharedRoot>/x is <dir>/x). */
+  localPath(p: string): string;
 
   /** GET through nginx on a new connection; never throws. */
   get(path: string, opts?: GetOptions): Promise<HttpResult>;

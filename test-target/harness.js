@@ -27,6 +27,10 @@ const NETNS_RUN_DIR = '/run/netns';
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((f) => fs.existsSync(f)) ?? 'ip';
 /** The bastion's login user. */
 const JUMP_USER = 'jumper';
+/** Isolated targets: the common paths (remote dir = <root>/app, nginx files in <root>/nginx) ... */
+export const SHARED_ROOT = '/srv/bgd-multi';
+/** ... and the same ports on every isolated target (each in its own network namespace, so no clash). */
+export const ISOLATED_PORTS = Object.freeze({ ssh: 2222, nginx: 8080, blue: 9001, green: 9002 });
 
 /**
  * @typedef {{ code: number, stdout: string, stderr: string }} ExecResult
@@ -34,7 +38,8 @@ const JUMP_USER = 'jumper';
  * @typedef {{ timeoutMs?: number, headers?: Record<string, string> }} GetOptions
  * @typedef {{ pid: number, cmdline: string }} ProcInfo
  * @typedef {{ user?: 'deploy' | 'root', sudo?: boolean, tcpForwarding?: boolean,
- *             includePort?: number | null, netns?: boolean }} TargetOptions
+ *             includePort?: number | null, netns?: boolean, isolated?: boolean,
+ *             sharedRoot?: string, privateKeyPath?: string }} TargetOptions
  * @typedef {{ host: string, sshPort: number, username: 'jumper', privateKey: string,
  *             privateKeyPath: string, knownHosts: string, knownHostsPath: string,
  *             hostKeyFingerprint: string, sshdPid: number, dir: string, logFile: string,
@@ -634,6 +639,18 @@ class Target {
     this.hostVeth = '';
     /** @type {Bastion | null} */
     this.bastion = null;
+    /** Isolated targets: the common root every isolated target sees (its own dir bind-mounted there). @type {string | null} */
+    this.sharedRoot = null;
+  }
+
+  /**
+   * Where a path the target's processes see lives in this (the test's) mount namespace: for isolated
+   * targets <sharedRoot>/x is <dir>/x (bind mounts in the target's mount namespaces); else as is.
+   * @param {string} p
+   */
+  localPath(p) {
+    if (this.sharedRoot && isUnder(p, this.sharedRoot)) return this.dir + p.slice(this.sharedRoot.length);
+    return p;
   }
 
   /**
@@ -643,6 +660,37 @@ class Target {
    * @returns {[string, string[]]}
    */
   nsCommand(file, args) {
+    if (this.netns && this.sharedRoot) {
+      // A private mount namespace per command, all with the same mounts: a small tmpfs over the parent
+      // of sharedRoot (nothing is created on the real file system) holding the mount points, and the
+      // target's app and nginx dirs bind-mounted there. Dies with the process (and its children).
+      const root = this.sharedRoot;
+      const script =
+        'set -e; mount -t tmpfs -o mode=755,size=1m bgd-shared "$1"; ' +
+        'mkdir -p "$2/app" "$2/nginx"; mount --bind "$3/app" "$2/app"; mount --bind "$3/nginx" "$2/nginx"; ' +
+        'shift 3; exec "$@"';
+      return [
+        IP,
+        [
+          'netns',
+          'exec',
+          this.netns,
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          path.dirname(root),
+          root,
+          this.dir,
+          file,
+          ...args,
+        ],
+      ];
+    }
     return this.netns ? [IP, ['netns', 'exec', this.netns, file, ...args]] : [file, args];
   }
 
@@ -686,7 +734,7 @@ class Target {
   }
 
   readInclude() {
-    return fs.readFileSync(this.nginxInclude, 'utf8');
+    return fs.readFileSync(this.localPath(this.nginxInclude), 'utf8');
   }
 
   /**
@@ -695,16 +743,17 @@ class Target {
    * @param {number | null} port
    */
   async setIncludePort(port) {
-    fs.writeFileSync(this.nginxInclude, port === null ? '' : `set $service_url http://127.0.0.1:${port};\n`);
-    fs.chmodSync(this.nginxInclude, 0o644);
+    const include = this.localPath(this.nginxInclude);
+    fs.writeFileSync(include, port === null ? '' : `set $service_url http://127.0.0.1:${port};\n`);
+    fs.chmodSync(include, 0o644);
     await this.reloadNginx();
   }
 
   /** Test helper (as root): `nginx -s reload`, then waits for the old workers to exit. */
   async reloadNginx() {
     const oldWorkers = descendants(this.nginxPid);
-    await execOk(NGINX, ['-c', this.nginxConfig, '-t', '-q']);
-    await execOk(NGINX, ['-c', this.nginxConfig, '-s', 'reload']);
+    await execOk(...this.nsCommand(NGINX, ['-c', this.nginxConfig, '-t', '-q']));
+    await execOk(...this.nsCommand(NGINX, ['-c', this.nginxConfig, '-s', 'reload']));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && oldWorkers.some(processAlive)) await sleep(20);
   }
@@ -724,9 +773,34 @@ class Target {
     ]);
     /** @type {ProcInfo[]} */
     const result = [];
+    // Isolated targets: their processes name the common paths, which other isolated targets share,
+    // so only those in this target's network namespace count.
+    let netnsLink = '';
+    if (this.sharedRoot && this.netns) {
+      try {
+        netnsLink = `net:[${fs.statSync(path.join(NETNS_RUN_DIR, this.netns)).ino}]`;
+      } catch {
+        return result; // namespace gone: nothing of ours can run
+      }
+    }
+    const root = this.sharedRoot;
     for (const p of procs) {
       if (exclude.has(p.pid)) continue;
-      if (!p.cmdline.includes(this.dir) && !isUnder(cwdOf(p.pid), this.dir)) continue;
+      const cwd = cwdOf(p.pid);
+      if (netnsLink) {
+        let link;
+        try {
+          link = fs.readlinkSync(`/proc/${p.pid}/ns/net`);
+        } catch {
+          continue; // exited meanwhile
+        }
+        if (link !== netnsLink) continue;
+        const mentions =
+          p.cmdline.includes(this.dir) ||
+          isUnder(cwd, this.dir) ||
+          (root !== null && (p.cmdline.includes(root) || isUnder(cwd, root)));
+        if (!mentions) continue;
+      } else if (!p.cmdline.includes(this.dir) && !isUnder(cwd, this.dir)) continue;
       const argv0 = p.argv[0] ?? '';
       if (path.basename(argv0) === 'sshd' || argv0.startsWith('sshd:')) continue;
       if (argv0.startsWith('nginx:')) continue;
@@ -795,7 +869,8 @@ class Target {
       command,
     ];
     const timeoutMs = opts.timeoutMs ?? 60_000;
-    const [file, argv] = this.nsCommand('ssh', args);
+    // An isolated target's sshd listens on its veth address, reachable from here.
+    const [file, argv] = this.sharedRoot ? ['ssh', args] : this.nsCommand('ssh', args);
     return new Promise((resolve) => {
       const child = spawn(file, argv, {
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -923,6 +998,18 @@ async function keygen(file, type, extra = []) {
   await execOk('ssh-keygen', ['-q', '-t', type, ...extra, '-N', '', '-C', '', '-f', file]);
 }
 
+/**
+ * Uses an existing client key (e.g. another target's, so that one key logs in to several targets).
+ * @param {string} from
+ * @param {string} to
+ */
+async function copyClientKey(from, to) {
+  fs.copyFileSync(from, to);
+  fs.chmodSync(to, 0o600);
+  const r = await execOk('ssh-keygen', ['-y', '-f', to]);
+  fs.writeFileSync(`${to}.pub`, r.stdout, { mode: 0o644 });
+}
+
 /** @param {string} pubFile */
 async function fingerprint(pubFile) {
   const r = await execOk('ssh-keygen', ['-l', '-f', pubFile]);
@@ -939,7 +1026,7 @@ async function startSshd(t, tcpForwarding) {
   const d = t.dir;
   const cfg = [
     `Port ${t.sshPort}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${t.host}`,
     `HostKey ${d}/ssh_host_ed25519_key`,
     `HostKey ${d}/ssh_host_ecdsa_key`,
     `HostKey ${d}/ssh_host_rsa_key`,
@@ -997,11 +1084,13 @@ function upIn(t) {
  * @param {number | null} includePort
  */
 async function startNginx(t, includePort) {
-  const n = t.nginxDir;
-  fs.mkdirSync(path.join(n, 'tmp'), { recursive: true, mode: 0o755 });
-  fs.chmodSync(n, 0o755);
+  // n: the nginx dir as nginx sees it (the common path for isolated targets); local: as we see it.
+  const n = path.dirname(t.nginxConfig);
+  const local = t.nginxDir;
+  fs.mkdirSync(path.join(local, 'tmp'), { recursive: true, mode: 0o755 });
+  fs.chmodSync(local, 0o755);
   fs.writeFileSync(
-    t.nginxInclude,
+    t.localPath(t.nginxInclude),
     includePort === null ? '' : `set $service_url http://127.0.0.1:${includePort};\n`,
     {
       mode: 0o644,
@@ -1041,11 +1130,11 @@ http {
     }
 }
 `;
-  fs.writeFileSync(t.nginxConfig, conf, { mode: 0o644 });
-  const logFile = path.join(n, 'stderr.log');
+  fs.writeFileSync(t.localPath(t.nginxConfig), conf, { mode: 0o644 });
+  const logFile = path.join(local, 'stderr.log');
   // -e: the compiled-in default error log is opened before the config is read.
   const errArgs = ['-e', path.join(n, 'error.log')];
-  await execOk(NGINX, ['-c', t.nginxConfig, ...errArgs, '-t', '-q']);
+  await execOk(...t.nsCommand(NGINX, ['-c', t.nginxConfig, ...errArgs, '-t', '-q']));
   const fd = fs.openSync(logFile, 'a');
   try {
     const child = spawn(...t.nsCommand(NGINX, ['-c', t.nginxConfig, ...errArgs, '-g', 'daemon off;']), {
@@ -1057,7 +1146,7 @@ http {
   } finally {
     fs.closeSync(fd);
   }
-  const errorLog = path.join(n, 'error.log');
+  const errorLog = path.join(local, 'error.log');
   await waitForPort(
     t.nginxPort,
     /** @type {import('node:child_process').ChildProcess} */ (t.nginxChild),
@@ -1204,9 +1293,15 @@ export async function startTarget(opts = {}) {
   if (username !== 'deploy' && username !== 'root') throw new Error(`unsupported user ${username}`);
   const wantSudo = opts.sudo ?? true;
   const tcpForwarding = opts.tcpForwarding ?? true;
+  const isolated = opts.isolated ?? false;
+  const netns = (opts.netns ?? false) || isolated;
+  const sharedRoot = path.resolve(opts.sharedRoot ?? SHARED_ROOT);
+  if (isolated && (path.dirname(sharedRoot) === '/' || !fs.existsSync(path.dirname(sharedRoot)))) {
+    throw new Error(`sharedRoot ${sharedRoot}: its parent must be an existing directory other than /`);
+  }
 
   removeStaleSudoers();
-  if (opts.netns) removeStaleNetns();
+  if (netns) removeStaleNetns();
   const dir = await fsp.mkdtemp(path.join(TMP_ROOT, DIR_PREFIX));
   fs.chmodSync(dir, 0o755);
   const t = new Target({ dir, username });
@@ -1215,15 +1310,32 @@ export async function startTarget(opts = {}) {
   try {
     const [account, ports, tools] = await Promise.all([
       ensureUser('deploy').then((deploy) => (username === 'root' ? ensureUser('root') : deploy)),
-      freePorts(opts.netns ? 5 : 4),
+      isolated
+        ? Promise.resolve([
+            ISOLATED_PORTS.ssh,
+            ISOLATED_PORTS.nginx,
+            ISOLATED_PORTS.blue,
+            ISOLATED_PORTS.green,
+          ])
+        : freePorts(netns ? 5 : 4),
       Promise.all([which('nginx'), which('tee'), which('mv'), which('rm')]),
-      keygen(t.privateKeyPath, 'ed25519'),
+      opts.privateKeyPath
+        ? copyClientKey(opts.privateKeyPath, t.privateKeyPath)
+        : keygen(t.privateKeyPath, 'ed25519'),
       keygen(path.join(dir, 'ssh_host_ed25519_key'), 'ed25519'),
       keygen(path.join(dir, 'ssh_host_ecdsa_key'), 'ecdsa', ['-b', '256']),
       keygen(path.join(dir, 'ssh_host_rsa_key'), 'rsa', ['-b', '2048']),
     ]);
     [t.sshPort, t.nginxPort, t.bluePort, t.greenPort] = ports;
-    if (opts.netns) await startNetns(t);
+    if (netns) await startNetns(t);
+    if (isolated) {
+      // Reached directly on its veth address; sees its own dir at the common paths.
+      t.host = /** @type {NonNullable<Target['vethNet']>} */ (t.vethNet).nsAddr;
+      t.sharedRoot = sharedRoot;
+      t.remoteDir = path.join(sharedRoot, 'app');
+      t.nginxConfig = path.join(sharedRoot, 'nginx', 'nginx.conf');
+      t.nginxInclude = path.join(sharedRoot, 'nginx', 'service-url.inc');
+    }
     t.nginxUrl = `http://127.0.0.1:${t.nginxPort}`;
     const [nginxPath, tee, mv, rm] = tools;
     t.nginxBin = nginxPath;
@@ -1249,7 +1361,7 @@ export async function startTarget(opts = {}) {
         .readFileSync(path.join(dir, `ssh_host_${k}_key.pub`), 'utf8')
         .trim()
         .split(/\s+/);
-      return `[127.0.0.1]:${t.sshPort} ${type} ${b64}`;
+      return `[${t.host}]:${t.sshPort} ${type} ${b64}`;
     });
     t.knownHosts = lines.join('\n') + '\n';
     fs.writeFileSync(t.knownHostsPath, t.knownHosts, { mode: 0o644 });
@@ -1257,15 +1369,16 @@ export async function startTarget(opts = {}) {
     t.hostKeyFingerprints = { ed25519: fps[0], ecdsa: fps[1], rsa: fps[2] };
 
     // app dir
-    fs.mkdirSync(t.remoteDir, { mode: 0o755 });
-    fs.chmodSync(t.remoteDir, 0o755);
-    fs.chownSync(t.remoteDir, account.uid, account.gid);
+    const localRemoteDir = t.localPath(t.remoteDir);
+    fs.mkdirSync(localRemoteDir, { mode: 0o755 });
+    fs.chmodSync(localRemoteDir, 0o755);
+    fs.chownSync(localRemoteDir, account.uid, account.gid);
 
     await Promise.all([
       startSshd(t, tcpForwarding),
       startNginx(t, opts.includePort === undefined ? t.bluePort : opts.includePort),
       username === 'deploy' && wantSudo ? installSudoers(t) : Promise.resolve(),
-      opts.netns ? startBastion(t, ports[4]) : Promise.resolve(),
+      netns && !isolated ? startBastion(t, ports[4]) : Promise.resolve(),
     ]);
     return t;
   } catch (err) {
