@@ -57,3 +57,17 @@ test('every output is set by src/main.ts and documented in the README', () => {
   for (const name of set)
     expect({ name, documented: readme.includes(`\`${name}\``) }).toEqual({ name, documented: true });
 });
+
+test('the repository shell scripts pass shellcheck', () => {
+  const scripts = [
+    '.ci/run',
+    ...readdirSync(join(root, 'scripts'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => `scripts/${f}`),
+    ...readdirSync(join(root, 'bench'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => `bench/${f}`),
+  ];
+  const r = spawnSync('shellcheck', scripts, { cwd: root, encoding: 'utf8' });
+  expect(`${r.status} ${r.stdout}`).toBe('0 ');
+});

@@ -3,7 +3,6 @@
 # (figures printed, and written to .test-output/bench.json). BENCH_RUNS=N sets the runs per mode (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-[ -d node_modules ] || npm ci --ignore-scripts
+bash scripts/prepare.sh
 [ -f dist/index.js ] || npm run --silent bundle
 exec node bench/run.js "$@"

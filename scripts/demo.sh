@@ -3,7 +3,6 @@
 # the bundled action, and shows the log. `npm run demo -- --keep` leaves the target running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-[ -d node_modules ] || npm ci --ignore-scripts
+bash scripts/prepare.sh
 [ -f dist/index.js ] || npm run --silent bundle
 exec node scripts/demo.js "$@"

@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
-[ -d node_modules ] || npm ci --ignore-scripts
+bash scripts/prepare.sh
 npm run --silent bundle >/dev/null
 mkdir -p .test-output
 # Tests share one deploy user and start daemons: run them one file at a time.
