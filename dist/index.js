@@ -103136,7 +103136,7 @@ async function run() {
             setFailed(failed.map((o) => `${o.host}: ${o.error}`).join('\n'));
         }
         else {
-            info(`Deployed ${settings.releaseId} to ${result.outcomes.map((o) => `${o.host} (port ${o.activePort})`).join(', ')}`);
+            info(`Deployed ${result.outcomes.map((o) => `${o.releaseId} to ${o.host} (port ${o.activePort})`).join(', ')}`);
         }
     }
     catch (error) {

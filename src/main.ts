@@ -48,7 +48,7 @@ export async function run(): Promise<void> {
       core.setFailed(failed.map((o) => `${o.host}: ${o.error}`).join('\n'));
     } else {
       core.info(
-        `Deployed ${settings.releaseId} to ${result.outcomes.map((o) => `${o.host} (port ${o.activePort})`).join(', ')}`,
+        `Deployed ${result.outcomes.map((o) => `${o.releaseId} to ${o.host} (port ${o.activePort})`).join(', ')}`,
       );
     }
   } catch (error) {
