@@ -1,32 +1,39 @@
-// The step state machine of one host's deploy, against a scripted fake host: which remote steps run, in
-// which order, and what is undone when a step fails.
+// The step state machine of one host's deploy, against a fake host that answers with typed values: which
+// remote steps run, in which order, what each step reports, and what is undone when a step fails.
 import { deployHost } from '../src/deploy.js';
 import type { Settings } from '../src/inputs.js';
-import { StepError, StepRunner } from '../src/steps.js';
-import { blueLive, FakeHost, launched, quiet, settings, switched } from './support/fake-host.js';
+import { hostContext } from '../src/steps/context.js';
+import { StepError, StepRunner } from '../src/steps/runner.js';
+import { describeStop } from '../src/steps/stop-old.js';
+import { blueLive, exitCode, FakeHost, recordingLog, settings, type Answers } from './support/fake-host.js';
 
-async function deploy(host: FakeHost, extra: Partial<Settings> = {}, signal?: AbortSignal) {
-  const steps = new StepRunner('h', quiet);
-  const run = deployHost({
-    settings: { ...settings, ...extra },
-    remote: host,
-    steps,
-    log: quiet,
-    lockHolder: 't',
-    signal,
-  });
-  return { run, steps };
+function deploy(answers: Answers = {}, extra: Partial<Settings> = {}, signal?: AbortSignal) {
+  const host = new FakeHost(answers);
+  const log = recordingLog();
+  const steps = new StepRunner('h', log, () => 0);
+  const ctx = hostContext({ settings: { ...settings, ...extra }, host, steps, log, lockHolder: 't', signal });
+  const steps_ = () => steps.records.map((r) => [r.name, r.status, r.detail]);
+  return { host, log, steps: steps_, state: ctx.state, run: () => deployHost(ctx) };
 }
 
-const commands = (host: FakeHost) => host.titles.filter((t) => !t.startsWith('GET') && !/alive/.test(t));
+async function failure(run: () => Promise<unknown>): Promise<StepError> {
+  const error = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StepError);
+  return error as StepError;
+}
+
+const LOCK = 'lock /opt/app/.deploy.lock';
+const DETECT = 'detect live port (/etc/nginx/conf.d/service-url.inc)';
 
 test('happy path: every step in order, old app retired, lock released', async () => {
-  const host = new FakeHost([blueLive, launched, switched]);
-  const { run, steps } = await deploy(host);
-  await expect(run).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2' });
-  expect(commands(host)).toEqual([
-    'lock /opt/app/.deploy.lock',
-    'detect live port (/etc/nginx/conf.d/service-url.inc)',
+  const d = deploy();
+  await expect(d.run()).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2' });
+  expect(d.host.commands()).toEqual([
+    LOCK,
+    DETECT,
     'prepare release r2',
     'upload /opt/app/releases/r2/app.jar.part',
     'verify sha256 of /opt/app/releases/r2/app.jar',
@@ -36,168 +43,312 @@ test('happy path: every step in order, old app retired, lock released', async ()
     'stop pid 11 on port 8080',
     'keep the newest 5 releases',
   ]);
-  expect(host.titles).toContain('GET http://127.0.0.1:8081/actuator/health');
-  expect(steps.records.map((r) => [r.name, r.status])).toEqual([
-    ['Lock', 'ok'],
-    ['Detect ports', 'ok'],
-    ['Upload', 'ok'],
-    ['Free port 8081', 'skipped'],
-    ['Launch on 8081', 'ok'],
-    ['Health check', 'ok'],
-    ['Switch nginx', 'ok'],
-    ['Drain nginx', 'ok'],
-    ['Stop old app', 'ok'],
+  expect(d.host.ran).toContain('GET http://127.0.0.1:8081/actuator/health');
+  expect(d.steps()).toEqual([
+    ['Lock', 'ok', 'holding /opt/app/.deploy.lock'],
+    ['Detect ports', 'ok', 'live 8080, idle 8081'],
+    ['Upload', 'ok', expect.stringMatching(/^\d+\.\d kB in \d+\.\d\d s \(\d+\.\d MB\/s\), sha256 verified$/)],
+    ['Free port 8081', 'skipped', 'nothing of ours held it'],
+    ['Launch on 8081', 'ok', 'pid 22, log /opt/app/releases/r2/app.log'],
+    [
+      'Health check',
+      'ok',
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:8081\/actuator\/health healthy after/),
+    ],
+    ['Switch nginx', 'ok', '/etc/nginx/conf.d/service-url.inc -> 127.0.0.1:8081, nginx reloaded'],
+    ['Drain nginx', 'ok', '2 old nginx workers finished their requests in 30 ms'],
+    ['Stop old app', 'ok', 'old pid 11 on port 8080: exited after SIGTERM in 0.04 s'],
   ]);
-  expect(host.lockReleased).toBe(true);
+  expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, servingPort: 8081 });
+  expect(d.host.lockReleased).toBe(true);
 });
 
-test('a reused release skips the upload', async () => {
-  const host = new FakeHost([
-    blueLive,
-    launched,
-    switched,
-    [/^prepare/, () => ({ stdout: 'reused=/opt/app/releases/r1\n' })],
-  ]);
-  await (
-    await deploy(host)
-  ).run;
-  expect(host.titles.some((t) => t.startsWith('upload'))).toBe(false);
+test('the commands get the settings: stop-timeout, drain-timeout, await-stop, keep-releases', async () => {
+  const seen: string[] = [];
+  const d = deploy(
+    {
+      drain: (cmd) => (seen.push(cmd.script), { ms: 1, timedOut: false }),
+      stop: (cmd) => (seen.push(cmd.script), { how: 'exited', ms: 1 }),
+      prune: (cmd) => (seen.push(cmd.script), []),
+    },
+    { drainTimeoutMs: 4321, stopTimeoutMs: 8765, awaitStop: true, keepReleases: 3 },
+  );
+  await d.run();
+  expect(seen[0]).toContain('deadline=$((t0 + 4321))');
+  expect(seen[1]).toContain('stop_group 11 100 8765 || exit 1');
+  expect(seen[2]).toContain('tail -n +4');
 });
 
-test('a crash before healthy: log shown, new app stopped, nginx untouched', async () => {
-  const host = new FakeHost([blueLive, launched, switched, [/^last/, () => ({ stdout: 'Exception: boom' })]]);
-  host.health = () => new Error('connect ECONNREFUSED');
-  host.alive = false;
-  const { run } = await deploy(host);
-  const error = await run.catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(StepError);
-  expect((error as StepError).step).toBe('Health check');
-  expect((error as Error).message).toMatch(/exited before it became healthy/);
-  expect(commands(host).slice(-2)).toEqual([
+test('without await-stop the old app is stopped once its port is closed', async () => {
+  const scripts: string[] = [];
+  const d = deploy({ stop: (cmd) => (scripts.push(cmd.script), { how: 'closed', ms: 120 }) });
+  await d.run();
+  expect(scripts[0]).toContain('out=$(stop_group 11 100 1000 8080) || exit 1');
+  expect(d.steps().at(-1)).toEqual([
+    'Stop old app',
+    'ok',
+    'old pid 11 on port 8080: closed its port 0.12 s after SIGTERM; still finishing, SIGKILL at stop-timeout if needed',
+  ]);
+});
+
+test('every way a stop ends is reported as it happened', () => {
+  expect(describeStop({ how: 'killed', ms: 30000 }, 30000)).toBe(
+    'SIGKILLed: still running stop-timeout (30 s) after SIGTERM',
+  );
+  expect(describeStop({ how: 'gone', ms: 0 }, 30000)).toBe('was already gone');
+  expect(describeStop({ how: 'exited', ms: 1500 }, 30000)).toBe('exited after SIGTERM in 1.50 s');
+});
+
+test('a reused release skips the upload and says where the jar came from', async () => {
+  const d = deploy({ prepare: () => ({ releaseId: 'r2', reusedFrom: '/opt/app/releases/r1' }) });
+  await d.run();
+  expect(d.host.ran.some((t) => t.startsWith('upload') || t.startsWith('verify'))).toBe(false);
+  expect(d.steps()[2]).toEqual([
+    'Upload',
+    'ok',
+    'same jar (sha256 aaaaaaaaaaaa) already on the host: linked from /opt/app/releases/r1, nothing uploaded',
+  ]);
+});
+
+test('a taken release-id: the folder actually claimed is used everywhere and reported', async () => {
+  const d = deploy({ prepare: () => ({ releaseId: 'r2-2' }) });
+  await expect(d.run()).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2-2' });
+  expect(d.host.commands()).toContain('launch r2-2 on port 8081');
+  expect(d.log.lines).toContain('info: release r2 exists on the host: this one is r2-2');
+});
+
+test('env and secret-env go to a mode-600 env file beside the jar', async () => {
+  const d = deploy({}, { env: [['A', 'b c']], secretEnv: [['TOKEN', 's3cret']] });
+  await d.run();
+  expect(d.host.ran).toContain(
+    `write /opt/app/releases/r2/app.env (600): export A='b c'\nexport TOKEN=s3cret`,
+  );
+});
+
+test('a crash before healthy: log tail shown without secrets, new app stopped, nginx untouched', async () => {
+  const d = deploy(
+    { alive: () => false, logTail: () => 'Exception: boom token=s3cret\n' },
+    { secretEnv: [['TOKEN', 's3cret']] },
+  );
+  d.host.health = () => new Error('connect ECONNREFUSED');
+  const error = await failure(d.run);
+  expect(error.step).toBe('Health check');
+  expect(error.message).toBe(
+    'Health check failed: the new app (pid 22) exited before it became healthy; last answer: no connection (connect ECONNREFUSED)',
+  );
+  expect(d.host.commands().slice(-2)).toEqual([
     'last 40 lines of /opt/app/releases/r2/app.log',
     'stop pid 22 on port 8081',
   ]);
-  expect(host.titles.some((t) => t.startsWith('switch'))).toBe(false);
-  expect(host.lockReleased).toBe(true);
+  expect(d.log.lines).toContain(
+    'info: Last 40 lines of /opt/app/releases/r2/app.log:\nException: boom token=***\n',
+  );
+  expect(d.log.lines).toContain('info: undo: stop the new app (pid 22)');
+  expect(d.host.ran.some((t) => t.startsWith('switch'))).toBe(false);
+  expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, servingPort: 8080 });
+  expect(d.host.lockReleased).toBe(true);
 });
 
 test('never healthy: times out, new app stopped', async () => {
-  const host = new FakeHost([blueLive, launched]);
-  host.health = () => ({ status: 503, body: '{"status":"DOWN"}' });
-  const { run } = await deploy(host, { healthTimeoutMs: 300 });
-  await expect(run).rejects.toThrow(/was not healthy within 0.3 s; last answer: HTTP 503/);
-  expect(commands(host).at(-1)).toBe('stop pid 22 on port 8081');
+  const d = deploy({}, { healthTimeoutMs: 300 });
+  d.host.health = () => ({ status: 503, body: '{"status":"DOWN"}' });
+  await expect(d.run()).rejects.toThrow(
+    'Health check failed: http://127.0.0.1:8081/actuator/health was not healthy within 0.3 s; last answer: HTTP 503 {"status":"DOWN"}',
+  );
+  expect(d.host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+});
+
+test('an undo that fails is a warning; the original error stands', async () => {
+  const d = deploy({ alive: () => false, stop: exitCode(255, 'connection lost') });
+  d.host.health = () => new Error('connect ECONNREFUSED');
+  await expect(d.run()).rejects.toThrow(/^Health check failed: the new app \(pid 22\) exited/);
+  expect(d.log.lines).toContain(
+    'warning: could not stop the new app (pid 22): stop pid 22 on port 8081 failed with exit code 255:\nconnection lost',
+  );
 });
 
 test('nginx -t fails: the script restored the include, the new app is stopped', async () => {
-  const host = new FakeHost([
-    blueLive,
-    launched,
-    [/^switch nginx to/, () => ({ code: 32, stderr: 'nginx: [emerg] bad' })],
-  ]);
-  const { run } = await deploy(host);
-  await expect(run).rejects.toThrow(
-    /Switch nginx failed on h: switch nginx to port 8081 failed with exit code 32:\nnginx: \[emerg\] bad/,
+  const d = deploy({ switch: exitCode(32, 'nginx: [emerg] bad') });
+  await expect(d.run()).rejects.toThrow(
+    'Switch nginx failed: switch nginx to port 8081 failed with exit code 32:\nnginx: [emerg] bad',
   );
-  expect(commands(host).at(-1)).toBe('stop pid 22 on port 8081');
-  expect(host.titles.some((t) => t.startsWith('drain'))).toBe(false);
+  expect(d.host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+  expect(d.host.ran.some((t) => t.startsWith('wait for'))).toBe(false);
+  expect(d.state.servingPort).toBe(8080);
 });
 
 test('broken behind nginx: switched back, new app drained and stopped, old one untouched', async () => {
-  const host = new FakeHost([
-    blueLive,
-    launched,
-    switched,
-    [/^switch nginx back/, () => ({ stdout: 'workers_before=7:1 \nworkers_new=8:1 \n' })],
-  ]);
-  host.health = () => ({ status: 200, body: '{"status":"UP"}' });
-  const original = host.httpGet.bind(host);
-  host.httpGet = async (url: string) =>
-    url.includes(':80/') ? { status: 500, body: 'oops' } : original(url);
-  const { run } = await deploy(host, { verifyUrl: 'http://127.0.0.1:80/actuator/health' });
-  await expect(run).rejects.toThrow(/not healthy through nginx \(HTTP 500 oops\); switched back/);
-  expect(commands(host).slice(-2)).toEqual([
+  const d = deploy(
+    { switch: (cmd) => ({ oldWorkers: cmd.title.includes('back') ? [7] : [5, 6] }) },
+    { verifyUrl: 'http://127.0.0.1:80/actuator/health' },
+  );
+  d.host.health = (url) =>
+    url.includes(':80/') ? { status: 500, body: 'oops' } : { status: 200, body: 'UP' };
+  const error = await failure(d.run);
+  expect(error.step).toBe('Verify through nginx');
+  expect(error.message).toBe(
+    'Verify through nginx failed: http://127.0.0.1:80/actuator/health is not healthy through nginx (HTTP 500 oops); switched back',
+  );
+  expect(d.host.commands().slice(-4)).toEqual([
+    'wait for 2 old nginx workers',
     'switch nginx back to port 8080',
-    'wait for 1 old nginx workers, then stop pid 22 on port 8081',
+    'wait for 1 old nginx workers',
+    'stop pid 22 on port 8081',
   ]);
-  expect(host.titles).not.toContain('stop pid 11 on port 8080');
+  expect(d.host.ran).not.toContain('stop pid 11 on port 8080');
+  expect(d.state.servingPort).toBe(8080);
 });
 
-test('a stale app of ours on the idle port is stopped before the launch', async () => {
-  const host = new FakeHost([
-    [
-      /^detect/,
-      () => ({
-        stdout:
-          'include=present\ninclude_port=8080\nlistening_8080=1\npid_8080=11 100 r1\nlistening_8081=1\npid_8081=9 50 r0\n',
-      }),
-    ],
-    launched,
-    switched,
-  ]);
-  await (
-    await deploy(host)
-  ).run;
-  expect(commands(host).indexOf('stop pid 9 on port 8081')).toBe(
-    commands(host).indexOf('launch r2 on port 8081') - 1,
+test('the switch back names the release folder actually used', async () => {
+  const notes: string[] = [];
+  const d = deploy(
+    { prepare: () => ({ releaseId: 'r2-3' }), switch: (cmd) => (notes.push(cmd.script), { oldWorkers: [] }) },
+    { verifyUrl: 'http://127.0.0.1:80/' },
   );
+  d.host.health = (url) => (url.includes(':80/') ? { status: 500, body: '' } : { status: 200, body: 'UP' });
+  await expect(d.run()).rejects.toThrow(/switched back/);
+  expect(notes[1]).toContain('rollback from release r2-3');
+});
+
+test('broken behind nginx on a first deploy: nothing to switch back to, and the step says so', async () => {
+  const d = deploy(
+    { detect: () => ({ include: 'missing', ports: new Map() }) },
+    { verifyUrl: 'http://127.0.0.1:80/' },
+  );
+  d.host.health = (url) => (url.includes(':80/') ? { status: 502, body: '' } : { status: 200, body: 'UP' });
+  await expect(d.run()).rejects.toThrow(
+    'Verify through nginx failed: http://127.0.0.1:80/ is not healthy through nginx (HTTP 502); first deploy: nothing to switch back to, the new version stays',
+  );
+  expect(d.host.ran.some((t) => t.startsWith('stop pid'))).toBe(false);
+  expect(d.log.lines).toContain('warning: first deploy: there is no previous version to switch back to');
+  expect(d.state).toEqual({ releaseId: 'r2', previousPort: undefined, servingPort: 8080 });
+});
+
+test('a healthy check through nginx lets the deploy go on', async () => {
+  const d = deploy({}, { verifyUrl: 'http://127.0.0.1:80/' });
+  await d.run();
+  expect(d.steps().find((s) => s[0] === 'Verify through nginx')).toEqual([
+    'Verify through nginx',
+    'ok',
+    'http://127.0.0.1:80/: HTTP 200 {"status":"UP"}',
+  ]);
+});
+
+test('a stale app of ours on the idle port is stopped just before the launch', async () => {
+  const detect = blueLive();
+  detect.ports.set(8081, { port: 8081, listening: true, ours: { pid: 9, start: '50', release: 'r0' } });
+  const d = deploy({ detect: () => detect });
+  await d.run();
+  const cmds = d.host.commands();
+  expect(cmds.slice(cmds.indexOf('launch r2 on port 8081') - 1)[0]).toBe('stop pid 9 on port 8081');
+  expect(d.steps()[3]).toEqual(['Free port 8081', 'ok', 'stale pid 9: exited after 40 ms']);
 });
 
 test('a stranger on the idle port: refused before anything is uploaded', async () => {
-  const host = new FakeHost([
-    [
-      /^detect/,
-      () => ({
-        stdout:
-          'include=present\ninclude_port=8080\nlistening_8080=1\nlistening_8081=1\nlistener_8081=4242 7 nc -l 8081\n',
-      }),
-    ],
-  ]);
-  const { run } = await deploy(host);
-  await expect(run).rejects.toThrow(
-    /Detect ports failed on h: idle port 8081 is held by pid 4242 \(nc -l 8081\)/,
+  const detect = blueLive();
+  detect.ports.set(8081, {
+    port: 8081,
+    listening: true,
+    listener: { pid: 4242, start: '7', command: 'nc -l 8081' },
+  });
+  const d = deploy({ detect: () => detect });
+  await expect(d.run()).rejects.toThrow(
+    /^Detect ports failed: idle port 8081 is held by pid 4242 \(nc -l 8081\)/,
   );
-  expect(commands(host)).toEqual([
-    'lock /opt/app/.deploy.lock',
-    'detect live port (/etc/nginx/conf.d/service-url.inc)',
-  ]);
-  expect(host.lockReleased).toBe(true);
+  expect(d.host.commands()).toEqual([LOCK, DETECT]);
+  expect(d.host.lockReleased).toBe(true);
 });
 
 test('cancelled during the health check: new app stopped, lock released', async () => {
-  const host = new FakeHost([blueLive, launched]);
   const abort = new AbortController();
-  host.health = () => {
+  const d = deploy({}, {}, abort.signal);
+  d.host.health = () => {
     abort.abort();
     return { status: 503, body: 'DOWN' };
   };
-  const { run } = await deploy(host, {}, abort.signal);
-  await expect(run).rejects.toThrow(/cancelled/);
-  expect(commands(host).at(-1)).toBe('stop pid 22 on port 8081');
-  expect(host.lockReleased).toBe(true);
+  await expect(d.run()).rejects.toThrow('Health check failed: the deploy was cancelled');
+  expect(d.host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+  expect(d.host.lockReleased).toBe(true);
 });
 
-test('first deploy: nothing to stop afterwards', async () => {
-  const host = new FakeHost([
-    [/^detect/, () => ({ stdout: 'include=missing\nlistening_8080=0\nlistening_8081=0\n' })],
-    launched,
-    switched,
-  ]);
-  const { run } = await deploy(host);
-  await expect(run).resolves.toEqual({ activePort: 8080, previousPort: undefined, releaseId: 'r2' });
-  expect(host.titles).toContain('wait for 2 old nginx workers');
-  expect(host.titles.some((t) => t.startsWith('stop pid'))).toBe(false);
+test.each([
+  ['after detect', 1, 'prepare release r2'],
+  ['after the upload', 2, 'launch r2 on port 8081'],
+])('cancelled %s: no further step runs', async (_what, after, notRun) => {
+  const abort = new AbortController();
+  const d = deploy(
+    {
+      detect: () => (after === 1 && abort.abort(), blueLive()),
+      verifyUpload: () => void (after === 2 && abort.abort()),
+    },
+    {},
+    abort.signal,
+  );
+  await expect(d.run()).rejects.toThrow('the deploy was cancelled');
+  expect(d.host.ran).not.toContain(notRun);
+});
+
+test('first deploy: nothing to stop afterwards, and the skip is logged', async () => {
+  const d = deploy({ detect: () => ({ include: 'missing', ports: new Map() }) });
+  await expect(d.run()).resolves.toEqual({ activePort: 8080, previousPort: undefined, releaseId: 'r2' });
+  expect(d.host.ran).toContain('wait for 2 old nginx workers');
+  expect(d.host.ran.some((t) => t.startsWith('stop pid'))).toBe(false);
+  expect(d.log.lines).toContain('info: Stop old app: skipped (no previous app of ours)');
+  expect(d.log.lines).toContain(
+    'info: the nginx include is missing: this is a first deploy, it will be written',
+  );
 });
 
 test('once nginx routes to the new app, a later failure never stops it', async () => {
-  const host = new FakeHost([
-    blueLive,
-    launched,
-    switched,
-    [/^wait for/, () => ({ code: 255, stderr: 'connection lost' })],
-  ]);
-  const { run } = await deploy(host);
-  await expect(run).rejects.toThrow(/Drain nginx failed on h/);
-  expect(host.titles.some((t) => t.startsWith('stop pid 22'))).toBe(false);
-  expect(host.lockReleased).toBe(true);
+  const d = deploy({ drain: exitCode(255, 'connection lost') });
+  await expect(d.run()).rejects.toThrow(/^Drain nginx failed/);
+  expect(d.host.ran.some((t) => t.startsWith('stop pid 22'))).toBe(false);
+  expect(d.state.servingPort).toBe(8081);
+  expect(d.host.lockReleased).toBe(true);
+});
+
+test('a drain past drain-timeout is a warning, and the deploy completes', async () => {
+  const d = deploy({ drain: () => ({ ms: 1000, timedOut: true }) });
+  await expect(d.run()).resolves.toMatchObject({ activePort: 8081 });
+  expect(d.log.lines).toContain('warning: old nginx workers were still busy after drain-timeout (1 s)');
+});
+
+test('a failed prune is a warning only; removed releases are listed', async () => {
+  const failed = deploy({ prune: exitCode(1, 'Permission denied') });
+  await expect(failed.run()).resolves.toMatchObject({ activePort: 8081 });
+  expect(failed.log.lines).toContain(
+    'warning: could not prune old releases: keep the newest 5 releases failed with exit code 1:\nPermission denied',
+  );
+  const pruned = deploy({ prune: () => ['r0', 'r-1'] });
+  await pruned.run();
+  expect(pruned.log.lines).toContain('info: removed old releases: r0, r-1');
+});
+
+describe('the lock', () => {
+  test('held by another deploy: waits, says for whom, then goes on', async () => {
+    const d = deploy();
+    d.host.lock = { lines: ['waiting=run 7 by alice', 'locked'], exit: 0 };
+    await d.run();
+    expect(d.log.lines).toContain('info: another deploy holds the lock (run 7 by alice); waiting up to 1 s');
+    expect(d.host.commands()[1]).toBe(DETECT);
+  });
+
+  test('not released within lock-timeout: fails naming the holder, nothing else runs', async () => {
+    const d = deploy({}, { lockTimeoutMs: 2500 });
+    d.host.lock = {
+      lines: ['waiting=run 7 by alice'],
+      exit: 75,
+      stdout: 'waiting=run 7 by alice\nholder=run 7 by alice',
+    };
+    await expect(d.run()).rejects.toThrow(
+      'Lock failed: lock-timeout: another deploy still holds /opt/app/.deploy.lock after 3 s (run 7 by alice)',
+    );
+    expect(d.host.commands()).toEqual([LOCK]);
+  });
+
+  test('a lock shell that ends for another reason: its own error', async () => {
+    const d = deploy();
+    d.host.lock = { lines: [], exit: 70 };
+    await expect(d.run()).rejects.toThrow('Lock failed: the lock shell ended');
+  });
 });

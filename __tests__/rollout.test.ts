@@ -1,43 +1,66 @@
 // Several hosts: batch by batch, and a failed batch stops the rollout so later hosts keep the old version.
 import type { HostTarget } from '../src/inputs.js';
-import { batches, rollout } from '../src/rollout.js';
-import { blueLive, FakeHost, launched, quiet, settings, switched } from './support/fake-host.js';
+import { batches, hostLabel, rollout, type Connector } from '../src/rollout.js';
+import { FakeHost, recordingLog, settings } from './support/fake-host.js';
 
 const hosts: HostTarget[] = ['a', 'b', 'c', 'd', 'e'].map((host) => ({ host, port: 22 }));
 
 test('batches', () => {
   expect(batches([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
   expect(batches([1, 2], 5)).toEqual([[1, 2]]);
+  expect(batches([1, 2, 3], 1)).toEqual([[1], [2], [3]]);
 });
 
-async function roll(batchSize: number, broken: string[]) {
+test('host labels name the port only when it is not 22', () => {
+  expect(hostLabel({ host: 'a', port: 22 })).toBe('a');
+  expect(hostLabel({ host: 'a', port: 2222 })).toBe('a:2222');
+});
+
+async function roll(batchSize: number, broken: string[], targets = hosts) {
   const connected: string[] = [];
-  const result = await rollout(
-    { ...settings, targets: hosts, batchSize },
-    async (target) => {
-      connected.push(target.host);
-      const host = new FakeHost([blueLive, launched, switched]);
-      if (broken.includes(target.host)) host.health = () => ({ status: 503, body: 'DOWN' });
-      return host;
-    },
-    quiet,
-    'test',
-  );
-  return { connected, result };
+  const closed: string[] = [];
+  const log = recordingLog();
+  const connect: Connector = async (target) => {
+    connected.push(target.host);
+    const host = new FakeHost();
+    if (broken.includes(target.host)) host.health = () => ({ status: 503, body: 'DOWN' });
+    return { host, close: async () => void closed.push(target.host) };
+  };
+  const result = await rollout({
+    settings: { ...settings, targets, batchSize, healthTimeoutMs: 200 },
+    connect,
+    log,
+    lockHolder: 'test',
+  });
+  return { connected, closed, result, log };
 }
 
-test('all hosts, two at a time, all succeed', async () => {
-  const { connected, result } = await roll(2, []);
+test('all hosts, two at a time, all succeed; every connection is closed', async () => {
+  const { connected, closed, result } = await roll(2, []);
   expect(connected.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
-  expect(result.outcomes.map((o) => [o.host, o.ok, o.activePort, o.previousPort])).toEqual(
-    ['a', 'b', 'c', 'd', 'e'].map((h) => [h, true, 8081, 8080]),
+  expect(closed.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  expect(result.outcomes).toEqual(
+    ['a', 'b', 'c', 'd', 'e'].map((host) => ({
+      host,
+      ok: true,
+      releaseId: 'r2',
+      activePort: 8081,
+      previousPort: 8080,
+    })),
   );
-  expect(result.steps.filter((s) => s.name === 'Connect')).toHaveLength(5);
+  expect(result.steps.filter((s) => s.name === 'Connect').map((s) => s.host)).toEqual([
+    'a',
+    'b',
+    'c',
+    'd',
+    'e',
+  ]);
 });
 
 test('a failure in the second batch stops the rollout: later hosts are not touched', async () => {
-  const { connected, result } = await roll(2, ['c']);
+  const { connected, closed, result } = await roll(2, ['c']);
   expect(connected.sort()).toEqual(['a', 'b', 'c', 'd']); // c and d ran together; e never started
+  expect(closed.sort()).toEqual(['a', 'b', 'c', 'd']);
   expect(result.outcomes.map((o) => [o.host, o.ok])).toEqual([
     ['a', true],
     ['b', true],
@@ -45,26 +68,51 @@ test('a failure in the second batch stops the rollout: later hosts are not touch
     ['d', true],
     ['e', false],
   ]);
-  expect(result.outcomes.find((o) => o.host === 'c')?.error).toMatch(/Health check failed on c/);
-  expect(result.outcomes.find((o) => o.host === 'e')?.error).toBe('not attempted');
-}, 10_000);
+  // The host is named once (by the outcome), the step and the cause in the error.
+  expect(result.outcomes[2]).toEqual({
+    host: 'c',
+    ok: false,
+    releaseId: 'r2',
+    activePort: 8080,
+    previousPort: 8080,
+    error:
+      'Health check failed: http://127.0.0.1:8081/actuator/health was not healthy within 0.2 s; last answer: HTTP 503 DOWN',
+  });
+  expect(result.outcomes[4]).toEqual({ host: 'e', ok: false, error: 'not attempted' });
+});
 
-test('a failed connection counts as a failed host', async () => {
-  const result = await rollout(
-    { ...settings, targets: hosts.slice(0, 2), batchSize: 1 },
-    async () => {
+test('parallel hosts log with their name on every line; a single host uses groups', async () => {
+  const parallel = await roll(2, [], hosts.slice(0, 2));
+  expect(parallel.log.lines).toContain('info: [a] ── Lock');
+  expect(parallel.log.lines.some((l) => l.startsWith('group:'))).toBe(false);
+  const single = await roll(1, [], hosts.slice(0, 1));
+  expect(single.log.lines).toContain('group: Lock');
+});
+
+test('a failed connection counts as a failed host, with no release claimed', async () => {
+  const result = await rollout({
+    settings: { ...settings, targets: hosts.slice(0, 2), batchSize: 1 },
+    connect: async () => {
       throw new Error('could not connect to a:22: ECONNREFUSED');
     },
-    quiet,
-    'test',
-  );
+    log: recordingLog(),
+    lockHolder: 'test',
+  });
   expect(result.outcomes).toEqual([
-    {
-      host: 'a',
-      ok: false,
-      releaseId: 'r2',
-      error: 'Connect failed on a: could not connect to a:22: ECONNREFUSED',
-    },
-    { host: 'b', ok: false, releaseId: 'r2', error: 'not attempted' },
+    { host: 'a', ok: false, error: 'Connect failed: could not connect to a:22: ECONNREFUSED' },
+    { host: 'b', ok: false, error: 'not attempted' },
   ]);
+});
+
+test('a cancelled run attempts no further batch', async () => {
+  const abort = new AbortController();
+  abort.abort();
+  const result = await rollout({
+    settings: { ...settings, targets: hosts.slice(0, 2), batchSize: 1 },
+    connect: async () => ({ host: new FakeHost(), close: async () => undefined }),
+    log: recordingLog(),
+    lockHolder: 'test',
+    signal: abort.signal,
+  });
+  expect(result.outcomes.map((o) => o.error)).toEqual(['not attempted', 'not attempted']);
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the integration tests, the demo and the benchmarks need
-# (sshd + ssh client, nginx, sudo, shellcheck, procps, iproute2, lsof, curl, util-linux, a JDK).
+# (sshd + ssh client, nginx, sudo, shellcheck, bubblewrap for the confined script tests, procps, iproute2, lsof,
+# curl, util-linux, a JDK).
 # Idempotent: prints almost nothing and changes nothing when everything is already present.
 # While installing, a temporary /usr/sbin/policy-rc.d (exit 101) keeps the packages from
 # starting nginx/sshd on ports 80/22; it is removed afterwards if this script created it.
@@ -17,6 +18,7 @@ checks=(
   "sudo:sudo"
   "visudo:sudo"
   "shellcheck:shellcheck"
+  "bwrap:bubblewrap"
   "ps:procps"
   "pkill:procps"
   "ss:iproute2"

@@ -1,6 +1,8 @@
-// The side effects of a deploy on one host, behind a small interface so the deploy logic is tested without
-// a network. ssh.ts implements it over one SSH connection.
-import { parseKeyValues, type RemoteCommand } from './commands/types.js';
+// The side effects of a deploy on one host. `Remote` is the transport (ssh.ts: one SSH connection); the
+// `Executor` on top of it runs the typed commands of src/commands and is what the steps use, so the deploy
+// logic is tested against a fake executor that answers with typed values.
+import type { CommandKind, CommandResults, RemoteCommand } from './commands/types.js';
+import type { LockCommand } from './commands/lock.js';
 
 export interface ExecResult {
   code: number;
@@ -11,6 +13,14 @@ export interface ExecResult {
 export interface HttpResult {
   status: number;
   body: string;
+}
+
+/** A script to run with `sh -c`, and its title for the log. */
+export interface Script {
+  title: string;
+  script: string;
+  /** Logged at debug level only (frequent polls). */
+  quiet?: boolean;
 }
 
 /** A long-lived remote command (the lock holder): its output lines, and a way to end it. */
@@ -26,8 +36,8 @@ export interface HeldCommand {
 export interface Remote {
   readonly name: string;
   /** Runs a command; never throws for a non-zero exit (the caller decides). */
-  exec(command: RemoteCommand): Promise<ExecResult>;
-  hold(command: RemoteCommand): Promise<HeldCommand>;
+  exec(command: Script): Promise<ExecResult>;
+  hold(command: Script): Promise<HeldCommand>;
   upload(localPath: string, remotePath: string): Promise<void>;
   writeFile(remotePath: string, content: string, mode: number): Promise<void>;
   /** An HTTP GET made from the host itself (through an SSH tunnel), e.g. to 127.0.0.1:PORT. */
@@ -35,25 +45,41 @@ export interface Remote {
   close(): Promise<void>;
 }
 
+/** What the steps use: typed commands in, typed values out. */
+export interface Executor {
+  run<K extends CommandKind>(command: RemoteCommand<K>): Promise<CommandResults[K]>;
+  hold(command: LockCommand): Promise<HeldCommand>;
+  upload(localPath: string, remotePath: string): Promise<void>;
+  writeFile(remotePath: string, content: string, mode: number): Promise<void>;
+  httpGet(url: string, timeoutMs: number): Promise<HttpResult>;
+}
+
 export class RemoteCommandError extends Error {
   constructor(
-    readonly command: RemoteCommand,
+    readonly title: string,
     readonly result: ExecResult,
   ) {
     const detail = (result.stderr || result.stdout).trim();
-    super(`${command.title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
+    super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
     this.name = 'RemoteCommandError';
   }
 }
 
-/** exec() that throws RemoteCommandError on a non-zero exit. */
-export async function execChecked(remote: Remote, command: RemoteCommand): Promise<ExecResult> {
-  const result = await remote.exec(command);
-  if (result.code !== 0) throw new RemoteCommandError(command, result);
-  return result;
-}
-
-/** execChecked(), then the script's `key=value` lines. */
-export async function execValues(remote: Remote, command: RemoteCommand): Promise<Map<string, string>> {
-  return parseKeyValues((await execChecked(remote, command)).stdout);
+/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
+export function executor(remote: Remote): Executor {
+  return {
+    run: async (command) => {
+      const result = await remote.exec(command);
+      if (result.code !== 0) throw new RemoteCommandError(command.title, result);
+      try {
+        return command.parse(result.stdout);
+      } catch (error) {
+        throw new Error(`${command.title}: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    hold: (command) => remote.hold(command),
+    upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
+    writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
+    httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
+  };
 }

@@ -3,11 +3,18 @@
 import { deployHost } from './deploy.js';
 import type { HostTarget, Settings } from './inputs.js';
 import { prefixedLog, type Log } from './log.js';
-import type { Remote } from './remote.js';
-import { StepRunner, type StepRecord } from './steps.js';
+import type { Executor } from './remote.js';
+import { hostContext, type HostState } from './steps/context.js';
+import { StepRunner, type StepRecord } from './steps/runner.js';
 import type { HostOutcome } from './summary.js';
 
-export type Connector = (target: HostTarget, log: Log) => Promise<Remote>;
+/** An open connection to one host: the executor the steps use, and how to close it. */
+export interface HostSession {
+  host: Executor;
+  close(): Promise<void>;
+}
+
+export type Connector = (target: HostTarget, log: Log) => Promise<HostSession>;
 
 export interface RolloutResult {
   outcomes: HostOutcome[];
@@ -24,49 +31,73 @@ export function batches<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-export async function rollout(
-  settings: Settings,
-  connect: Connector,
-  log: Log,
-  lockHolder: string,
-  signal?: AbortSignal,
-): Promise<RolloutResult> {
+export interface RolloutOptions {
+  settings: Settings;
+  connect: Connector;
+  log: Log;
+  lockHolder: string;
+  signal?: AbortSignal;
+}
+
+export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
   const outcomes: HostOutcome[] = [];
   const runners: StepRunner[] = [];
   let failed = false;
-  for (const batch of batches(settings.targets, settings.batchSize)) {
-    if (failed || signal?.aborted) {
-      for (const t of batch) {
-        outcomes.push({
-          host: hostLabel(t),
-          ok: false,
-          releaseId: settings.releaseId,
-          error: 'not attempted',
-        });
-      }
+  for (const batch of batches(o.settings.targets, o.settings.batchSize)) {
+    if (failed || o.signal?.aborted) {
+      outcomes.push(...batch.map((t) => ({ host: hostLabel(t), ok: false, error: 'not attempted' })));
       continue;
     }
-    const parallel = batch.length > 1;
     const results = await Promise.all(
-      batch.map(async (target): Promise<HostOutcome> => {
+      batch.map((target) => {
+        const parallel = batch.length > 1;
         const host = hostLabel(target);
-        const hostLog = parallel || settings.targets.length > 1 ? prefixedLog(log, host) : log;
-        const steps = new StepRunner(host, parallel ? prefixedLog(log, host) : hostLog);
+        // Parallel hosts cannot share collapsible groups: every line carries its host instead.
+        const log = parallel || o.settings.targets.length > 1 ? prefixedLog(o.log, host) : o.log;
+        const steps = new StepRunner(host, log);
         runners.push(steps);
-        let remote: Remote | undefined;
-        try {
-          remote = await steps.run('Connect', () => connect(target, hostLog));
-          const r = await deployHost({ settings, remote, steps, log: hostLog, lockHolder, signal });
-          return { host, ok: true, ...r };
-        } catch (error) {
-          return { host, ok: false, releaseId: settings.releaseId, error: (error as Error).message };
-        } finally {
-          await remote?.close().catch(() => undefined);
-        }
+        return deployOne(o, target, steps, log);
       }),
     );
     outcomes.push(...results);
     failed = results.some((r) => !r.ok);
   }
   return { outcomes, steps: runners.flatMap((r) => r.records) };
+}
+
+async function deployOne(
+  o: RolloutOptions,
+  target: HostTarget,
+  steps: StepRunner,
+  log: Log,
+): Promise<HostOutcome> {
+  const host = hostLabel(target);
+  let session: HostSession | undefined;
+  let state: HostState = {};
+  try {
+    const connected = await steps.run('Connect', () => o.connect(target, log));
+    session = connected;
+    const ctx = hostContext({ ...o, host: connected.host, steps, log });
+    state = ctx.state;
+    const result = await deployHost(ctx);
+    return {
+      host,
+      ok: true,
+      releaseId: result.releaseId,
+      activePort: result.activePort,
+      previousPort: result.previousPort,
+    };
+  } catch (error) {
+    const { releaseId, servingPort, previousPort } = state;
+    return {
+      host,
+      ok: false,
+      releaseId,
+      activePort: servingPort,
+      previousPort,
+      error: (error as Error).message,
+    };
+  } finally {
+    await session?.close().catch(() => undefined);
+  }
 }

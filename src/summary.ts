@@ -1,12 +1,16 @@
-// The job summary: one table of steps, durations and results, and the outcome per host.
-import type { StepRecord } from './steps.js';
+// The job summary: the outcome per host, then one table of steps, durations and results.
+import type { StepRecord } from './steps/runner.js';
 
 export interface HostOutcome {
   host: string;
   ok: boolean;
+  /** The release folder this run claimed on the host; undefined when it never got that far. */
+  releaseId?: string;
+  /** The port nginx routes to now: the new one after a deploy, the old one when a deploy failed before or rolled back. */
   activePort?: number;
+  /** The port nginx routed to before this run. */
   previousPort?: number;
-  releaseId: string;
+  /** What failed (the step and why), without the host. */
   error?: string;
 }
 
@@ -20,6 +24,15 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/** On a failure, say which version serves: the previous one when nginx still (or again) routes to it. */
+function serving(o: HostOutcome): string {
+  if (o.activePort === undefined) return '–';
+  if (o.ok) return String(o.activePort);
+  return o.activePort === o.previousPort
+    ? `${o.activePort} (previous version)`
+    : `${o.activePort} (new version)`;
+}
+
 export function summaryMarkdown(outcomes: HostOutcome[], steps: StepRecord[], durationMs: number): string {
   const failed = outcomes.filter((o) => !o.ok);
   const lines = [
@@ -29,7 +42,7 @@ export function summaryMarkdown(outcomes: HostOutcome[], steps: StepRecord[], du
     '| --- | --- | --- | --- | --- |',
     ...outcomes.map(
       (o) =>
-        `| ${cell(o.host)} | ${cell(o.releaseId)} | ${o.ok ? '✅ deployed' : `❌ ${cell(o.error ?? 'failed')}`} | ${o.activePort ?? '–'} | ${o.previousPort ?? '–'} |`,
+        `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${o.ok ? '✅ deployed' : `❌ ${cell(o.error ?? 'failed')}`} | ${serving(o)} | ${o.previousPort ?? '–'} |`,
     ),
     '',
     '| Host | Step | Result | Duration | Detail |',

@@ -1,8 +1,10 @@
-// A scripted fake host for the deploy logic: answers remote commands by title, records what ran.
-import type { RemoteCommand } from '../../src/commands/types.js';
+// A fake host for the deploy logic: it answers each kind of remote command with a typed value (or an error),
+// and records the title of every command it ran.
+import type { CommandKind, CommandResults, RemoteCommand } from '../../src/commands/types.js';
+import type { LockCommand } from '../../src/commands/lock.js';
 import type { Settings } from '../../src/inputs.js';
 import type { Log } from '../../src/log.js';
-import type { ExecResult, HeldCommand, HttpResult, Remote } from '../../src/remote.js';
+import { RemoteCommandError, type Executor, type HeldCommand, type HttpResult } from '../../src/remote.js';
 
 export const settings: Settings = {
   targets: [{ host: 'h', port: 22 }],
@@ -38,56 +40,110 @@ export const settings: Settings = {
   lockTimeoutMs: 1000,
 };
 
-export type Handler = (cmd: RemoteCommand) => Partial<ExecResult>;
+type Answer<K extends CommandKind> = (cmd: RemoteCommand<K>) => CommandResults[K] | Error;
+export type Answers = { [K in CommandKind]?: Answer<K> };
 
-export class FakeHost implements Remote {
-  readonly name = 'fake';
-  readonly titles: string[] = [];
+/** Blue (8080) live, served by our pid 11 of release r1; green (8081) free. */
+export const blueLive = (): CommandResults['detect'] => ({
+  include: 'present',
+  includePort: 8080,
+  ports: new Map([
+    [8080, { port: 8080, listening: true, ours: { pid: 11, start: '100', release: 'r1' } }],
+    [8081, { port: 8081, listening: false }],
+  ]),
+});
+
+const DEFAULTS: Required<Answers> = {
+  detect: blueLive,
+  prepare: () => ({ releaseId: 'r2' }),
+  verifyUpload: () => undefined,
+  launch: () => ({ pid: 22, start: '200' }),
+  alive: () => true,
+  logTail: () => '',
+  stop: () => ({ how: 'exited', ms: 40 }),
+  switch: () => ({ oldWorkers: [5, 6] }),
+  drain: () => ({ ms: 30, timedOut: false }),
+  prune: () => [],
+  httpOnHost: () => ({ status: 200, body: '' }),
+};
+
+/** A non-zero exit of the named command, as the executor reports it. */
+export function exitCode(code: number, stderr: string) {
+  return (cmd: { title: string }) => new RemoteCommandError(cmd.title, { code, stdout: '', stderr });
+}
+
+/** What the lock shell says, line by line, and the exit code it ends with. */
+export interface LockScript {
+  lines: string[];
+  exit: number;
+  stdout?: string;
+}
+
+export class FakeHost implements Executor {
+  readonly ran: string[] = [];
+  readonly logLines: string[] = [];
   lockReleased = false;
-  health: () => HttpResult | Error = () => ({ status: 200, body: '{"status":"UP"}' });
-  alive = true;
-  constructor(private readonly handlers: [RegExp, Handler][]) {}
+  lock: LockScript = { lines: ['locked'], exit: 0 };
+  health: (url: string) => HttpResult | Error = () => ({ status: 200, body: '{"status":"UP"}' });
 
-  async exec(cmd: RemoteCommand): Promise<ExecResult> {
-    this.titles.push(cmd.title);
-    const h = this.handlers.find(([re]) => re.test(cmd.title));
-    if (/alive/.test(cmd.title)) return { code: 0, stdout: `alive=${this.alive ? 1 : 0}`, stderr: '' };
-    return { code: 0, stdout: '', stderr: '', ...(h ? h[1](cmd) : {}) };
+  constructor(private readonly answers: Answers = {}) {}
+
+  async run<K extends CommandKind>(cmd: RemoteCommand<K>): Promise<CommandResults[K]> {
+    this.ran.push(cmd.title);
+    const answer = (this.answers[cmd.kind] ?? DEFAULTS[cmd.kind]) as Answer<K>;
+    const value = answer(cmd);
+    if (value instanceof Error) throw value;
+    return value;
   }
-  async hold(cmd: RemoteCommand): Promise<HeldCommand> {
-    this.titles.push(cmd.title);
+
+  async hold(cmd: LockCommand): Promise<HeldCommand> {
+    this.ran.push(cmd.title);
+    const lines = [...this.lock.lines];
     return {
-      waitFor: async () => 'locked',
-      release: async () => ((this.lockReleased = true), 0),
-      output: () => ({ stdout: 'locked\n', stderr: '' }),
+      waitFor: async (patterns) => {
+        for (let line = lines.shift(); line !== undefined; line = lines.shift()) {
+          if (patterns.some((p) => p.test(line))) return line;
+        }
+        throw new Error('the lock shell ended');
+      },
+      release: async () => ((this.lockReleased = true), this.lock.exit),
+      output: () => ({ stdout: this.lock.stdout ?? this.lock.lines.join('\n'), stderr: '' }),
     };
   }
-  async upload(_l: string, remote: string) {
-    this.titles.push(`upload ${remote}`);
+
+  async upload(_local: string, remote: string): Promise<void> {
+    this.ran.push(`upload ${remote}`);
   }
-  async writeFile(remote: string) {
-    this.titles.push(`write ${remote}`);
+
+  async writeFile(remote: string, content: string, mode: number): Promise<void> {
+    this.ran.push(`write ${remote} (${mode.toString(8)}): ${content.trim()}`);
   }
+
   async httpGet(url: string): Promise<HttpResult> {
-    this.titles.push(`GET ${url}`);
-    const r = this.health();
+    this.ran.push(`GET ${url}`);
+    const r = this.health(url);
     if (r instanceof Error) throw r;
     return r;
   }
-  async close() {}
+
+  async close(): Promise<void> {}
+
+  /** The commands it ran, without the health polls. */
+  commands(): string[] {
+    return this.ran.filter((t) => !t.startsWith('GET') && !/alive/.test(t));
+  }
 }
 
-export const quiet: Log = { info() {}, warning() {}, error() {}, debug() {}, startGroup() {}, endGroup() {} };
-
-/** Blue (8080) live with our pid 11, green idle. */
-export const blueLive: [RegExp, Handler] = [
-  /^detect/,
-  () => ({
-    stdout: 'include=present\ninclude_port=8080\nlistening_8080=1\npid_8080=11 100 r1\nlistening_8081=0\n',
-  }),
-];
-export const launched: [RegExp, Handler] = [/^launch/, () => ({ stdout: 'pid=22\nstart=200\n' })];
-export const switched: [RegExp, Handler] = [
-  /^switch nginx to/,
-  () => ({ stdout: 'workers_before=5:1 6:1 \nworkers_new=7:1 \n' }),
-];
+/** A log that keeps what it was told, for asserting warnings. */
+export function recordingLog(): Log & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info: ${m}`),
+    warning: (m) => lines.push(`warning: ${m}`),
+    error: (m) => lines.push(`error: ${m}`),
+    debug: (m) => lines.push(`debug: ${m}`),
+    startGroup: (n) => lines.push(`group: ${n}`),
+    endGroup: () => lines.push('endgroup'),
+  };
+}

@@ -1,8 +1,8 @@
 // The app's process: launch it detached on a port, ask whether it still lives, show its log, stop it.
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
-import { OURS, PATH_SETUP, STOP_PROCESS } from './functions.js';
-import { script, type RemoteCommand } from './types.js';
+import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
+import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 export interface LaunchSpec {
   releaseId: string;
@@ -10,6 +10,20 @@ export interface LaunchSpec {
   java: string;
   javaOpts: readonly string[];
   appArgs: readonly string[];
+}
+
+/** A process we started: its pid and start time (together they name it even after the pid is reused). */
+export interface AppProcess {
+  pid: number;
+  start: string;
+}
+
+export type Launched = AppProcess;
+
+/** How a stop ended: already gone, exited, closed its port (a detached killer waits for the exit), killed. */
+export interface StopOutcome {
+  how: 'gone' | 'exited' | 'closed' | 'killed';
+  ms: number;
 }
 
 /** The argv of the JVM, exactly as it will run. */
@@ -25,14 +39,17 @@ export function javaArgv(paths: Layout, spec: LaunchSpec): string[] {
 }
 
 /**
- * Starts the JVM in its own session (setsid), stdin from /dev/null and output to the release's log, so the SSH
- * exec returns at once and the app outlives the session. The inner shell writes its own pid before exec'ing
- * java, so the pid is the JVM's. Records `pid start release` per port and the pending launch.
+ * Starts the JVM in its own session (setsid: it leads its own process group), stdin from /dev/null and output
+ * to the release's log, so the SSH exec returns at once and the app outlives the session. The inner shell
+ * writes its own pid before exec'ing java, so the pid is the JVM's. Records `pid start release` per port and
+ * the pending launch (see holdLock and switchNginx).
  */
-export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand {
+export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand<'launch'> {
   const rel = paths.release(spec.releaseId);
   const pidTmp = quote(`${rel}/.launch.pid`);
+  const envFile = quote(paths.envFile(spec.releaseId));
   return {
+    kind: 'launch',
     title: `launch ${spec.releaseId} on port ${spec.port}`,
     script: script(
       PATH_SETUP,
@@ -40,56 +57,106 @@ export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand {
       `cd -- ${quote(paths.root)} || exit 1`,
       `rm -f -- ${pidTmp}`,
       '(',
-      `  if [ -f ${quote(paths.envFile(spec.releaseId))} ]; then set -a; . ${quote(paths.envFile(spec.releaseId))}; set +a; fi`,
+      `  if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`,
       `  exec setsid sh -c 'echo "$$" > "$1"; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`,
       `) </dev/null >>${quote(paths.log(spec.releaseId))} 2>&1 &`,
       'i=0',
       `while [ ! -s ${pidTmp} ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done`,
       `pid=$(cat ${pidTmp} 2>/dev/null); rm -f -- ${pidTmp}`,
-      '[ -n "$pid" ] || { echo "the launcher did not start" >&2; exit 1; }',
+      '[ -n "$pid" ] || { echo "the launcher did not start within 5 s" >&2; exit 1; }',
       'start=$(start_time "$pid")',
       `printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))}`,
       `printf '%s %s %s\\n' "$pid" "$start" ${spec.port} > ${quote(paths.pending)}`,
       'echo "pid=$pid"',
       'echo "start=$start"',
     ),
+    parse: (stdout) => {
+      const values = keyValues(stdout);
+      return { pid: requiredNumber(values, 'pid'), start: required(values, 'start') };
+    },
   };
 }
 
-export function isAlive(pid: number, start: string): RemoteCommand {
+export function isAlive(app: AppProcess): RemoteCommand<'alive'> {
   return {
-    title: `is pid ${pid} alive`,
+    kind: 'alive',
+    title: `is pid ${app.pid} alive`,
     quiet: true,
-    script: script(OURS, `if ours ${pid} ${quote(start)}; then echo alive=1; else echo alive=0; fi`),
+    script: script(OURS, `if ours ${app.pid} ${quote(app.start)}; then echo alive=1; else echo alive=0; fi`),
+    parse: (stdout) => required(keyValues(stdout), 'alive') === '1',
   };
 }
 
-export function logTail(paths: Layout, releaseId: string, lines: number): RemoteCommand {
+export function logTail(paths: Layout, releaseId: string, lines: number): RemoteCommand<'logTail'> {
   return {
+    kind: 'logTail',
     title: `last ${lines} lines of ${paths.log(releaseId)}`,
     script: script(`tail -n ${lines} -- ${quote(paths.log(releaseId))} 2>&1`),
+    parse: (stdout) => stdout,
   };
+}
+
+export interface StopSpec {
+  app: AppProcess;
+  port: number;
+  timeoutMs: number;
+  /**
+   * Return once the app has closed its port (it may take its whole grace period to finish): a detached killer
+   * SIGKILLs it at timeoutMs. Otherwise wait for the exit.
+   */
+  untilClosed: boolean;
 }
 
 /**
- * Stops a launched app that will not be switched to (failed health check, rollback, cancel) and forgets it:
- * its pid file and the pending record go.
+ * Stops an app's process group: SIGTERM, SIGKILL at the timeout. Then forgets it: its pid file and the pending
+ * launch record go when they name this pid.
  */
-export function stopApp(
-  paths: Layout,
-  port: number,
-  pid: number,
-  start: string,
-  timeoutMs: number,
-): RemoteCommand {
+export function stopApp(paths: Layout, spec: StopSpec): RemoteCommand<'stop'> {
+  const { app, port } = spec;
+  const pid = app.pid;
+  const forget = (file: string) =>
+    `if [ -r ${quote(file)} ] && read -r p _ < ${quote(file)} && [ "$p" = ${pid} ]; then rm -f -- ${quote(file)}; fi`;
   return {
+    kind: 'stop',
     title: `stop pid ${pid} on port ${port}`,
     script: script(
+      PATH_SETUP,
       OURS,
-      STOP_PROCESS,
-      `stop_process ${pid} ${quote(start)} ${timeoutMs}`,
-      `if [ -r ${quote(paths.pidFile(port))} ] && read -r p _ < ${quote(paths.pidFile(port))} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pidFile(port))}; fi`,
-      `if [ -r ${quote(paths.pending)} ] && read -r p _ < ${quote(paths.pending)} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pending)}; fi`,
+      LISTENING,
+      NOW_MS,
+      STOP_GROUP,
+      ...(spec.untilClosed ? untilClosed(app, port, spec.timeoutMs) : untilExited(app, spec.timeoutMs)),
+      forget(paths.pidFile(port)),
+      forget(paths.pending),
     ),
+    parse: parseStop,
   };
+}
+
+function untilExited(app: AppProcess, timeoutMs: number): string[] {
+  return [`stop_group ${app.pid} ${quote(app.start)} ${timeoutMs} || exit 1`];
+}
+
+/** The killer's deadline is stop_group's own: timeout after the SIGTERM, not after the close. */
+function untilClosed(app: AppProcess, port: number, timeoutMs: number): string[] {
+  const { pid } = app;
+  const start = quote(app.start);
+  return [
+    KILL_LATER,
+    `out=$(stop_group ${pid} ${start} ${timeoutMs} ${port}) || exit 1`,
+    'printf \'%s\\n\' "$out"',
+    'case "$out" in *stop=closed*)',
+    `  ms=$(printf '%s\\n' "$out" | sed -n 's/^stop_ms=//p')`,
+    `  kill_later ${pid} ${start} $(( (${timeoutMs} - ms + 999) / 1000 )) ;;`,
+    'esac',
+  ];
+}
+
+export function parseStop(stdout: string): StopOutcome {
+  const values = keyValues(stdout);
+  const how = required(values, 'stop');
+  if (how !== 'gone' && how !== 'exited' && how !== 'closed' && how !== 'killed') {
+    throw new OutputError(`the stop script printed stop=${how}`);
+  }
+  return { how, ms: requiredNumber(values, 'stop_ms') };
 }

@@ -3,10 +3,15 @@
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import { LISTENING, OURS, PATH_SETUP } from './functions.js';
-import { parseKeyValues, script, type RemoteCommand } from './types.js';
+import { keyValues, script, type RemoteCommand } from './types.js';
 
-export function detectPorts(paths: Layout, include: string, ports: readonly [number, number]): RemoteCommand {
+export function detectPorts(
+  paths: Layout,
+  include: string,
+  ports: readonly [number, number],
+): RemoteCommand<'detect'> {
   return {
+    kind: 'detect',
     title: `detect live port (${include})`,
     script: script(
       PATH_SETUP,
@@ -36,6 +41,7 @@ export function detectPorts(paths: Layout, include: string, ports: readonly [num
       '  fi',
       'done',
     ),
+    parse: (stdout) => parseDetection(stdout, ports),
   };
 }
 
@@ -55,8 +61,8 @@ export interface Detection {
   ports: Map<number, PortState>;
 }
 
-export function parseDetection(output: string, candidates: readonly number[]): Detection {
-  const kv = parseKeyValues(output);
+function parseDetection(output: string, candidates: readonly number[]): Detection {
+  const kv = keyValues(output);
   const includePort = Number(kv.get('include_port'));
   const ports = [...new Set([...candidates, ...(includePort > 0 ? [includePort] : [])])];
   const detection: Detection = {

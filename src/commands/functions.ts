@@ -17,8 +17,8 @@ export function asRoot(mode: SudoMode): string {
 }
 
 /**
- * ours PID START: true while PID is still the very process we recorded (same start time, not a zombie),
- * so a recycled pid is never signalled.
+ * ours PID START: true while PID is still the very process we recorded (same start time, not a zombie), so a
+ * recycled pid is never signalled. start_time PID: field 22 of /proc/PID/stat (20 after the command's `) `).
  */
 export const OURS = [
   'ours() {',
@@ -52,16 +52,44 @@ export const LISTENING = [
   '}',
 ].join('\n');
 
-/** stop_process PID START TIMEOUT_MS: SIGTERM, wait for the exit, SIGKILL at the deadline. */
-export const STOP_PROCESS = [
-  'stop_process() {',
-  '  ours "$1" "$2" || { echo "stop=gone"; return 0; }',
-  '  kill -TERM "$1" 2>/dev/null',
-  '  _waited=0',
+/** Milliseconds since the epoch (GNU date, as on every supported distribution). */
+export const NOW_MS = 'now_ms() { date +%s%3N; }';
+
+/**
+ * signal_group SIG PID: the app runs in its own session (setsid), so PID leads a process group and the signal
+ * reaches its children too; a process that leads no group (not started by us) gets it alone.
+ */
+const SIGNAL_GROUP = 'signal_group() { kill "-$1" -- "-$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null; }';
+
+/**
+ * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until PID has exited, or, given
+ * PORT, until nothing listens there any more; SIGKILL to the group at the deadline. Prints `stop=` gone,
+ * exited, closed (port closed, still shutting down) or killed, and `stop_ms=`. Needs OURS, LISTENING, NOW_MS.
+ */
+export const STOP_GROUP = [
+  SIGNAL_GROUP,
+  'stop_group() {',
+  '  ours "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
+  '  signal_group TERM "$1" || { echo "cannot signal pid $1 (another user\'s process?)" >&2; return 1; }',
+  '  _t0=$(now_ms)',
+  '  _how=exited',
   '  while ours "$1" "$2"; do',
-  '    if [ "$_waited" -ge "$3" ]; then kill -KILL "$1" 2>/dev/null; echo "stop=killed"; return 0; fi',
-  '    sleep 0.05; _waited=$((_waited + 50))',
+  '    if [ -n "${4-}" ] && ! listening "$4"; then _how=closed; break; fi',
+  '    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then signal_group KILL "$1"; _how=killed; break; fi',
+  '    sleep 0.02',
   '  done',
-  '  echo "stop=exited"',
+  '  echo "stop=$_how"',
+  '  echo "stop_ms=$(($(now_ms) - _t0))"',
+  '}',
+].join('\n');
+
+/**
+ * kill_later PID START SECONDS: a detached killer for an app that closed its port but still shuts down: it
+ * SIGKILLs the group at the deadline unless PID has exited (or was replaced) by then. Needs OURS. OURS and
+ * SIGNAL_GROUP hold no single quote, so the detached `sh -c '...'` can carry them.
+ */
+export const KILL_LATER = [
+  'kill_later() {',
+  `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\nsleep "$3"; if ours "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
   '}',
 ].join('\n');

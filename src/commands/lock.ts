@@ -3,31 +3,54 @@
 // ends before the switch, the same shell stops the half-started app it finds recorded as pending.
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
-import { OURS, STOP_PROCESS } from './functions.js';
-import { script, type RemoteCommand } from './types.js';
+import { LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
+import { script } from './types.js';
 
 /** Exit code of the lock shell when the lock was not acquired in time. */
 export const LOCK_TIMEOUT_EXIT = 75;
 export const LOCK_SETUP_EXIT = 70;
 
-function setupError(root: string): string {
-  return `cannot create ${root}: create it on the host and make the deploy user its owner`;
+/** What the lock shell says while it starts: it holds the lock, or waits for the named holder. */
+export type LockEvent = { held: true } | { held: false; holder: string };
+
+/** A long-lived command: its script, and the parsers of the lines it prints. */
+export interface LockCommand {
+  title: string;
+  script: string;
+  /** The line that says the lock is held, and the one that says another deploy holds it. */
+  heldLine: RegExp;
+  waitingLine: RegExp;
+  event(line: string): LockEvent;
+  /** After a lock-timeout exit: who held the lock, as that deploy recorded it. */
+  holder(stdout: string): string | undefined;
 }
 
-export function holdLock(paths: Layout, holder: string, timeoutSeconds: number): RemoteCommand {
+export interface LockSpec {
+  /** Who this deploy is, shown to a deploy that has to wait. */
+  holder: string;
+  timeoutSeconds: number;
+  /** How long the watchdog gives a half-started app to stop before SIGKILL. */
+  stopTimeoutMs: number;
+}
+
+export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
   const { root, releases, runDir, lockFile, lockInfo, pending } = paths;
+  const setupError = `cannot create ${root}: create it on the host and make the deploy user its owner`;
   return {
     title: `lock ${lockFile}`,
     script: script(
+      PATH_SETUP,
       OURS,
-      STOP_PROCESS,
-      `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError(root))} >&2; exit ${LOCK_SETUP_EXIT}; }`,
+      LISTENING,
+      NOW_MS,
+      STOP_GROUP,
+      `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`,
       `exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`,
       'if ! flock -n 9; then',
       `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`,
-      `  flock -w ${timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`,
+      `  flock -w ${spec.timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`,
       'fi',
-      `printf '%s\\n' ${quote(holder)} > ${quote(lockInfo)}`,
+      `printf '%s\\n' ${quote(spec.holder)} > ${quote(lockInfo)}`,
       'echo locked',
       // Hold the lock until our side closes stdin or the session dies.
       'cat >/dev/null',
@@ -35,15 +58,26 @@ export function holdLock(paths: Layout, holder: string, timeoutSeconds: number):
       // (SIGPIPE) before it has stopped the half-started app.
       "trap '' PIPE",
       // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
-      `if mv -f -- ${quote(pending)} ${quote(pending + '.stop')} 2>/dev/null; then`,
-      `  if read -r pid start port < ${quote(pending + '.stop')}; then`,
+      `if mv -f -- ${quote(pending)} ${quote(`${pending}.stop`)} 2>/dev/null; then`,
+      `  if read -r pid start port < ${quote(`${pending}.stop`)}; then`,
       '    echo "watchdog: stopping half-started app $pid on port $port" >&2',
-      '    stop_process "$pid" "$start" 10000 >/dev/null',
+      `    stop_group "$pid" "$start" ${spec.stopTimeoutMs} >/dev/null`,
       `    rm -f -- ${quote(runDir)}/"$port".pid`,
       '  fi',
-      `  rm -f -- ${quote(pending + '.stop')}`,
+      `  rm -f -- ${quote(`${pending}.stop`)}`,
       'fi',
       `: > ${quote(lockInfo)}`,
     ),
+    heldLine: /^locked$/,
+    waitingLine: /^waiting=/,
+    event: (line) => (line === 'locked' ? { held: true } : { held: false, holder: afterEquals(line) }),
+    holder: (stdout) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('holder='));
+      return line === undefined ? undefined : afterEquals(line);
+    },
   };
+}
+
+function afterEquals(line: string): string {
+  return line.slice(line.indexOf('=') + 1).trim();
 }

@@ -4,7 +4,7 @@
 import type { ReloadMode, SudoMode } from '../inputs.js';
 import { quote, quoteAll } from '../shell.js';
 import { asRoot, PATH_SETUP } from './functions.js';
-import { script, type RemoteCommand } from './types.js';
+import { keyValues, required, script, type RemoteCommand } from './types.js';
 
 export const EXIT_NGINX_NOT_RUNNING = 30;
 export const EXIT_WRITE_FAILED = 31;
@@ -12,6 +12,11 @@ export const EXIT_TEST_FAILED = 32;
 export const EXIT_RELOAD_FAILED = 33;
 export const EXIT_NO_NEW_WORKERS = 34;
 export const EXIT_LAUNCH_GONE = 35;
+
+/** After a reload: the old workers, which still finish requests routed by the previous include. */
+export interface Switched {
+  oldWorkers: number[];
+}
 
 export interface NginxSpec {
   include: string;
@@ -120,30 +125,44 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
 }
 
 /** `pending` is the launch record to clear once nginx routes to the new app. */
-export function switchNginx(spec: NginxSpec, port: number, note: string, pending: string): RemoteCommand {
+export function switchNginx(
+  spec: NginxSpec,
+  port: number,
+  note: string,
+  pending: string,
+): RemoteCommand<'switch'> {
   return {
+    kind: 'switch',
     title: `switch nginx to port ${port}`,
     script: script(...rewriteInclude(spec, includeContent(port, note), pending)),
+    parse: parseSwitched,
   };
 }
 
 /** Rollback: put an earlier include text back (same write/test/reload path). */
-export function restoreNginx(spec: NginxSpec, port: number, note: string): RemoteCommand {
+export function restoreNginx(spec: NginxSpec, port: number, note: string): RemoteCommand<'switch'> {
   return {
+    kind: 'switch',
     title: `switch nginx back to port ${port}`,
     script: script(...rewriteInclude(spec, includeContent(port, note))),
+    parse: parseSwitched,
   };
 }
 
+/** `pid:ppid` pairs, space separated. */
+function workerPairs(text: string): [number, number][] {
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => w.split(':').map(Number) as [number, number]);
+}
+
 /** Old workers to drain: those of the masters that started new workers. */
-export function oldWorkers(before: string, fresh: string): number[] {
-  const pairs = (text: string) =>
-    text
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((w) => w.split(':').map(Number) as [number, number]);
-  const reloadedMasters = new Set(pairs(fresh).map(([, ppid]) => ppid));
-  return pairs(before)
+function parseSwitched(stdout: string): Switched {
+  const values = keyValues(stdout);
+  const reloadedMasters = new Set(workerPairs(required(values, 'workers_new')).map(([, ppid]) => ppid));
+  const oldWorkers = workerPairs(required(values, 'workers_before'))
     .filter(([, ppid]) => reloadedMasters.has(ppid))
     .map(([pid]) => pid);
+  return { oldWorkers };
 }

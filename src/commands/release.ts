@@ -2,18 +2,32 @@
 // link (no transfer); an upload lands as app.jar.part and becomes app.jar only once its sha256 matches.
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
-import { script, type RemoteCommand } from './types.js';
+import { keyValues, required, script, type RemoteCommand } from './types.js';
 
 export const NO_SPACE_EXIT = 28;
+export const CHECKSUM_EXIT = 29;
+
+export interface PreparedRelease {
+  /** The folder actually claimed: the release-id, or release-id-N when that name was taken. */
+  releaseId: string;
+  /** A release folder that already had the same jar (hard-linked: nothing to upload). */
+  reusedFrom?: string;
+}
 
 /**
  * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
  * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
  * host already has the same jar (hard-linked, nothing to upload).
  */
-export function prepareRelease(paths: Layout, id: string, sha256: string, jarBytes: number): RemoteCommand {
+export function prepareRelease(
+  paths: Layout,
+  id: string,
+  sha256: string,
+  jarBytes: number,
+): RemoteCommand<'prepare'> {
   const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
   return {
+    kind: 'prepare',
     title: `prepare release ${id}`,
     script: script(
       `releases=${quote(paths.releases)}`,
@@ -44,30 +58,57 @@ export function prepareRelease(paths: Layout, id: string, sha256: string, jarByt
       'fi',
       'echo reused=',
     ),
+    parse: (stdout) => {
+      const values = keyValues(stdout);
+      const reused = required(values, 'reused');
+      return { releaseId: required(values, 'release'), ...(reused ? { reusedFrom: reused } : {}) };
+    },
   };
 }
 
 /** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
-export function verifyUpload(paths: Layout, id: string, sha256: string): RemoteCommand {
+export function verifyUpload(paths: Layout, id: string, sha256: string): RemoteCommand<'verifyUpload'> {
   const jar = quote(paths.jar(id));
   const part = quote(`${paths.jar(id)}.part`);
   return {
+    kind: 'verifyUpload',
     title: `verify sha256 of ${paths.jar(id)}`,
     script: script(
       `got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`,
       `if [ "$got" != ${quote(sha256)} ]; then`,
       `  rm -f -- ${part}`,
       `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`,
-      '  exit 1',
+      `  exit ${CHECKSUM_EXIT}`,
       'fi',
       `mv -f -- ${part} ${jar} || exit 1`,
       `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`,
-      'echo verified=1',
     ),
+    parse: () => undefined,
   };
 }
 
 /** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
 export function envFileContent(pairs: readonly (readonly [string, string])[]): string {
   return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
+}
+
+/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
+export function pruneReleases(paths: Layout, keep: number, current: string): RemoteCommand<'prune'> {
+  return {
+    kind: 'prune',
+    title: `keep the newest ${keep} releases`,
+    script: script(
+      `cd -- ${quote(paths.releases)} || exit 0`,
+      `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`,
+      `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`,
+      '  case "$inuse" in *" $r "*) continue ;; esac',
+      '  rm -rf -- "$r" && echo "removed=$r"',
+      'done',
+    ),
+    parse: (stdout) =>
+      stdout
+        .split('\n')
+        .filter((line) => line.startsWith('removed='))
+        .map((line) => line.slice('removed='.length)),
+  };
 }

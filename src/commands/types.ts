@@ -1,9 +1,38 @@
-/** A remote step: a POSIX sh script, run as `sh -c <script>`, and a title for the log. */
-export interface RemoteCommand {
+// The contract of every remote command: a POSIX sh script, and the parser that turns what the script prints
+// into a typed value. Scripts print `key=value` lines; only the builder that prints a key reads it back.
+import type { Detection } from './detect.js';
+import type { HttpResult } from '../remote.js';
+import type { Launched, StopOutcome } from './app.js';
+import type { Drained } from './drain.js';
+import type { Switched } from './nginx.js';
+import type { PreparedRelease } from './release.js';
+
+/** The typed result of each kind of command. A fake host answers with these values directly. */
+export interface CommandResults {
+  detect: Detection;
+  prepare: PreparedRelease;
+  verifyUpload: undefined;
+  launch: Launched;
+  alive: boolean;
+  logTail: string;
+  stop: StopOutcome;
+  switch: Switched;
+  drain: Drained;
+  prune: string[];
+  httpOnHost: HttpResult;
+}
+
+export type CommandKind = keyof CommandResults;
+
+export interface RemoteCommand<K extends CommandKind = CommandKind> {
+  kind: K;
+  /** What the log shows while it runs, and names in an error. */
   title: string;
   script: string;
   /** Logged at debug level only (frequent polls). */
   quiet?: boolean;
+  /** The script's output (after exit code 0) as a typed value. */
+  parse(stdout: string): CommandResults[K];
 }
 
 /** Joins script lines; builders keep one statement per line so logs and shellcheck read well. */
@@ -11,12 +40,34 @@ export function script(...lines: (string | false | undefined)[]): string {
   return lines.filter((l): l is string => typeof l === 'string').join('\n') + '\n';
 }
 
-/** Scripts report results as `key=value` lines on stdout. */
-export function parseKeyValues(output: string): Map<string, string> {
+/** The `key=value` lines of a script's output; for the parsers of the builders only. */
+export function keyValues(output: string): Map<string, string> {
   const values = new Map<string, string>();
   for (const line of output.split('\n')) {
     const eq = line.indexOf('=');
     if (eq > 0) values.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
   }
   return values;
+}
+
+/** The value of a key the script always prints; a missing one means the script did not run as written. */
+export function required(values: Map<string, string>, key: string): string {
+  const value = values.get(key);
+  if (value === undefined) throw new OutputError(`the remote script printed no ${key}=`);
+  return value;
+}
+
+/** A number the script printed; anything else is an error, never NaN. */
+export function requiredNumber(values: Map<string, string>, key: string): number {
+  const text = required(values, key);
+  if (!/^\d+$/.test(text)) throw new OutputError(`the remote script printed ${key}=${text}, not a number`);
+  return Number(text);
+}
+
+/** Output that does not follow the script's own format. */
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputError';
+  }
 }

@@ -1,5 +1,5 @@
 // Each remote step is a collapsible log group with its duration, and a row in the job summary.
-import type { Log } from './log.js';
+import type { Log } from '../log.js';
 
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 
@@ -11,14 +11,13 @@ export interface StepRecord {
   detail: string;
 }
 
-/** A failure that names the step it happened in. */
+/** A failure that names the step it happened in. The host is named once, by whoever reports it. */
 export class StepError extends Error {
   constructor(
     readonly step: string,
-    readonly host: string,
     readonly cause: unknown,
   ) {
-    super(`${step} failed on ${host}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'StepError';
   }
 }
@@ -45,9 +44,11 @@ export class StepRunner {
       });
     } catch (error) {
       record.status = 'failed';
-      record.detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      this.log.error(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
-      throw error instanceof StepError ? error : new StepError(name, this.host, error);
+      const message = error instanceof Error ? error.message : String(error);
+      record.detail = message.split('\n')[0];
+      // A plain line: the one error annotation of the run is the action's final failure message.
+      this.log.info(`${name} failed: ${message}`);
+      throw error instanceof StepError ? error : new StepError(name, error);
     } finally {
       record.durationMs = this.now() - started;
       this.log.info(`${name}: ${record.status} in ${(record.durationMs / 1000).toFixed(2)} s`);
@@ -55,7 +56,9 @@ export class StepRunner {
     }
   }
 
+  /** A step that has nothing to do: shown in the log as in the summary. */
   skip(name: string, why: string): void {
     this.records.push({ host: this.host, name, status: 'skipped', durationMs: 0, detail: why });
+    this.log.info(`${name}: skipped (${why})`);
   }
 }

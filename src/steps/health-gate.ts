@@ -1,0 +1,50 @@
+// Step 6: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
+// step at once; on any failure the app's log tail is shown (secret values cut out).
+import { isAlive, logTail, type AppProcess } from '../commands/app.js';
+import { pollHealth } from '../health.js';
+import type { PortPlan } from '../plan.js';
+import { DeployCancelled, type HostContext } from './context.js';
+
+export const LOG_TAIL_LINES = 40;
+/** One probe never waits longer than this, so a hung endpoint is retried. */
+const PROBE_TIMEOUT_MS = 5000;
+
+export async function healthGate(
+  ctx: HostContext,
+  plan: PortPlan,
+  app: AppProcess,
+  releaseId: string,
+): Promise<void> {
+  const { settings: s, host } = ctx;
+  await ctx.steps.run('Health check', async (detail) => {
+    const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
+    const outcome = await pollHealth({
+      probe: () => host.httpGet(url, Math.min(PROBE_TIMEOUT_MS, s.healthTimeoutMs)),
+      alive: () => host.run(isAlive(app)),
+      expect: s.healthExpect,
+      timeoutMs: s.healthTimeoutMs,
+      intervalMs: s.healthIntervalMs,
+      onProgress: (m) => ctx.log.info(m),
+      signal: ctx.signal,
+    });
+    if (outcome.healthy) {
+      detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
+      return;
+    }
+    if (outcome.reason === 'aborted') throw new DeployCancelled();
+    await showLogTail(ctx, releaseId);
+    throw new Error(
+      outcome.reason === 'exited'
+        ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
+        : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`,
+    );
+  });
+}
+
+/** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
+async function showLogTail(ctx: HostContext, releaseId: string): Promise<void> {
+  const tail = await ctx.host.run(logTail(ctx.paths, releaseId, LOG_TAIL_LINES));
+  const secrets = ctx.settings.secretEnv.map(([, value]) => value).filter((v) => v !== '');
+  const shown = secrets.reduce((text, secret) => text.split(secret).join('***'), tail);
+  ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:\n${shown}`);
+}

@@ -1,0 +1,41 @@
+// Step 1: take the host's deploy lock, waiting up to lock-timeout for a concurrent deploy.
+import { holdLock, LOCK_TIMEOUT_EXIT } from '../commands/lock.js';
+import type { HeldCommand } from '../remote.js';
+import type { HostContext } from './context.js';
+
+export async function acquireLock(ctx: HostContext): Promise<HeldCommand> {
+  const { settings: s, paths, log } = ctx;
+  const timeoutSeconds = Math.ceil(s.lockTimeoutMs / 1000);
+  return ctx.steps.run('Lock', async (detail) => {
+    const command = holdLock(paths, {
+      holder: ctx.lockHolder,
+      timeoutSeconds,
+      stopTimeoutMs: s.stopTimeoutMs,
+    });
+    const lock = await ctx.host.hold(command);
+    try {
+      const first = command.event(await lock.waitFor([command.heldLine, command.waitingLine]));
+      if (!first.held) {
+        log.info(
+          `another deploy holds the lock (${first.holder || 'unknown'}); waiting up to ${timeoutSeconds} s`,
+        );
+        await lock.waitFor([command.heldLine]);
+      }
+    } catch (error) {
+      if ((await lock.release()) !== LOCK_TIMEOUT_EXIT) throw error;
+      const holder = command.holder(lock.output().stdout) || 'holder unknown';
+      throw new Error(
+        `lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${holder})`,
+        { cause: error },
+      );
+    }
+    detail(`holding ${paths.lockFile}`);
+    return lock;
+  });
+}
+
+/** Ends the lock shell; the kernel drops the flock with it. */
+export async function releaseLock(ctx: HostContext, lock: HeldCommand): Promise<void> {
+  const code = await lock.release().catch(() => null);
+  if (code !== 0) ctx.log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
+}

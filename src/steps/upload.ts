@@ -1,0 +1,39 @@
+// Step 3: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
+// else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
+import { stat } from 'node:fs/promises';
+import { envFileContent, prepareRelease, verifyUpload } from '../commands/release.js';
+import type { HostContext } from './context.js';
+
+/** Returns the release folder actually used: the release-id, or release-id-N if the host had that name. */
+export async function upload(ctx: HostContext): Promise<string> {
+  const { settings: s, paths, host } = ctx;
+  return ctx.steps.run('Upload', async (detail) => {
+    const size = (await stat(s.jarPath)).size;
+    const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, s.releaseId, s.jarSha256, size));
+    ctx.state.releaseId = releaseId;
+    if (releaseId !== s.releaseId)
+      ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
+    const env = [...s.env, ...s.secretEnv];
+    if (env.length > 0) await host.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
+    if (reusedFrom) {
+      detail(
+        `same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`,
+      );
+      return releaseId;
+    }
+    const started = Date.now();
+    await host.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
+    const seconds = (Date.now() - started) / 1000;
+    await host.run(verifyUpload(paths, releaseId, s.jarSha256));
+    detail(`${amount(size)} in ${seconds.toFixed(2)} s (${rate(size, seconds)} MB/s), sha256 verified`);
+    return releaseId;
+  });
+}
+
+function amount(bytes: number): string {
+  return bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function rate(bytes: number, seconds: number): string {
+  return (bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1);
+}

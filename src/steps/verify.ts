@@ -1,0 +1,61 @@
+// Step 9 (with verify-url): the new version must answer healthy through nginx. If it does not, nginx is
+// switched back to the old app while it still runs, and the new app is stopped once no worker routes to it.
+import { stopApp, type AppProcess } from '../commands/app.js';
+import { drainWorkers } from '../commands/drain.js';
+import { restoreNginx } from '../commands/nginx.js';
+import { pollHealth } from '../health.js';
+import type { PortPlan } from '../plan.js';
+import type { HostContext } from './context.js';
+
+/** Short: while it runs, users may be getting the new version's errors. */
+const VERIFY_TIMEOUT_MS = 1500;
+const VERIFY_INTERVAL_MS = 200;
+const PROBE_TIMEOUT_MS = 5000;
+
+export async function verifyThroughNginx(
+  ctx: HostContext,
+  verifyUrl: string,
+  plan: PortPlan,
+  app: AppProcess,
+  releaseId: string,
+): Promise<void> {
+  await ctx.steps.run('Verify through nginx', async (detail) => {
+    const outcome = await pollHealth({
+      probe: () => ctx.host.httpGet(verifyUrl, PROBE_TIMEOUT_MS),
+      alive: async () => true,
+      expect: ctx.settings.healthExpect,
+      timeoutMs: Math.min(VERIFY_TIMEOUT_MS, ctx.settings.healthTimeoutMs),
+      intervalMs: VERIFY_INTERVAL_MS,
+    });
+    if (outcome.healthy) return detail(`${verifyUrl}: ${outcome.last}`);
+    const back = await switchBack(ctx, plan, app, releaseId);
+    throw new Error(
+      `${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
+        (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'),
+    );
+  });
+}
+
+/** Returns false on a first deploy, where there is nothing to go back to. */
+async function switchBack(
+  ctx: HostContext,
+  plan: PortPlan,
+  app: AppProcess,
+  releaseId: string,
+): Promise<boolean> {
+  const { host, log, settings: s } = ctx;
+  if (plan.live === undefined) {
+    log.warning('first deploy: there is no previous version to switch back to');
+    return false;
+  }
+  const { oldWorkers } = await host.run(
+    restoreNginx(ctx.nginx, plan.live, `rollback from release ${releaseId}`),
+  );
+  ctx.state.servingPort = plan.live;
+  log.info(`nginx points at port ${plan.live} again`);
+  await host.run(drainWorkers(oldWorkers, s.drainTimeoutMs));
+  await host.run(
+    stopApp(ctx.paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false }),
+  );
+  return true;
+}
