@@ -57,9 +57,10 @@ export const NOW_MS = 'now_ms() { date +%s%3N; }';
 
 /**
  * signal_group SIG PID: the app runs in its own session (setsid), so PID leads a process group and the signal
- * reaches its children too; a process that leads no group (not started by us) gets it alone.
+ * reaches its children too; a process that leads no group (not started by us) gets it alone. `kill -s SIG --
+ * -PGID` is the POSIX form: dash (sh on Debian and Ubuntu) rejects `kill -SIG -- -PGID`.
  */
-const SIGNAL_GROUP = 'signal_group() { kill "-$1" -- "-$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null; }';
+const SIGNAL_GROUP = 'signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }';
 
 /**
  * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until PID has exited, or, given
