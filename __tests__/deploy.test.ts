@@ -5,13 +5,30 @@ import type { Settings } from '../src/inputs.js';
 import { hostContext } from '../src/steps/context.js';
 import { StepError, StepRunner } from '../src/steps/runner.js';
 import { describeStop } from '../src/steps/stop-old.js';
-import { blueLive, exitCode, FakeHost, recordingLog, settings, type Answers } from './support/fake-host.js';
+import {
+  blueLive,
+  exitCode,
+  FakeHost,
+  fakeClock,
+  recordingLog,
+  settings,
+  type Answers,
+} from './support/fake-host.js';
 
 function deploy(answers: Answers = {}, extra: Partial<Settings> = {}, signal?: AbortSignal) {
   const host = new FakeHost(answers);
   const log = recordingLog();
   const steps = new StepRunner('h', log, () => 0);
-  const ctx = hostContext({ settings: { ...settings, ...extra }, host, steps, log, lockHolder: 't', signal });
+  const settings_ = { ...settings, ...extra };
+  const ctx = hostContext({
+    settings: settings_,
+    host,
+    steps,
+    log,
+    lockHolder: 't',
+    signal,
+    clock: fakeClock(),
+  });
   const steps_ = () => steps.records.map((r) => [r.name, r.status, r.detail]);
   return { host, log, steps: steps_, state: ctx.state, run: () => deployHost(ctx) };
 }

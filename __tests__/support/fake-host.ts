@@ -147,3 +147,9 @@ export function recordingLog(): Log & { lines: string[] } {
     endGroup: () => lines.push('endgroup'),
   };
 }
+
+/** A fake clock: sleep advances time at once, so polling steps run in no real time. */
+export function fakeClock() {
+  let t = 0;
+  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+}

@@ -27,18 +27,32 @@ export interface HostContext {
   /** Who holds the lock, as shown to a concurrent run: run id, actor, time. */
   lockHolder: string;
   signal?: AbortSignal;
+  /** Time, injectable so that tests of polling steps run on a fake clock. */
+  clock: Clock;
   state: HostState;
   undo: UndoList;
 }
 
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 export type HostContextInit = Pick<
   HostContext,
   'settings' | 'host' | 'steps' | 'log' | 'lockHolder' | 'signal'
->;
+> &
+  Partial<Pick<HostContext, 'clock'>>;
 
 export function hostContext(init: HostContextInit): HostContext {
   const s = init.settings;
   return {
+    clock: realClock,
     ...init,
     paths: layout(s.remoteDir),
     nginx: { include: s.nginxInclude, config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },

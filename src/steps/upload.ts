@@ -21,9 +21,9 @@ export async function upload(ctx: HostContext): Promise<string> {
       );
       return releaseId;
     }
-    const started = Date.now();
+    const started = ctx.clock.now();
     await host.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
-    const seconds = (Date.now() - started) / 1000;
+    const seconds = (ctx.clock.now() - started) / 1000;
     await host.run(verifyUpload(paths, releaseId, s.jarSha256));
     detail(`${amount(size)} in ${seconds.toFixed(2)} s (${rate(size, seconds)} MB/s), sha256 verified`);
     return releaseId;

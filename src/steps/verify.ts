@@ -26,6 +26,8 @@ export async function verifyThroughNginx(
       expect: ctx.settings.healthExpect,
       timeoutMs: Math.min(VERIFY_TIMEOUT_MS, ctx.settings.healthTimeoutMs),
       intervalMs: VERIFY_INTERVAL_MS,
+      now: ctx.clock.now,
+      sleep: ctx.clock.sleep,
     });
     if (outcome.healthy) return detail(`${verifyUrl}: ${outcome.last}`);
     const back = await switchBack(ctx, plan, app, releaseId);
