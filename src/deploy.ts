@@ -1,6 +1,7 @@
-// The blue/green deploy of one host, step by step, as the README lists them. Until nginx is switched, every
-// failure undoes what was started (the new app is stopped) so the old version keeps serving; after the switch,
-// a failed check through nginx switches back while the old app still runs.
+// The blue/green deploy of one host, step by step, as the README lists them (step 1, Connect, is in
+// rollout.ts). Until nginx is switched, every failure undoes what was started (the new app is stopped) so the
+// old version keeps serving; after the switch, a failed check through nginx switches back while the old app
+// still runs.
 import { checkCancelled, type HostContext } from './steps/context.js';
 import { detectLive } from './steps/detect.js';
 import { drain } from './steps/drain.js';

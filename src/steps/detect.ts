@@ -1,4 +1,4 @@
-// Step 2: which port is live, which is idle, and what runs on each.
+// Step 3: which port is live, which is idle, and what runs on each.
 import { detectPorts } from '../commands/detect.js';
 import { planPorts, type PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';

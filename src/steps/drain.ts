@@ -1,4 +1,4 @@
-// Step 8: until the old nginx workers have exited, some requests still reach the old app: wait for them
+// Step 9: until the old nginx workers have exited, some requests still reach the old app: wait for them
 // before checking through nginx, and before stopping the old app.
 import { drainWorkers } from '../commands/drain.js';
 import type { HostContext } from './context.js';

@@ -1,4 +1,4 @@
-// Step 6: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
+// Step 7: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
 // step at once; on any failure the app's log tail is shown (secret values cut out).
 import { isAlive, logTail, type AppProcess } from '../commands/app.js';
 import { pollHealth } from '../health.js';

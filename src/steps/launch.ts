@@ -1,4 +1,4 @@
-// Steps 4 and 5: free the idle port of a stale app of ours, then start the new release there. From the launch
+// Steps 5 and 6: free the idle port of a stale app of ours, then start the new release there. From the launch
 // until the switch, the undo list stops the new app if anything fails.
 import { launchApp, stopApp, type AppProcess } from '../commands/app.js';
 import type { PortPlan } from '../plan.js';

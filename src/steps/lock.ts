@@ -1,4 +1,4 @@
-// Step 1: take the host's deploy lock, waiting up to lock-timeout for a concurrent deploy.
+// Step 2: take the host's deploy lock, waiting up to lock-timeout for a concurrent deploy.
 import { holdLock, LOCK_TIMEOUT_EXIT } from '../commands/lock.js';
 import type { HeldCommand } from '../remote.js';
 import type { HostContext } from './context.js';

@@ -1,4 +1,4 @@
-// Step 7: point nginx at the new port (write, nginx -t, reload; the previous include is put back on any
+// Step 8: point nginx at the new port (write, nginx -t, reload; the previous include is put back on any
 // failure). From here nginx routes to the new app: nothing that fails later may stop it, so the undo list ends.
 import { switchNginx } from '../commands/nginx.js';
 import type { PortPlan } from '../plan.js';

@@ -1,4 +1,4 @@
-// Step 3: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
+// Step 4: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
 // else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
 import { stat } from 'node:fs/promises';
 import { envFileContent, prepareRelease, verifyUpload } from '../commands/release.js';

@@ -1,4 +1,4 @@
-// Step 9 (with verify-url): the new version must answer healthy through nginx. If it does not, nginx is
+// Step 10 (with verify-url): the new version must answer healthy through nginx. If it does not, nginx is
 // switched back to the old app while it still runs, and the new app is stopped once no worker routes to it.
 import { stopApp, type AppProcess } from '../commands/app.js';
 import { drainWorkers } from '../commands/drain.js';
