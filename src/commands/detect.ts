@@ -3,7 +3,7 @@
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import { LISTENING, OURS, PATH_SETUP } from './functions.js';
-import { keyValues, script, type RemoteCommand } from './types.js';
+import { keyValues, OutputError, required, script, type RemoteCommand } from './types.js';
 
 export function detectPorts(
   paths: Layout,
@@ -63,13 +63,13 @@ export interface Detection {
 
 function parseDetection(output: string, candidates: readonly number[]): Detection {
   const kv = keyValues(output);
-  const includePort = Number(kv.get('include_port'));
-  const ports = [...new Set([...candidates, ...(includePort > 0 ? [includePort] : [])])];
-  const detection: Detection = {
-    include: (kv.get('include') as Detection['include']) ?? 'missing',
-    includePort: Number.isInteger(includePort) && includePort > 0 ? includePort : undefined,
-    ports: new Map(),
-  };
+  const include = required(kv, 'include');
+  if (include !== 'present' && include !== 'missing' && include !== 'unreadable')
+    throw new OutputError(`the detect script printed include=${include}`);
+  const port = Number(kv.get('include_port'));
+  const includePort = Number.isInteger(port) && port > 0 ? port : undefined;
+  const ports = [...new Set([...candidates, ...(includePort ? [includePort] : [])])];
+  const detection: Detection = { include, includePort, ports: new Map() };
   for (const port of ports) {
     const state: PortState = { port, listening: kv.get(`listening_${port}`) === '1' };
     const ours = kv.get(`pid_${port}`)?.split(' ');
