@@ -8,14 +8,15 @@ import { report, reportEarlyFailure } from './report.js';
 import { rollout, type Connector } from './rollout.js';
 import { connectSsh } from './ssh.js';
 
-export async function run(): Promise<void> {
+/** `connectFor` is the SSH connector; a unit test passes a fake host instead. */
+export async function run(connectFor: (settings: Settings) => Connector = sshConnector): Promise<void> {
   const started = Date.now();
   maskSecretInputs();
   const signal = cancelOnSignals();
   try {
     const settings = await readSettings((name) => core.getInput(name));
     for (const [, value] of settings.secretEnv) if (value) core.setSecret(value);
-    const connect = sshConnector(settings);
+    const connect = connectFor(settings);
     const result = await rollout({ settings, connect, log: actionsLog, lockHolder: lockHolder(), signal });
     await report(result, Date.now() - started);
   } catch (error) {

@@ -83,6 +83,7 @@ export class FakeHost implements Executor {
   readonly ran: string[] = [];
   readonly logLines: string[] = [];
   lockReleased = false;
+  readonly lockScripts: string[] = [];
   lock: LockScript = { lines: ['locked'], exit: 0 };
   health: (url: string) => HttpResult | Error = () => ({ status: 200, body: '{"status":"UP"}' });
 
@@ -98,6 +99,7 @@ export class FakeHost implements Executor {
 
   async hold(cmd: LockCommand): Promise<HeldCommand> {
     this.ran.push(cmd.title);
+    this.lockScripts.push(cmd.script);
     const lines = [...this.lock.lines];
     return {
       waitFor: async (patterns) => {

@@ -1,0 +1,143 @@
+// The run as the runner drives it: INPUT_* variables in, outputs, summary and workflow commands out, with a
+// fake host in place of SSH.
+import { jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { run } from '../src/main.js';
+import type { Connector } from '../src/rollout.js';
+import { FakeHost } from './support/fake-host.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'main-'));
+const jar = join(dir, 'app.jar');
+writeFileSync(jar, 'not really a jar');
+// A real key, so that the inputs are valid; its lines are what the run must mask.
+const KEY = ssh2.utils.generateKeyPairSync('ed25519').private.trim().split('\n');
+let stdout: string[];
+let env: NodeJS.ProcessEnv;
+
+const inputs: Record<string, string> = {
+  host: 'h1',
+  username: 'deploy',
+  'private-key': KEY.join('\n'),
+  'host-fingerprint': 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
+  jar,
+  'release-id': 'r2',
+  'secret-env': 'TOKEN=very-secret-value',
+  'health-timeout': '1',
+};
+
+beforeEach(() => {
+  env = { ...process.env };
+  for (const name of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY']) {
+    writeFileSync(join(dir, name), '');
+    process.env[name] = join(dir, name);
+  }
+  for (const [name, value] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = value;
+  stdout = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (stdout.push(String(chunk)), true));
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.env = env;
+  process.exitCode = undefined;
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const fake =
+  (host = new FakeHost()): (() => Connector) =>
+  () =>
+  async () => ({ host, close: async () => undefined });
+
+test('a deploy: secrets masked first, then the steps, outputs and the summary', async () => {
+  await run(fake());
+  const out = stdout.join('');
+  expect(out.indexOf(`::add-mask::${KEY[1]}`)).toBeGreaterThan(-1);
+  expect(out).toContain(`::add-mask::${KEY[0]}`);
+  expect(out).toContain('::add-mask::very-secret-value\n');
+  expect(out.indexOf('::add-mask::')).toBeLessThan(out.indexOf('::group::'));
+  expect(out).toMatch(/Deployed r2 to h1 \(port 8081\)\n$/);
+  expect(readFileSync(join(dir, 'GITHUB_OUTPUT'), 'utf8')).toMatch(/^active-port<<.*\n8081\n/);
+  expect(readFileSync(join(dir, 'GITHUB_STEP_SUMMARY'), 'utf8')).toMatch(
+    /^## Blue\/green deploy succeeded in/,
+  );
+  expect(process.exitCode).toBeUndefined();
+});
+
+test('short lines of a key are not masked (they would hide unrelated log text)', async () => {
+  process.env.INPUT_PASSPHRASE = 'pw\nlong-enough';
+  await run(fake());
+  const masks = stdout.filter((l) => l.startsWith('::add-mask::'));
+  expect(masks).toContain('::add-mask::long-enough\n');
+  expect(masks).not.toContain('::add-mask::pw\n');
+});
+
+test('bad inputs: one failure listing every problem, no stack, nothing connected', async () => {
+  process.env.INPUT_PORT = 'x';
+  process.env['INPUT_BLUE-PORT'] = '70000';
+  const connect = jest.fn<() => Connector>();
+  await run(connect);
+  expect(connect).not.toHaveBeenCalled();
+  const error = stdout.find((l) => l.startsWith('::error::')) ?? '';
+  expect(error).toMatch(/^::error::Invalid inputs:%0A {2}- port: .*%0A {2}- blue-port: /);
+  expect(error).not.toContain('    at ');
+  expect(readFileSync(join(dir, 'GITHUB_STEP_SUMMARY'), 'utf8')).toMatch(
+    /failed before any host was changed/,
+  );
+  expect(process.exitCode).toBe(1);
+});
+
+test('an unexpected error is reported with its stack', async () => {
+  await run(() => {
+    throw new TypeError('boom');
+  });
+  expect(stdout.find((l) => l.startsWith('::error::'))).toMatch(/^::error::TypeError: boom%0A {4}at /);
+});
+
+test('a thrown non-Error is reported as text', async () => {
+  await run(() => {
+    throw 'plain'; // eslint-disable-line @typescript-eslint/only-throw-error
+  });
+  expect(stdout).toContain('::error::plain\n');
+});
+
+test.each(['SIGINT', 'SIGTERM'])(
+  '%s cancels the deploy: the new app is stopped, the step fails',
+  async (signal) => {
+    const host = new FakeHost();
+    host.health = () => {
+      process.emit(signal as NodeJS.Signals, signal as NodeJS.Signals);
+      return { status: 503, body: 'DOWN' };
+    };
+    await run(fake(host));
+    const out = stdout.join('');
+    expect(out).toContain(
+      `::warning::received ${signal}: cancelling the deploy; the old version keeps serving`,
+    );
+    expect(out).toContain('::error::h1: Health check failed: the deploy was cancelled');
+    expect(host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+  },
+);
+
+test.each([
+  [
+    { GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '2', GITHUB_ACTOR: 'alice', GITHUB_REPOSITORY: 'o/r' },
+    "'run 7.2 by alice of o/r since 20",
+  ],
+  [
+    { GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '', GITHUB_ACTOR: '', GITHUB_REPOSITORY: '' },
+    "'run 7 since 20",
+  ],
+  [
+    { GITHUB_RUN_ID: '', GITHUB_RUN_ATTEMPT: '3', GITHUB_ACTOR: '', GITHUB_REPOSITORY: '' },
+    `'pid ${process.pid} since 20`,
+  ],
+])('the lock names this run to a deploy that has to wait: %j', async (vars, holder) => {
+  Object.assign(process.env, vars);
+  const host = new FakeHost();
+  await run(fake(host));
+  expect(host.lockScripts[0]).toContain(`printf '%s\\n' ${holder}`);
+});
