@@ -44,7 +44,7 @@ export function prepareRelease(
       '  [ -f "$f" ] || continue',
       `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`,
       '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then',
-      `      printf '%s\n' ${quote(sha256)} > "$dir/app.jar.sha256"`,
+      `      printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"`,
       '      echo "reused=${f%/app.jar.sha256}"',
       '      exit 0',
       '    fi',
