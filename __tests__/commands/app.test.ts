@@ -1,0 +1,204 @@
+// launchApp, isAlive, logTail, stopApp: whole scripts for each option, and their parsers.
+import {
+  isAlive,
+  javaArgv,
+  launchApp,
+  logTail,
+  parseStop,
+  stopApp,
+  type StopSpec,
+} from '../../src/commands/app.js';
+import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
+import { OutputError } from '../../src/commands/types.js';
+import { body, paths, replaced } from './helpers.js';
+
+const launch = {
+  releaseId: '20261130T055400Z-abc1234',
+  port: 8081,
+  java: '/usr/lib/jvm/java 17/bin/java',
+  javaOpts: ['-Xmx256m', '-Dgreeting=hello world'],
+  appArgs: ["--who=it's", '--spring.profiles.active=prod'],
+};
+
+describe('launchApp', () => {
+  test('java argv, exactly', () => {
+    expect(javaArgv(paths, launch)).toEqual([
+      '/usr/lib/jvm/java 17/bin/java',
+      '-Xmx256m',
+      '-Dgreeting=hello world',
+      '-jar',
+      '/srv/app/releases/20261130T055400Z-abc1234/app.jar',
+      '--server.port=8081',
+      "--who=it's",
+      '--spring.profiles.active=prod',
+    ]);
+    expect(javaArgv(paths, { ...launch, javaOpts: [], appArgs: [] })).toEqual([
+      '/usr/lib/jvm/java 17/bin/java',
+      '-jar',
+      '/srv/app/releases/20261130T055400Z-abc1234/app.jar',
+      '--server.port=8081',
+    ]);
+  });
+
+  test('whole script', () => {
+    const cmd = launchApp(paths, launch);
+    expect(cmd.kind).toBe('launch');
+    expect(cmd.title).toBe('launch 20261130T055400Z-abc1234 on port 8081');
+    expect(cmd.quiet).toBeUndefined();
+    expect(body(cmd.script, [PATH_SETUP, OURS])).toMatchInlineSnapshot(`
+"cd -- /srv/app || exit 1
+rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
+(
+  if [ -f /srv/app/releases/20261130T055400Z-abc1234/app.env ]; then set -a; . /srv/app/releases/20261130T055400Z-abc1234/app.env; set +a; fi
+  exec setsid sh -c 'echo "$$" > "$1"; shift; exec "$@"' launcher /srv/app/releases/20261130T055400Z-abc1234/.launch.pid '/usr/lib/jvm/java 17/bin/java' -Xmx256m '-Dgreeting=hello world' -jar /srv/app/releases/20261130T055400Z-abc1234/app.jar --server.port=8081 '--who=it'\\''s' --spring.profiles.active=prod
+) </dev/null >>/srv/app/releases/20261130T055400Z-abc1234/app.log 2>&1 &
+i=0
+while [ ! -s /srv/app/releases/20261130T055400Z-abc1234/.launch.pid ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+pid=$(cat /srv/app/releases/20261130T055400Z-abc1234/.launch.pid 2>/dev/null); rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
+[ -n "$pid" ] || { echo "the launcher did not start within 5 s" >&2; exit 1; }
+start=$(start_time "$pid")
+printf '%s %s %s\\n' "$pid" "$start" 20261130T055400Z-abc1234 > /srv/app/run/8081.pid
+printf '%s %s %s\\n' "$pid" "$start" 8081 > /srv/app/run/pending
+echo "pid=$pid"
+echo "start=$start"
+"
+`);
+  });
+
+  test('parses pid and start', () => {
+    const { parse } = launchApp(paths, launch);
+    expect(parse('pid=4242\nstart=987654\n')).toEqual({ pid: 4242, start: '987654' });
+    expect(parse('noise\npid= 7 \nstart=1\n')).toEqual({ pid: 7, start: '1' });
+    expect(() => parse('start=1\n')).toThrow(OutputError);
+    expect(() => parse('pid=abc\nstart=1\n')).toThrow(
+      new OutputError('the remote script printed pid=abc, not a number'),
+    );
+    expect(() => parse('pid=-1\nstart=1\n')).toThrow(OutputError);
+    expect(() => parse('pid=12\n')).toThrow(new OutputError('the remote script printed no start='));
+    expect(() => parse('')).toThrow(new OutputError('the remote script printed no pid='));
+  });
+});
+
+describe('isAlive', () => {
+  test('whole script', () => {
+    const cmd = isAlive({ pid: 4242, start: '987654' });
+    expect(cmd.kind).toBe('alive');
+    expect(cmd.title).toBe('is pid 4242 alive');
+    expect(cmd.quiet).toBe(true);
+    expect(body(cmd.script, [OURS])).toMatchInlineSnapshot(`
+"if ours 4242 987654; then echo alive=1; else echo alive=0; fi
+"
+`);
+  });
+
+  test('a start time that is not a plain word is quoted', () => {
+    expect(body(isAlive({ pid: 1, start: "$(x) 'y'" }).script, [OURS])).toMatchInlineSnapshot(`
+"if ours 1 '$(x) '\\''y'\\'''; then echo alive=1; else echo alive=0; fi
+"
+`);
+  });
+
+  test('parses alive=1 and alive=0; no answer is an error', () => {
+    const { parse } = isAlive({ pid: 1, start: '2' });
+    expect(parse('alive=1\n')).toBe(true);
+    expect(parse('alive=0\n')).toBe(false);
+    expect(parse('alive=yes\n')).toBe(false);
+    expect(() => parse('alive\n')).toThrow(new OutputError('the remote script printed no alive='));
+  });
+});
+
+describe('logTail', () => {
+  test('whole script, and the output as it is', () => {
+    const cmd = logTail(paths, 'r 1', 40);
+    expect(cmd.kind).toBe('logTail');
+    expect(cmd.title).toBe('last 40 lines of /srv/app/releases/r 1/app.log');
+    expect(cmd.quiet).toBeUndefined();
+    expect(cmd.script).toMatchInlineSnapshot(`
+"tail -n 40 -- '/srv/app/releases/r 1/app.log' 2>&1
+"
+`);
+    expect(cmd.parse('a=1\n  b\n')).toBe('a=1\n  b\n');
+  });
+});
+
+describe('stopApp', () => {
+  const spec: StopSpec = {
+    app: { pid: 4242, start: '987654' },
+    port: 8080,
+    timeoutMs: 5000,
+    untilClosed: false,
+  };
+
+  test('until exited: whole script', () => {
+    const cmd = stopApp(paths, spec);
+    expect(cmd.kind).toBe('stop');
+    expect(cmd.title).toBe('stop pid 4242 on port 8080');
+    expect(cmd.quiet).toBeUndefined();
+    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP])).toMatchInlineSnapshot(`
+"stop_group 4242 987654 5000 || exit 1
+if [ -r /srv/app/run/8080.pid ] && read -r p _ < /srv/app/run/8080.pid && [ "$p" = 4242 ]; then rm -f -- /srv/app/run/8080.pid; fi
+if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" = 4242 ]; then rm -f -- /srv/app/run/pending; fi
+"
+`);
+  });
+
+  test('until closed: the stop waits for the port, then a detached killer keeps the deadline', () => {
+    const exited = stopApp(paths, spec).script;
+    const closed = stopApp(paths, { ...spec, untilClosed: true }).script;
+    expect(closed).toBe(
+      replaced(exited, {
+        'stop_group 4242 987654 5000 || exit 1': [
+          KILL_LATER,
+          'out=$(stop_group 4242 987654 5000 8080) || exit 1',
+          'printf \'%s\\n\' "$out"',
+          'case "$out" in *stop=closed*)',
+          "  ms=$(printf '%s\\n' \"$out\" | sed -n 's/^stop_ms=//p')",
+          '  kill_later 4242 987654 $(( (5000 - ms + 999) / 1000 )) ;;',
+          'esac',
+        ].join('\n'),
+      }),
+    );
+  });
+
+  test('another timeout, port and app', () => {
+    const cmd = stopApp(paths, {
+      app: { pid: 7, start: 's t' },
+      port: 9090,
+      timeoutMs: 250,
+      untilClosed: true,
+    });
+    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, KILL_LATER]))
+      .toMatchInlineSnapshot(`
+"out=$(stop_group 7 's t' 250 9090) || exit 1
+printf '%s\\n' "$out"
+case "$out" in *stop=closed*)
+  ms=$(printf '%s\\n' "$out" | sed -n 's/^stop_ms=//p')
+  kill_later 7 's t' $(( (250 - ms + 999) / 1000 )) ;;
+esac
+if [ -r /srv/app/run/9090.pid ] && read -r p _ < /srv/app/run/9090.pid && [ "$p" = 7 ]; then rm -f -- /srv/app/run/9090.pid; fi
+if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" = 7 ]; then rm -f -- /srv/app/run/pending; fi
+"
+`);
+  });
+
+  test('parses each outcome', () => {
+    const { parse } = stopApp(paths, spec);
+    expect(parse).toBe(parseStop);
+    for (const how of ['gone', 'exited', 'closed', 'killed'] as const) {
+      expect(parseStop(`stop=${how}\nstop_ms=120\n`)).toEqual({ how, ms: 120 });
+    }
+    expect(parseStop('stop=exited\nstop_ms=0\n')).toEqual({ how: 'exited', ms: 0 });
+  });
+
+  test('malformed stop output is an OutputError', () => {
+    expect(() => parseStop('stop=stopped\nstop_ms=1\n')).toThrow(
+      new OutputError('the stop script printed stop=stopped'),
+    );
+    expect(() => parseStop('stop_ms=1\n')).toThrow(new OutputError('the remote script printed no stop='));
+    expect(() => parseStop('stop=killed\n')).toThrow(
+      new OutputError('the remote script printed no stop_ms='),
+    );
+    expect(() => parseStop('stop=killed\nstop_ms=1.5\n')).toThrow(OutputError);
+    expect(() => parseStop('stop=killed\nstop_ms=\n')).toThrow(OutputError);
+  });
+});

@@ -1,0 +1,54 @@
+// drainWorkers: whole script with and without workers, the parser, and real processes in a sandbox.
+import { drainWorkers } from '../../src/commands/drain.js';
+import { NOW_MS } from '../../src/commands/functions.js';
+import { OutputError } from '../../src/commands/types.js';
+import { body, replaced } from './helpers.js';
+
+describe('drainWorkers script', () => {
+  test('with workers: whole script', () => {
+    const cmd = drainWorkers([101, 102], 3000);
+    expect(cmd.kind).toBe('drain');
+    expect(cmd.title).toBe('wait for 2 old nginx workers');
+    expect(cmd.quiet).toBeUndefined();
+    expect(body(cmd.script, [NOW_MS])).toMatchInlineSnapshot(`
+"t0=$(now_ms)
+deadline=$((t0 + 3000))
+timed_out=0
+for w in 101 102; do
+  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do
+    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }
+    sleep 0.02
+  done
+done
+echo "timed_out=$timed_out"
+echo "drain_ms=$(($(now_ms) - t0))"
+"
+`);
+  });
+
+  test('without workers: an empty loop', () => {
+    const cmd = drainWorkers([], 3000);
+    expect(cmd.title).toBe('wait for 0 old nginx workers');
+    expect(cmd.script).toBe(
+      replaced(drainWorkers([101, 102], 3000).script, { 'for w in 101 102; do': 'for w in ; do' }),
+    );
+  });
+
+  test('another timeout', () => {
+    expect(drainWorkers([7], 10).script).toBe(
+      replaced(drainWorkers([101, 102], 3000).script, {
+        'deadline=$((t0 + 3000))': 'deadline=$((t0 + 10))',
+        'for w in 101 102; do': 'for w in 7; do',
+      }),
+    );
+  });
+
+  test('parser', () => {
+    const { parse } = drainWorkers([1], 1);
+    expect(parse('timed_out=0\ndrain_ms=12\n')).toEqual({ ms: 12, timedOut: false });
+    expect(parse('timed_out=1\ndrain_ms=3001\n')).toEqual({ ms: 3001, timedOut: true });
+    expect(() => parse('drain_ms=1\n')).toThrow(new OutputError('the remote script printed no timed_out='));
+    expect(() => parse('timed_out=0\n')).toThrow(new OutputError('the remote script printed no drain_ms='));
+    expect(() => parse('timed_out=x\ndrain_ms=1\n')).toThrow(OutputError);
+  });
+});
