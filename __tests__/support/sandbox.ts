@@ -53,6 +53,11 @@ export interface Sandbox {
   file(relative: string, content: string, mode?: number): string;
   /** An executable on the PATH of every run, ahead of the system's (fake nginx, sudo, ps, df...). */
   fake(name: string, body: string): string;
+  /**
+   * Hands a script to a running scenario: writes .given/NAME.sh, then marks it ready. The scenario's
+   * `run_given NAME` waits for it and runs it with sh (stdin from /dev/null).
+   */
+  give(name: string, script: string): void;
   read(relative: string): string;
   exists(relative: string): boolean;
   run(script: string, options?: RunOptions): Promise<RunResult>;
@@ -193,6 +198,10 @@ export function sandbox(): Sandbox {
       return target;
     },
     fake: (name, body) => box.file(join('.bin', name), `#!/bin/sh\n${body}\n`, 0o755),
+    give: (name, script) => {
+      box.file(`.given/${name}.sh`, script);
+      box.file(`.given/${name}.ready`, '');
+    },
     read: (relative) => readFileSync(join(root, relative), 'utf8'),
     exists: (relative) => existsSync(join(root, relative)),
     run: (script, options = {}) => {
@@ -210,13 +219,16 @@ export function sandbox(): Sandbox {
  * - `spawn_app FILE CMD...`: starts CMD in its own session (like launchApp), waits for it, sets $pid and
  *   $start (its /proc start time) and writes "pid start" to FILE;
  * - `start_of PID`, `gone PID` (exited or a zombie), `now_ms`;
- * - `wait_gone PID MS`: polls until PID is gone, at most MS; returns 1 if it is still there.
+ * - `wait_gone PID MS`: polls until PID is gone, at most MS; returns 1 if it is still there;
+ * - `run_given NAME`: waits for the script the test hands over with `box.give(NAME, script)` and runs it
+ *   (a test learns a pid from the scenario's output, then builds the command that names it).
  */
 export const SCENARIO = [
   'now_ms() { date +%s%3N; }',
   `start_of() { sed 's/^.*) //' "/proc/$1/stat" | cut -d ' ' -f 20; }`,
   'gone() { [ ! -d "/proc/$1" ] || grep -q "^State:[[:space:]]*[ZX]" "/proc/$1/status" 2>/dev/null; }',
   'wait_gone() { _d=$(($(now_ms) + $2)); while ! gone "$1"; do [ "$(now_ms)" -ge "$_d" ] && return 1; sleep 0.01; done; }',
+  'run_given() { while [ ! -e "$HOME/.given/$1.ready" ]; do sleep 0.01; done; sh "$HOME/.given/$1.sh" </dev/null; }',
   'spawn_app() {',
   '  _f=$1; shift; rm -f "$_f.tmp"',
   `  setsid sh -c 'echo "$$" > "$0"; exec "$@"' "$_f.tmp" "$@" </dev/null >/dev/null 2>&1 &`,
