@@ -63,23 +63,39 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     asRoot(spec.sudo),
     reloadFunction(spec),
     WORKERS,
-    // Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
-    // both act: one of them renames it first. Given back on any failure.
-    ...(pending
-      ? [
-          `pending=${quote(pending)}`,
-          'claim="$pending.switch"',
-          `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
-          'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
-          'trap give_back EXIT',
-        ]
-      : []),
+    ...(pending ? claimLaunch(pending) : []),
     `inc=${quote(spec.include)}`,
     'tmp="$inc.tmp"',
     `new=${quote(content)}`,
     "before=$(nginx_workers | tr '\\n' ' ')",
     `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
     'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
+    ...writeTestReload(spec),
+    ...awaitNewWorkers(),
+    // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
+    ...(pending ? ['rm -f -- "$claim"'] : []),
+    'echo "workers_before=$before"',
+    'echo "workers_new=$fresh"',
+  ];
+}
+
+/**
+ * Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
+ * both act: one of them renames it first. Given back on any failure.
+ */
+function claimLaunch(pending: string): string[] {
+  return [
+    `pending=${quote(pending)}`,
+    'claim="$pending.switch"',
+    `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
+    'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
+    'trap give_back EXIT',
+  ];
+}
+
+/** Write the include (temp file, then mv), nginx -t, reload; on any failure the previous bytes go back. */
+function writeTestReload(spec: NginxSpec): string[] {
+  return [
     // The x keeps trailing newlines through $( ), so a restore is byte for byte.
     'if [ -f "$inc" ]; then had=1; old=$(cat -- "$inc"; echo x); old=${old%x}; else had=0; old=; fi',
     'write_include() { printf \'%s\' "$1" | as_root tee "$tmp" >/dev/null && as_root mv -f "$tmp" "$inc"; }',
@@ -101,8 +117,15 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     '  restore',
     `  exit ${EXIT_RELOAD_FAILED}`,
     'fi',
-    // A reload returns before the master has started new workers: wait for one, so that from here on every
-    // new request goes to the new port and the old workers only finish what they have.
+  ];
+}
+
+/**
+ * A reload returns before the master has started new workers: wait for one, so that from here on every new
+ * request goes to the new port and the old workers only finish what they have.
+ */
+function awaitNewWorkers(): string[] {
+  return [
     'i=0',
     'while :; do',
     '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
@@ -117,10 +140,6 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     '  fi',
     '  sleep 0.01',
     'done',
-    // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
-    ...(pending ? ['rm -f -- "$claim"'] : []),
-    'echo "workers_before=$before"',
-    'echo "workers_new=$fresh"',
   ];
 }
 
