@@ -45,7 +45,8 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
       NOW_MS,
       STOP_GROUP,
       `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`,
-      `exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`,
+      // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
+      `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`,
       'if ! flock -n 9; then',
       `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`,
       `  flock -w ${spec.timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`,
