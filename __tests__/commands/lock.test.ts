@@ -11,7 +11,7 @@ describe('holdLock script', () => {
     expect(cmd.title).toBe('lock /srv/app/.deploy.lock');
     expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP])).toMatchInlineSnapshot(`
 "mkdir -p -- /srv/app/releases /srv/app/run || { echo 'cannot create /srv/app: create it on the host and make the deploy user its owner' >&2; exit 70; }
-exec 9>>/srv/app/.deploy.lock || exit 70
+command exec 9>>/srv/app/.deploy.lock || exit 70
 if ! flock -n 9; then
   echo "waiting=$(tr '\\n' ' ' < /srv/app/.deploy.lock.info 2>/dev/null)"
   flock -w 300 9 || { echo "holder=$(tr '\\n' ' ' < /srv/app/.deploy.lock.info 2>/dev/null)"; exit 75; }
