@@ -2,6 +2,8 @@
 import { detectPorts } from '../../src/commands/detect.js';
 import { LISTENING, OURS, PATH_SETUP } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
+import { layout } from '../../src/layout.js';
+import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
 import { body, paths } from './helpers.js';
 
 describe('detectPorts script', () => {
@@ -134,5 +136,84 @@ describe('detectPorts parser', () => {
       command: '',
     });
     expect(parse('include=missing\nlistener_8081=\n').ports.get(8081)?.listener).toBeUndefined();
+  });
+});
+
+describe('detectPorts run by a real sh against real files (sandbox)', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+  });
+  afterEach(() => box.cleanup());
+
+  async function detect(include: string | undefined, extra = '', ports: [number, number] = [8080, 8081]) {
+    const inc = box.path('nginx/service url.inc');
+    if (include !== undefined) box.file('nginx/service url.inc', include);
+    const cmd = detectPorts(layout(box.path('app')), inc, ports);
+    box.file('detect.sh', cmd.script);
+    const r = await box.run([SCENARIO, extra, 'sh detect.sh'].join('\n'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return { detection: cmd.parse(r.stdout), stdout: r.stdout };
+  }
+
+  test('the port of the include; nothing listens', async () => {
+    const { detection, stdout } = await detect('# managed\nset $service_url http://127.0.0.1:8081;\n');
+    expect(stdout).toBe('include=present\ninclude_port=8081\nlistening_8080=0\nlistening_8081=0\n');
+    expect(detection.includePort).toBe(8081);
+  });
+
+  test('spacing, another host, a path after the port', async () => {
+    expect(
+      (await detect('  set   $service_url\thttp://localhost:9000/ ;  # x\n')).detection.includePort,
+    ).toBe(9000);
+    expect((await detect('set $service_url http://[::1]:8080;')).detection.includePort).toBe(8080);
+  });
+
+  test('an include port outside the candidates is probed too', async () => {
+    const { stdout } = await detect('set $service_url http://10.0.0.5:9000;\n');
+    expect(stdout).toBe(
+      'include=present\ninclude_port=9000\nlistening_8080=0\nlistening_8081=0\nlistening_9000=0\n',
+    );
+  });
+
+  test('the first set line counts; a commented or other variable does not', async () => {
+    const { detection } = await detect(
+      '# set $service_url http://127.0.0.1:7000;\nset $other http://127.0.0.1:7001;\nset $service_url http://127.0.0.1:8080;\nset $service_url http://127.0.0.1:8081;\n',
+    );
+    expect(detection.includePort).toBe(8080);
+  });
+
+  test('missing, unreadable, no set line', async () => {
+    expect((await detect(undefined)).stdout).toBe('include=missing\nlistening_8080=0\nlistening_8081=0\n');
+    box.file('nginx/service url.inc', 'set $service_url http://127.0.0.1:8081;\n', 0o000);
+    expect((await detect(undefined)).stdout).toBe('include=unreadable\nlistening_8080=0\nlistening_8081=0\n');
+    expect((await detect('# nothing here\n')).stdout).toBe(
+      'include=present\ninclude_port=\nlistening_8080=0\nlistening_8081=0\n',
+    );
+  });
+
+  test('a listener we started (pid file, same start time) and its command line', async () => {
+    box.file('listener.py', LISTENER_PY);
+    const { stdout, detection } = await detect(
+      'set $service_url http://127.0.0.1:8080;\n',
+      [
+        'spawn_app app.rec /usr/bin/python3 listener.py 8080 plain ready',
+        'while [ ! -e ready ]; do sleep 0.01; done',
+        'mkdir -p app/run',
+        'echo "$pid $start r1" > app/run/8080.pid',
+        'echo "$pid 1$start r0" > app/run/8081.pid',
+        'echo "app=$pid $start"',
+      ].join('\n'),
+    );
+    const [pid, start] = /^app=(\d+) (\d+)$/m.exec(stdout)!.slice(1);
+    expect(detection.ports.get(8080)).toEqual({
+      port: 8080,
+      listening: true,
+      ours: { pid: Number(pid), start, release: 'r1' },
+      listener: { pid: Number(pid), start, command: '/usr/bin/python3 listener.py 8080 plain ready' },
+    });
+    // a pid file whose start time differs names a recycled pid: not ours
+    expect(detection.ports.get(8081)).toEqual({ port: 8081, listening: false });
   });
 });
