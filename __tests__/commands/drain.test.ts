@@ -2,6 +2,7 @@
 import { drainWorkers } from '../../src/commands/drain.js';
 import { NOW_MS } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
+import { SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
 import { body, replaced } from './helpers.js';
 
 describe('drainWorkers script', () => {
@@ -50,5 +51,53 @@ echo "drain_ms=$(($(now_ms) - t0))"
     expect(() => parse('drain_ms=1\n')).toThrow(new OutputError('the remote script printed no timed_out='));
     expect(() => parse('timed_out=0\n')).toThrow(new OutputError('the remote script printed no drain_ms='));
     expect(() => parse('timed_out=x\ndrain_ms=1\n')).toThrow(OutputError);
+  });
+});
+
+describe('drainWorkers with real processes (sandbox)', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+  });
+  afterEach(() => box.cleanup());
+
+  /** Starts a live worker ($live), an exited one ($dead) and a zombie ($zombie), then runs the given drain. */
+  async function drain(build: (pids: Record<string, number>) => string) {
+    const s = box.start(
+      [
+        SCENARIO,
+        'sleep 30 & live=$!',
+        'sleep 30 & dead=$!; kill -9 "$dead"; wait "$dead" 2>/dev/null',
+        `sh -c 'sleep 0 & echo $! > z.pid; exec sleep 30' &`,
+        'while [ ! -s z.pid ]; do sleep 0.01; done; zombie=$(cat z.pid); wait_gone "$zombie" 1000',
+        'echo "pids=$live $dead $zombie"',
+        'run_given drain',
+      ].join('\n'),
+    );
+    const [live, dead, zombie] = (await s.waitFor(/^pids=/)).slice('pids='.length).split(' ').map(Number);
+    const cmd = build({ live, dead, zombie });
+    box.give('drain', cmd);
+    const r = await s.done;
+    expect(r.stderr).toBe('');
+    return drainWorkers([], 0).parse(r.stdout);
+  }
+
+  test('a live worker past the deadline: timed out, after the deadline', async () => {
+    const d = await drain(({ live, dead }) => drainWorkers([dead, live], 300).script);
+    expect(d.timedOut).toBe(true);
+    expect(d.ms).toBeGreaterThanOrEqual(300);
+    expect(d.ms).toBeLessThan(1500);
+  });
+
+  test('exited and zombie workers: drained at once', async () => {
+    const d = await drain(({ dead, zombie }) => drainWorkers([dead, zombie], 5000).script);
+    expect(d.timedOut).toBe(false);
+    expect(d.ms).toBeLessThan(1000);
+  });
+
+  test('no workers: drained at once', async () => {
+    const d = await drain(() => drainWorkers([], 5000).script);
+    expect(d).toEqual({ timedOut: false, ms: expect.any(Number) });
+    expect(d.ms).toBeLessThan(1000);
   });
 });

@@ -8,6 +8,8 @@ import {
   PATH_SETUP,
   STOP_GROUP,
 } from '../../src/commands/functions.js';
+import { existsSync } from 'node:fs';
+import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
 
 describe('shared shell functions, exactly', () => {
   test('PATH gets the sbin directories', () => {
@@ -93,5 +95,103 @@ signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/n
 sleep "$3"; if ours "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &
 }"
 `);
+  });
+});
+
+describe('listening and listener_pid with each tool (sandbox)', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+    box.file('listener.py', LISTENER_PY);
+  });
+  afterEach(() => box.cleanup());
+
+  /** A PATH holding only the tools the functions may use, with or without ss and lsof. */
+  function tools(dir: string, extra: string[]): string {
+    const base = ['sh', 'cat', 'awk', 'sed', 'head', 'tail', 'tr', 'cut', 'sleep', 'rm', 'printf'];
+    for (const tool of [...base, ...extra]) {
+      const found = ['/usr/bin', '/bin'].map((d) => `${d}/${tool}`).find((f) => existsSync(f));
+      if (!found) throw new Error(`no ${tool}`);
+      box.file(`${dir}/${tool}`, `#!/bin/sh\nexec ${found} "$@"\n`, 0o755);
+    }
+    return box.path(dir);
+  }
+
+  test.each([
+    ['ss', ['ss'], true],
+    ['lsof', ['lsof'], true],
+    ['/proc/net/tcp and tcp6', [], false],
+  ])('with %s', async (_name, extra, seesPid) => {
+    const path = tools('tools', extra);
+    const r = await box.run(
+      [
+        SCENARIO,
+        'spawn_app a.rec /usr/bin/python3 listener.py 8080 plain ready4',
+        'a=$pid',
+        'spawn_app b.rec /usr/bin/python3 listener.py 8082 v6 ready6',
+        'while [ ! -e ready4 ] || [ ! -e ready6 ]; do sleep 0.01; done',
+        `PATH=${path}`,
+        LISTENING,
+        'for p in 8080 8081 8082 80; do if listening "$p"; then echo "$p=1"; else echo "$p=0"; fi; done',
+        'echo "pid=$(listener_pid 8080)"',
+        'echo "none=$(listener_pid 8081)"',
+        'echo "a=$a"',
+      ].join('\n'),
+    );
+    expect(r.stderr).toBe('');
+    const a = /^a=(\d+)$/m.exec(r.stdout)![1];
+    expect(r.stdout).toBe(`8080=1\n8081=0\n8082=1\n80=0\npid=${seesPid ? a : ''}\nnone=\na=${a}\n`);
+  });
+});
+
+describe('ours and start_time (sandbox)', () => {
+  test('our process, another start time, a zombie, no pid, no process', async () => {
+    const box = sandbox();
+    try {
+      const r = await box.run(
+        [
+          SCENARIO,
+          OURS,
+          'spawn_app a.rec sleep 30',
+          `sh -c 'sleep 0 & echo $! > z.pid; exec sleep 30' &`,
+          'while [ ! -s z.pid ]; do sleep 0.01; done; z=$(cat z.pid); wait_gone "$z" 1000',
+          'check() { if ours "$1" "$2"; then echo "$3=1"; else echo "$3=0"; fi; }',
+          'check "$pid" "$start" same',
+          'check "$pid" "1$start" other',
+          'check "$pid" "" empty',
+          'check "$z" "$(start_of "$z")" zombie',
+          'check "" "$start" nopid',
+          'check 999999 1 noproc',
+          '[ "$(start_time "$pid")" = "$start" ] && echo start_time=1',
+          '[ -z "$(start_time 999999)" ] && echo start_time_none=1',
+        ].join('\n'),
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(
+        'same=1\nother=0\nempty=0\nzombie=0\nnopid=0\nnoproc=0\nstart_time=1\nstart_time_none=1\n',
+      );
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  test('a command name with ") " in it does not shift the fields', async () => {
+    const box = sandbox();
+    try {
+      const r = await box.run(
+        [
+          SCENARIO,
+          OURS,
+          `cp /bin/sleep './x) 1 2 3'`,
+          `spawn_app a.rec './x) 1 2 3' 30`,
+          `[ "$(start_time "$pid")" = "$(awk '{ print $(NF - 30) }' "/proc/$pid/stat")" ] && echo same=1`,
+          'ours "$pid" "$(start_time "$pid")" && echo ours=1',
+        ].join('\n'),
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('same=1\nours=1\n');
+    } finally {
+      box.cleanup();
+    }
   });
 });

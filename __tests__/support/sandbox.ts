@@ -239,13 +239,16 @@ export const SCENARIO = [
   '}',
 ].join('\n');
 
-/** A python TCP listener: `listener PORT MODE READYFILE`; MODE close-on-term closes the port on SIGTERM and keeps running. */
+/**
+ * A python TCP listener: `listener PORT MODE READYFILE` on 127.0.0.1; MODE close-on-term closes the port on
+ * SIGTERM and keeps running, v6 listens on ::1 instead, plain does neither.
+ */
 export const LISTENER_PY = [
   'import signal, socket, sys, time',
   'port, mode, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]',
-  's = socket.socket()',
+  "s = socket.socket(socket.AF_INET6 if mode == 'v6' else socket.AF_INET)",
   's.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
-  "s.bind(('127.0.0.1', port))",
+  "s.bind(('::1' if mode == 'v6' else '127.0.0.1', port))",
   's.listen()',
   'def on_term(*_):',
   '    s.close()',
