@@ -10,6 +10,8 @@ import {
 } from '../../src/commands/app.js';
 import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
+import { layout } from '../../src/layout.js';
+import { SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
 import { body, paths, replaced } from './helpers.js';
 
 const launch = {
@@ -200,5 +202,117 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
     );
     expect(() => parseStop('stop=killed\nstop_ms=1.5\n')).toThrow(OutputError);
     expect(() => parseStop('stop=killed\nstop_ms=\n')).toThrow(OutputError);
+  });
+});
+
+describe('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+    box.file('app/releases/r1/app.jar', 'jar');
+    box.file('app/run/.keep', '');
+    // A fake JVM: prints its argv and one variable of the env file, then stays up as the same process.
+    box.fake(
+      'fakejava',
+      'printf "arg=%s\\n" "$@"; echo "GREETING=$GREETING"; echo "cwd=$(pwd)"; exec sleep 30',
+    );
+  });
+  afterEach(() => box.cleanup());
+
+  const spec = {
+    releaseId: 'r1',
+    port: 8081,
+    java: 'fakejava',
+    javaOpts: ['-Dgreeting=hello world'],
+    appArgs: ["--who=it's $(id)"],
+  };
+
+  test('starts the JVM detached in its own session and records it', async () => {
+    box.file('app/releases/r1/app.env', "export GREETING='hi there'\n", 0o600);
+    const paths = layout(box.path('app'));
+    const cmd = launchApp(paths, spec);
+    box.file('launch.sh', cmd.script);
+    const r = await box.run(
+      [
+        SCENARIO,
+        'sh launch.sh > launch.out; echo "code=$?"',
+        'pid=$(sed -n "s/^pid=//p" launch.out)',
+        'while ! grep -q "^cwd=" app/releases/r1/app.log 2>/dev/null; do sleep 0.01; done',
+        'echo "comm=$(cat "/proc/$pid/comm")"',
+        'echo "session=$(cut -d " " -f 6 "/proc/$pid/stat")"',
+        'echo "stdin=$(readlink "/proc/$pid/fd/0")"',
+        'echo "start=$(start_of "$pid")"',
+      ].join('\n'),
+    );
+    expect(r.stderr).toBe('');
+    const out = box.read('launch.out');
+    const launched = cmd.parse(out);
+    expect(out).toBe(`pid=${launched.pid}\nstart=${launched.start}\n`);
+    expect(r.stdout).toBe(
+      `code=0\ncomm=sleep\nsession=${launched.pid}\nstdin=/dev/null\nstart=${launched.start}\n`,
+    );
+    expect(box.read('app/run/8081.pid')).toBe(`${launched.pid} ${launched.start} r1\n`);
+    expect(box.read('app/run/pending')).toBe(`${launched.pid} ${launched.start} 8081\n`);
+    expect(box.read('app/releases/r1/app.log')).toBe(
+      [
+        'arg=-Dgreeting=hello world',
+        'arg=-jar',
+        `arg=${box.path('app/releases/r1/app.jar')}`,
+        'arg=--server.port=8081',
+        "arg=--who=it's $(id)",
+        'GREETING=hi there',
+        `cwd=${box.path('app')}`,
+        '',
+      ].join('\n'),
+    );
+    expect(box.exists('app/releases/r1/.launch.pid')).toBe(false);
+  });
+
+  test('without an env file; the log is appended to', async () => {
+    box.file('app/releases/r1/app.log', 'earlier run\n');
+    box.file('launch.sh', launchApp(layout(box.path('app')), spec).script);
+    const r = await box.run(
+      'sh launch.sh >/dev/null && while ! grep -q "^cwd=" app/releases/r1/app.log; do sleep 0.01; done',
+    );
+    expect(r.code).toBe(0);
+    expect(box.read('app/releases/r1/app.log')).toMatch(
+      /^earlier run\narg=-Dgreeting=hello world\n[^]*GREETING=\n/,
+    );
+  });
+
+  test('no remote-dir: exit 1 before anything starts', async () => {
+    const r = await box.run(launchApp(layout(box.path('nowhere')), spec).script);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+  });
+
+  test('isAlive answers for the launched process', async () => {
+    const paths = layout(box.path('app'));
+    box.file('launch.sh', launchApp(paths, spec).script);
+    const s = box.start(
+      [
+        SCENARIO,
+        'sh launch.sh',
+        'run_given alive',
+        'kill -9 "$(cut -d " " -f 1 app/run/8081.pid)"',
+        'sleep 0.1',
+        'sh .given/alive.sh',
+      ].join('\n'),
+    );
+    const pid = Number((await s.waitFor(/^pid=/)).slice(4));
+    const start = (await s.waitFor(/^start=/)).slice(6);
+    box.give('alive', isAlive({ pid, start }).script);
+    const r = await s.done;
+    expect(r.stdout).toBe(`pid=${pid}\nstart=${start}\nalive=1\nalive=0\n`);
+  });
+
+  test('logTail prints the last lines, or why it cannot', async () => {
+    box.file('app/releases/r1/app.log', 'one\ntwo\nthree\n');
+    const tail = logTail(layout(box.path('app')), 'r1', 2);
+    expect(await box.run(tail.script)).toMatchObject({ code: 0, stdout: 'two\nthree\n', stderr: '' });
+    const missing = await box.run(logTail(layout(box.path('app')), 'r9', 2).script);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toContain('app.log');
+    expect(missing.stderr).toBe('');
   });
 });
