@@ -1,0 +1,133 @@
+// Every generated script, for every option and with hostile values: shellcheck (POSIX sh) and sh -n; and the
+// hostile-path canary: run for real in the sandbox, a path full of shell syntax creates what it names and
+// runs nothing.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { isAlive, launchApp, logTail, stopApp } from '../../src/commands/app.js';
+import { detectPorts } from '../../src/commands/detect.js';
+import { drainWorkers } from '../../src/commands/drain.js';
+import { httpGetOnHost } from '../../src/commands/http.js';
+import { holdLock } from '../../src/commands/lock.js';
+import { restoreNginx, switchNginx } from '../../src/commands/nginx.js';
+import { prepareRelease, pruneReleases, verifyUpload } from '../../src/commands/release.js';
+import { layout, type Layout } from '../../src/layout.js';
+import { sandbox } from '../support/sandbox.js';
+import { HOSTILE, hostilePaths, paths, SHA } from './helpers.js';
+
+function scripts(p: Layout, value: string): { title: string; script: string }[] {
+  const app = { pid: 4242, start: value };
+  const all = [
+    holdLock(p, { holder: value, timeoutSeconds: 300, stopTimeoutMs: 5000 }),
+    detectPorts(p, `${p.root}/${value}.inc`, [8080, 8081]),
+    prepareRelease(p, value, SHA, 1000),
+    verifyUpload(p, value, SHA),
+    launchApp(p, {
+      releaseId: value,
+      port: 8081,
+      java: value,
+      javaOpts: [value, '-Xmx64m'],
+      appArgs: [value],
+    }),
+    isAlive(app),
+    logTail(p, value, 40),
+    stopApp(p, { app, port: 8080, timeoutMs: 5000, untilClosed: false }),
+    stopApp(p, { app, port: 8080, timeoutMs: 5000, untilClosed: true }),
+    drainWorkers([1, 2], 1000),
+    drainWorkers([], 1000),
+    pruneReleases(p, 5, value),
+    httpGetOnHost(`http://127.0.0.1:8080/health?x=${value}`, 5000),
+  ];
+  for (const sudo of ['auto', 'always', 'never'] as const) {
+    for (const reload of ['auto', 'systemctl', 'service', 'signal'] as const) {
+      for (const config of [undefined, `${p.root}/${value}.conf`]) {
+        const spec = { include: `${p.root}/${value}.inc`, config, reload, sudo };
+        all.push(switchNginx(spec, 8081, value, p.pending), restoreNginx(spec, 8080, value));
+      }
+    }
+  }
+  return all.map(({ title, script }) => ({ title: `${title} [${p.root}]`, script }));
+}
+
+const ALL = [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HOSTILE)];
+
+describe('every remote script', () => {
+  test('there are many of them', () => {
+    expect(ALL.length).toBe(2 * (13 + 3 * 4 * 2 * 2));
+  });
+
+  test('passes shellcheck as POSIX sh, hostile values included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bgd-shellcheck-'));
+    try {
+      const files = ALL.map((s, i) => {
+        const file = join(dir, `${String(i).padStart(3, '0')}.sh`);
+        writeFileSync(file, `# ${s.title.replace(/\n/g, ' ')}\n${s.script}`);
+        return file;
+      });
+      const r = spawnSync('shellcheck', ['-s', 'sh', '-S', 'warning', ...files], { encoding: 'utf8' });
+      if (r.error)
+        throw new Error(`shellcheck is not installed: run scripts/install-deps.sh (${r.error.message})`);
+      expect(r.stdout).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('parses as sh (sh -n)', () => {
+    for (const s of ALL) {
+      const r = spawnSync('sh', ['-n'], { input: s.script, encoding: 'utf8' });
+      expect({ title: s.title, err: r.stderr, code: r.status }).toEqual({ title: s.title, err: '', code: 0 });
+    }
+  });
+});
+
+describe('hostile paths, run for real in the sandbox', () => {
+  test('create nothing but what they name', async () => {
+    const box = sandbox();
+    try {
+      const canary = box.path('pwned');
+      const evil = `${box.path('my app')}/$(touch ${canary});\`touch ${canary}\`'"*; touch ${canary}`;
+      const p = layout(evil);
+      const run = async (script: string) => (await box.run(script)).code;
+      expect(
+        await run(
+          holdLock(p, { holder: `$(touch ${canary})`, timeoutSeconds: 5, stopTimeoutMs: 100 }).script,
+        ),
+      ).toBe(0);
+      expect(await run(detectPorts(p, `${evil}.inc`, [1, 2]).script)).toBe(0);
+      expect(await run(prepareRelease(p, 'r1', SHA, 10).script)).toBe(0);
+      box.file(relative(box.root, `${p.jar('r1')}.part`), 'x');
+      expect(await run(verifyUpload(p, 'r1', SHA).script)).not.toBe(0);
+      expect(await run(logTail(p, 'r1', 5).script)).not.toBe(0);
+      expect(
+        await run(
+          stopApp(p, { app: { pid: 999999, start: '1' }, port: 1, timeoutMs: 100, untilClosed: true }).script,
+        ),
+      ).toBe(0);
+      expect(await run(pruneReleases(p, 1, 'r1').script)).toBe(0);
+      expect(
+        await run(launchApp(p, { releaseId: 'r1', port: 1, java: 'true', javaOpts: [], appArgs: [] }).script),
+      ).toBe(0);
+      expect(await run(isAlive({ pid: 1, start: `$(touch ${canary})` }).script)).toBe(0);
+      box.fake('ps', 'echo "  100 1 nginx: worker process"');
+      const spec = {
+        include: `${evil}.inc`,
+        config: `${evil}.conf`,
+        reload: 'signal' as const,
+        sudo: 'never' as const,
+      };
+      expect(await run(switchNginx(spec, 8081, `$(touch ${canary})`, p.pending).script)).not.toBe(0);
+      expect(box.exists('pwned')).toBe(false);
+      // the odd path itself arrived intact, and nothing was created beside it
+      expect(box.read(relative(box.root, p.pidFile(1)))).toMatch(/^\d+ \d* r1\n$/);
+      expect(readdirSync(box.root).sort()).toEqual(['.bin', 'my app']);
+      expect(readdirSync(box.path('my app'))).toEqual([
+        evil.slice(box.path('my app').length + 1).split('/')[0],
+      ]);
+    } finally {
+      box.cleanup();
+    }
+  });
+});
