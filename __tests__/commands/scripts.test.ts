@@ -18,7 +18,7 @@ import { HOSTILE, hostilePaths, paths, SHA } from './helpers.js';
 
 function scripts(p: Layout, value: string): { title: string; script: string }[] {
   const app = { pid: 4242, start: value };
-  const all = [
+  const all: { title: string; script: string }[] = [
     holdLock(p, { holder: value, timeoutSeconds: 300, stopTimeoutMs: 5000 }),
     detectPorts(p, `${p.root}/${value}.inc`, [8080, 8081]),
     prepareRelease(p, value, SHA, 1000),
