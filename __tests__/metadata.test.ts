@@ -41,6 +41,52 @@ test.each(workflows)('%s is a valid workflow', (file) => {
   expect(`${r.status} ${r.stdout}`).toBe('0 ');
 });
 
+test.each(workflows.filter((f) => f.startsWith('.github/')))(
+  '%s pins every action by full commit sha, with its version in a comment',
+  (file) => {
+    const text = readFileSync(join(root, file), 'utf8');
+    const uses = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(.*)$/gm)].map((m) => m[1].trim());
+    expect(uses.length).toBeGreaterThan(0);
+    for (const use of uses) {
+      const local = use.startsWith('./');
+      expect({ use, pinned: local || /^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(use) }).toEqual(
+        {
+          use,
+          pinned: true,
+        },
+      );
+    }
+  },
+);
+
+test('the workflows include CI (unit, then integration) and a release that moves the major tag', () => {
+  const ci = parse(readFileSync(join(root, '.github/workflows/ci.yml'), 'utf8'));
+  expect(Object.keys(ci.jobs)).toEqual(['unit', 'integration']);
+  expect(ci.jobs.integration.needs).toBe('unit');
+  const unitSteps: string[] = ci.jobs.unit.steps.map((s: { run?: string }) => s.run ?? '');
+  expect(unitSteps).toEqual(
+    expect.arrayContaining(['npm ci --ignore-scripts', 'npm run build', 'npm run lint', 'npm run test:unit']),
+  );
+  const release = parse(readFileSync(join(root, '.github/workflows/release.yml'), 'utf8'));
+  expect(release.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+']);
+  expect(release.on.workflow_dispatch.inputs.version.required).toBe(true);
+  const script = release.jobs.release.steps.map((s: { run?: string }) => s.run ?? '').join('\n');
+  expect(script).toContain('git status --porcelain -- dist');
+  expect(script).toContain('gh release create "$VERSION"');
+  expect(script).toContain('git push --force origin "refs/tags/$major"');
+});
+
+test('dependabot updates npm packages and actions weekly, grouped', () => {
+  const config = parse(readFileSync(join(root, '.github/dependabot.yml'), 'utf8'));
+  expect(config.version).toBe(2);
+  const updates = config.updates as { 'package-ecosystem': string; schedule: object; groups: object }[];
+  expect(updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
+  for (const u of updates) {
+    expect(u.schedule).toEqual({ interval: 'weekly' });
+    expect(Object.keys(u.groups)).toHaveLength(1);
+  }
+});
+
 test('every input has a description, is read by src/inputs.ts and documented in the README', () => {
   const source = readFileSync(join(root, 'src/inputs.ts'), 'utf8');
   for (const [name, spec] of Object.entries<{ description?: string }>(action.inputs)) {
