@@ -3,7 +3,9 @@
 // (scripts/install-deps.sh).
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTarget, processAlive, type Target } from '../test-target/harness.js';
+import { processAlive } from '../test-target/processes.js';
+import { startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 
 let target: Target;

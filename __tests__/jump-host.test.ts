@@ -5,7 +5,10 @@
 import fs from 'node:fs';
 import { jest } from '@jest/globals';
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { processAlive, startTarget, type Bastion, type Target } from '../test-target/harness.js';
+import type { Bastion } from '../test-target/bastion.js';
+import { processAlive } from '../test-target/processes.js';
+import { startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
 import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
 
 jest.setTimeout(60_000);

@@ -1,6 +1,7 @@
 // Hardened hosts often run sshd with AllowTcpForwarding no: the health checks then run on the host with curl.
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { startTarget, type Target } from '../test-target/harness.js';
+import { startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
 import { runAction, targetInputs } from '../test-target/run-action.js';
 
 let target: Target;
