@@ -7,12 +7,13 @@
 //   (`npm run test:integration`, one file at a time).
 // `npm test` runs both.
 
-/** Suites that need root and the loopback test target (test-target/). */
+/** Suites that need root, sshd, nginx or a JVM: the loopback test target (test-target/), or a private sshd. */
 export const integrationSuites = [
   'concurrency',
   'e2e',
   'faults',
   'harness',
+  'host-key-sshd',
   'jump-host',
   'multi-host',
   'no-forwarding',
