@@ -189,3 +189,29 @@ test('old releases are pruned to keep-releases, never the running one', async ()
   expect(apps).toHaveLength(1);
   for (const app of apps) expect(releases.some((id) => app.cmdline.includes(id))).toBe(true);
 });
+
+test('a failed verify-url on a first deploy: nothing to switch back to, the step fails and says so', async () => {
+  const fresh = await startTarget();
+  try {
+    const verify = { 'verify-url': `${fresh.nginxUrl}/actuator/health` };
+    const r = await deploy(fresh, { version: 'v1-proxy-broken', brokenBehindProxy: true }, verify);
+    expectFailure(r);
+    expect(r.stdout).toMatch(/^::warning::.*first deploy: there is no previous version to switch back to/m);
+    expect(r.stdout).toMatch(
+      /^::error::.*Verify through nginx failed.*not healthy through nginx \(HTTP 500.*nothing to switch back to/m,
+    );
+    expect(r.summary).toMatch(/\| Verify through nginx \| ❌ failed \|/);
+    expect(r.summary).toMatch(/^## Blue\/green deploy failed/);
+    // The new version stays: nginx routes to it (its own 500s behind the proxy), and it runs, alone.
+    expect(fresh.includePort()).toBe(fresh.bluePort);
+    expect(await fresh.get('/')).toMatchObject({ status: 500 });
+    expect(await fresh.getDirect(fresh.bluePort, '/')).toEqual({
+      status: 200,
+      body: `version=v1-proxy-broken port=${fresh.bluePort}\n`,
+    });
+    expect(fresh.appsOn(fresh.bluePort)).toHaveLength(1);
+    expect(fresh.appProcesses()).toHaveLength(1);
+  } finally {
+    await fresh.stop();
+  }
+});
