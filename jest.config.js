@@ -32,20 +32,24 @@ const shared = {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
 };
 
+/** The unit suites as one jest config (e.g. for StrykerJS's jest runner: `jest: { config: unitProject }`). */
+/** @type {import('jest').Config} */
+export const unitProject = {
+  ...shared,
+  displayName: 'unit',
+  testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', ...integrationPaths],
+};
+
+/** @type {import('jest').Config} */
+export const integrationProject = {
+  ...shared,
+  displayName: 'integration',
+  testMatch: integrationSuites.map((name) => `<rootDir>/__tests__/${name}.test.ts`),
+};
+
 /** @type {import('jest').Config} */
 export default {
   testTimeout: 30000,
-  projects: [
-    {
-      ...shared,
-      displayName: 'unit',
-      testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...integrationPaths],
-    },
-    {
-      ...shared,
-      displayName: 'integration',
-      testMatch: integrationSuites.map((name) => `<rootDir>/__tests__/${name}.test.ts`),
-    },
-  ],
+  projects: [unitProject, integrationProject],
 };
