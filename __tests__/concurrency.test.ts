@@ -1,32 +1,54 @@
 // Two deploys to the same host never interleave: the second waits for the first's lock (and says whose it is),
 // gives up at lock-timeout naming the holder, and a killed run never blocks the next one (the lock belongs to
 // a shell of the killed run's SSH session, and the kernel drops it with that shell).
-// Runs the bundled action (dist/index.js) against a real loopback target, under load through nginx.
+// Runs the bundled action (dist/index.js) against a real loopback target, under load through nginx. Each test
+// starts from what the target serves at that moment, so the tests pass alone and in any order.
 import { jest } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { processAlive, startTarget, type Target } from '../test-target/harness.js';
-import { type LoadReport, underLoad as loadWhile } from '../test-target/load.js';
+import { exec } from '../test-target/exec.js';
+import { processAlive, stopChild } from '../test-target/processes.js';
 import {
   startAction,
   targetInputs,
   type ActionResult,
   type StartedAction,
-  type TimedLine,
 } from '../test-target/run-action.js';
+import { startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
+import { deployAccount } from '../test-target/users.js';
+import { waitUntil } from '../test-target/wait.js';
+import { jvmStarted, readableLines } from './support/action.js';
+import { expectNoFailedRequests, whileLoaded } from './support/load.js';
+import { ensureServing, otherPort, serving, settled, type Live } from './support/serving.js';
 
 jest.setTimeout(60_000);
 
 let target: Target;
-/** The version that serves between the cases. */
-const live = { version: '', port: 0 };
+/** What serves when a test starts. */
+let live: Live;
 
 interface Deploy extends StartedAction {
+  label: string;
   runId: string;
   version: string;
   /** Arrival time of the first stdout line matching re. */
   at(re: RegExp): number | undefined;
 }
+
+beforeAll(async () => {
+  target = await startTarget();
+});
+
+afterAll(async () => {
+  await target.stop();
+});
+
+beforeEach(async () => {
+  live = await ensureServing(target, 'c0');
+});
 
 /** Starts the action as run `runId`; every stdout line is kept with the time it arrived. */
 function startDeploy(
@@ -39,89 +61,26 @@ function startDeploy(
     inputs: targetInputs(target, { jar, ...extra }),
     env: { GITHUB_RUN_ID: runId },
   });
-  return { ...action, runId, version, at: (re) => action.lines.find((l) => re.test(l.text))?.at };
-}
-
-function text(lines: TimedLine[]): string {
-  return lines
-    .map((l) => l.text)
-    .filter((l) => !l.startsWith('::debug::') && !l.startsWith('::add-mask::'))
-    .join('\n');
+  const at = (re: RegExp) => action.lines.find((l) => re.test(l.text))?.at;
+  return { ...action, label: `run ${runId}`, runId, version, at };
 }
 
 function expectSuccess(d: Deploy, r: ActionResult): void {
-  if (r.code !== 0) throw new Error(`run ${d.runId} (${d.version}) failed (${r.code}):\n${text(d.lines)}`);
-}
-
-/** Runs fn while 20 clients load nginx (every second request /slow?ms=200); returns the load report too. */
-function underLoad<T>(fn: () => Promise<T>): Promise<{ result: T; report: LoadReport }> {
-  return loadWhile(target.nginxUrl, fn);
-}
-
-/** Fails with the load's failures placed on the deploys' timelines (ms since the load started). */
-function expectNoFailedRequests(report: LoadReport, deploys: Deploy[]): void {
-  expect(report.total).toBeGreaterThan(20);
-  if (report.failed === 0) return;
-  const t0 = report.startedAt;
-  const failures = report.failures
-    .map(
-      (f) =>
-        `  +${f.atMs} ms (sent +${f.sentMs}) ${f.path} ${f.status} ${f.error}${f.reused ? ' (reused)' : ''}`,
-    )
-    .join('\n');
-  const steps = deploys
-    .flatMap((d) =>
-      d.lines
-        .filter((l) => /^::group::|^::error::|: (ok|failed) in |another deploy|received SIG/.test(l.text))
-        .map((l) => ({ at: l.at, line: `  +${l.at - t0} ms [run ${d.runId}] ${l.text}` })),
-    )
-    .sort((a, b) => a.at - b.at)
-    .map((x) => x.line)
-    .join('\n');
-  throw new Error(
-    `${report.failed} of ${report.total} requests failed (${JSON.stringify(report.byStatus)} ${JSON.stringify(report.errors)})\nfailures:\n${failures}\ntimeline:\n${steps}`,
-  );
-}
-
-async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function idlePort(): number {
-  return live.port === target.bluePort ? target.greenPort : target.bluePort;
+  if (r.code !== 0)
+    throw new Error(`run ${d.runId} (${d.version}) failed (${r.code}):\n${readableLines(d.lines)}`);
 }
 
 /** After a deploy of `version` to `port`: it serves, alone. */
 async function expectServing(version: string, port: number): Promise<void> {
   expect(await target.get('/')).toEqual({ status: 200, body: `version=${version} port=${port}\n` });
-  await waitUntil(
-    `a single app (have ${JSON.stringify(target.appProcesses())})`,
-    () => target.appProcesses().length === 1,
-    15_000,
-  );
-  Object.assign(live, { version, port });
+  await settled(target);
 }
 
 function lockSeconds(d: Deploy): number {
-  const line = d.lines.find((l) => /^Lock: ok in /.test(l.text));
-  if (!line) throw new Error(`run ${d.runId}: no Lock step result:\n${text(d.lines)}`);
+  const line = d.lines.find((l) => l.text.startsWith('Lock: ok in '));
+  if (!line) throw new Error(`run ${d.runId}: no Lock step result:\n${readableLines(d.lines)}`);
   return Number(/in ([\d.]+) s/.exec(line.text)?.[1]);
 }
-
-beforeAll(async () => {
-  target = await startTarget();
-  const d = startDeploy('100', 'c0', await buildDemoJar({ version: 'c0' }));
-  expectSuccess(d, await d.done);
-  await expectServing('c0', target.bluePort);
-});
-
-afterAll(async () => {
-  await target?.stop();
-});
 
 test('(a) two deploys started at once run one after the other; the second names the first; no request fails', async () => {
   const [jar1, jar2] = await Promise.all([
@@ -129,15 +88,19 @@ test('(a) two deploys started at once run one after the other; the second names 
     buildDemoJar({ version: 'c2', startDelayMs: 3000 }),
   ]);
   const deploys = [startDeploy('111', 'c1', jar1), startDeploy('222', 'c2', jar2)];
-  const { result: results, report } = await underLoad(() => Promise.all(deploys.map((d) => d.done)));
-  deploys.forEach((d, i) => expectSuccess(d, results[i]));
+  const { result: results, report } = await whileLoaded(target, () =>
+    Promise.all(deploys.map((d) => d.done)),
+  );
+  deploys.forEach((d, i) => {
+    expectSuccess(d, results[i]);
+  });
 
   // Exactly one waited, and its log names the other's run.
-  const waited = deploys.filter((d) => d.lines.some((l) => /another deploy holds the lock/.test(l.text)));
+  const waited = deploys.filter((d) => d.lines.some((l) => l.text.includes('another deploy holds the lock')));
   expect(waited.map((d) => d.runId)).toHaveLength(1);
   const second = waited[0];
   const first = deploys.find((d) => d !== second) as Deploy;
-  const waitLine = second.lines.find((l) => /another deploy holds the lock/.test(l.text))?.text ?? '';
+  const waitLine = second.lines.find((l) => l.text.includes('another deploy holds the lock'))?.text ?? '';
   expect(waitLine).toMatch(
     new RegExp(
       `^another deploy holds the lock \\(run ${first.runId} by test-runner of example/app since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s*\\); waiting up to 300 s$`,
@@ -152,8 +115,8 @@ test('(a) two deploys started at once run one after the other; the second names 
   expect(first.at(/^::group::Switch nginx/)).toBeLessThan(second.at(/^::group::Launch on/) as number);
 
   // The second's version is the one left serving, on the port the first vacated.
-  const firstPort = idlePort();
-  const secondPort = firstPort === target.bluePort ? target.greenPort : target.bluePort;
+  const firstPort = otherPort(target, live.port);
+  const secondPort = live.port;
   expect(results[deploys.indexOf(first)].outputs['active-port']).toBe(String(firstPort));
   expect(results[deploys.indexOf(second)].outputs['active-port']).toBe(String(secondPort));
   expect(results[deploys.indexOf(second)].outputs['previous-port']).toBe(String(firstPort));
@@ -174,29 +137,30 @@ test('(b) lock-timeout: a second deploy gives up after 1 s and names who holds t
   const {
     result: [rHolder, rLoser, holderStillRunning],
     report,
-  } = await underLoad(async () => {
+  } = await whileLoaded(target, async () => {
     await h.waitForLine(/^holding .*\.deploy\.lock$/);
     l = startDeploy('444', 'c4', jar4, { 'lock-timeout': '1' });
     const r = await l.done;
     const running = h.child.exitCode === null && h.child.signalCode === null;
     return [await h.done, r, running] as const;
   });
+  const loser = l as Deploy;
   expectSuccess(h, rHolder);
   expect(holderStillRunning).toBe(true); // the holder was at work the whole time
   expect(rLoser.code).not.toBe(0);
   const lockFile = `${target.remoteDir}/.deploy.lock`;
-  const lines = text((l as Deploy).lines);
+  const lines = readableLines(loser.lines);
   expect(lines).toMatch(/^another deploy holds the lock \(run 333 by test-runner/m);
   expect(lines).toMatch(
     new RegExp(
-      `^::error::Lock failed: lock-timeout: another deploy still holds ${lockFile} after 1 s \\(run 333 by test-runner of example/app since [^)]+\\)`,
+      `^::error::.*Lock failed.*lock-timeout: another deploy still holds ${lockFile} after 1 s \\(run 333 by test-runner of example/app since [^)]+\\)`,
       'm',
     ),
   );
   expect(lines).not.toMatch(/::group::Detect ports/);
   expect(rLoser.durationMs).toBeLessThan(10_000);
-  await expectServing('c3', idlePort());
-  expectNoFailedRequests(report, [h, l as Deploy]);
+  await expectServing('c3', otherPort(target, live.port));
+  expectNoFailedRequests(report, [h, loser]);
 });
 
 test('(c) a run killed while it holds the lock never blocks: the next deploy gets the lock at once', async () => {
@@ -207,21 +171,57 @@ test('(c) a run killed while it holds the lock never blocks: the next deploy get
   let halfStarted = 0;
   let n: Deploy | undefined;
   const killed = startDeploy('555', 'c5', jar5);
-  const { result, report } = await underLoad(async () => {
+  const { result, report } = await whileLoaded(target, async () => {
     await killed.waitForLine(/^::group::Health check/);
-    halfStarted = Number(/^pid (\d+), log /.exec((await killed.waitForLine(/^pid \d+, log /)).text)?.[1]);
-    await sleep(500);
-    expect(processAlive(halfStarted)).toBe(true);
+    halfStarted = await jvmStarted(target, killed.lines);
     killed.child.kill('SIGKILL');
     const rKilled = await killed.done;
     expect(rKilled.signal).toBe('SIGKILL');
     n = startDeploy('666', 'c6', jar6, { 'lock-timeout': '30' });
     return n.done;
   });
-  expectSuccess(n as Deploy, result);
+  const next = n as Deploy;
+  expectSuccess(next, result);
   // The lock shell of the dead session stopped the half-started app before it let go of the lock.
   expect(processAlive(halfStarted)).toBe(false);
-  expect(lockSeconds(n as Deploy)).toBeLessThan(3);
-  await expectServing('c6', idlePort());
-  expectNoFailedRequests(report, [killed, n as Deploy]);
+  expect(lockSeconds(next)).toBeLessThan(3);
+  await expectServing('c6', otherPort(target, live.port));
+  expectNoFailedRequests(report, [killed, next]);
+});
+
+test('(d) lock wait: a deploy waits while the lock is held, names the holder, and goes on once it is released', async () => {
+  const lockFile = path.join(target.remoteDir, '.deploy.lock');
+  const info = `${lockFile}.info`;
+  const deploy = deployAccount();
+  for (const file of [lockFile, info]) {
+    if (!fs.existsSync(file)) fs.writeFileSync(file, '');
+    fs.chownSync(file, deploy.uid, deploy.gid);
+  }
+  fs.writeFileSync(info, 'run 999 by a test holding the lock\n');
+  // The test holds the deploy lock (flock on the same file) until it closes cat's stdin.
+  const holder = spawn('flock', ['-x', lockFile, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  try {
+    await waitUntil(
+      'the test to hold the lock',
+      async () => (await exec('flock', ['-n', lockFile, 'true'])).code !== 0,
+    );
+    const d = startDeploy('777', 'c7', await buildDemoJar({ version: 'c7' }));
+    await d.waitForLine(
+      /^another deploy holds the lock \(run 999 by a test holding the lock\s*\); waiting up to 300 s$/,
+    );
+    // It really waits: no further step while the lock is held, however long that is.
+    await expect(d.waitForLine(/^::group::Detect ports/, 2000)).rejects.toThrow(/timed out/);
+    expect(d.child.exitCode).toBeNull();
+    const released = Date.now();
+    holder.stdin.end();
+    const r = await d.done;
+    expectSuccess(d, r);
+    expect(d.at(/^holding .*\.deploy\.lock$/)).toBeGreaterThanOrEqual(released);
+    expect(lockSeconds(d)).toBeGreaterThanOrEqual(2);
+    expect(r.outputs['active-port']).toBe(String(otherPort(target, live.port)));
+    await expectServing('c7', otherPort(target, live.port));
+    expect((await serving(target))?.version).toBe('c7');
+  } finally {
+    await stopChild(holder);
+  }
 });

@@ -1,76 +1,81 @@
-// Self-test of the loopback deploy target (test-target/harness.js) and the demo app
-// (test-target/demo-app, test-target/demo-jar.js). Needs root, sshd, nginx, sudo and a JDK
-// (scripts/install-deps.sh).
+// Self-test of the deploy target (test-target/: startTarget, Target) and the demo app (test-target/demo-app,
+// test-target/demo-jar.ts). Needs root, sshd, nginx, sudo and a JDK (scripts/install-deps.sh).
+// Every test starts the apps it needs and stops them (by PID) when it ends, and puts the include back, so the
+// tests pass alone and in any order.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTarget, processAlive, type Target } from '../test-target/harness.js';
 import { buildDemoJar } from '../test-target/demo-jar.js';
+import { processAlive, terminate, waitGone } from '../test-target/processes.js';
+import { startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
+import { waitUntil } from '../test-target/wait.js';
 
 let target: Target;
-let uid = 0;
-let gid = 0;
-const jars: Record<string, string> = {};
+let jars: { v1: string; v2broken: string; crash: string };
 
-async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+beforeAll(async () => {
+  const started = Date.now();
+  let v1: string, v2broken: string, crash: string;
+  [target, v1, v2broken, crash] = await Promise.all([
+    startTarget({ includePort: null }),
+    buildDemoJar({ version: 'v1' }),
+    buildDemoJar({ version: 'v2', brokenBehindProxy: true }),
+    buildDemoJar({ version: 'vc', crash: true, startDelayMs: 200 }),
+  ]);
+  jars = { v1, v2broken, crash };
+  const { uid, gid } = fs.statSync(target.remoteDir);
+  for (const [name, jar] of [
+    ['v1.jar', jars.v1],
+    ['v2.jar', jars.v2broken],
+    ['crash.jar', jars.crash],
+  ]) {
+    const dest = path.join(target.remoteDir, name);
+    fs.copyFileSync(jar, dest);
+    fs.chownSync(dest, uid, gid);
   }
-}
+  console.log(`target + jars ready in ${Date.now() - started} ms (${target.dir})`);
+}, 60_000);
 
-/** Copies a built jar into the target's app dir as `name`, owned by the login user. */
-function install(jar: string, name: string): string {
-  const dest = path.join(target.remoteDir, name);
-  fs.copyFileSync(jar, dest);
-  fs.chownSync(dest, uid, gid);
-  return dest;
-}
+afterAll(async () => {
+  await target.stop();
+});
 
-/** Starts `java -jar` on the target in the background, in its own session; returns its pid. */
-async function startApp(jarName: string, args: string, log: string, env = ''): Promise<number> {
+afterEach(async () => {
+  if (target.readInclude() !== '') await target.setIncludePort(null);
+});
+
+/** Starts `java -jar` on the target in the background, in its own session; returns its pid once it listens. */
+async function startApp(jarName: string, port: number, args: string, log: string, env = ''): Promise<number> {
   const r = await target.ssh(
-    `cd ${target.remoteDir} || exit 1; ${env} setsid nohup java -jar ${jarName} ${args} > ${log} 2>&1 < /dev/null & echo $!`,
+    `cd ${target.remoteDir} || exit 1; ${env} setsid nohup java -jar ${jarName} --server.port=${port} ${args} > ${log} 2>&1 < /dev/null & echo $!`,
     { timeoutMs: 15_000 },
   );
   expect(r.code).toBe(0);
   const pid = Number(r.stdout.trim());
   expect(pid).toBeGreaterThan(1);
+  await waitUntil(`${jarName} listening on ${port}`, () => target.listening(port) || !processAlive(pid));
   return pid;
+}
+
+/** Runs fn with an app on port, and stops that app (by its PID) afterwards, also when fn fails. */
+async function withApp(
+  jarName: string,
+  port: number,
+  fn: (pid: number) => Promise<void>,
+  args = '',
+  env = '',
+) {
+  const pid = await startApp(jarName, port, args, `${jarName}-${port}.log`, env);
+  try {
+    await fn(pid);
+  } finally {
+    await terminate([pid], 'SIGTERM', 5000);
+  }
 }
 
 function appLog(log: string): string {
   return fs.readFileSync(path.join(target.remoteDir, log), 'utf8');
 }
-
-beforeAll(async () => {
-  const started = Date.now();
-  [target] = await Promise.all([
-    startTarget({ includePort: null }),
-    (async () => {
-      jars.v1 = await buildDemoJar({ version: 'v1' });
-      [jars.v2broken, jars.crash] = await Promise.all([
-        buildDemoJar({ version: 'v2', brokenBehindProxy: true }),
-        buildDemoJar({ version: 'vc', crash: true, startDelayMs: 200 }),
-      ]);
-    })(),
-  ]);
-  const st = fs.statSync(target.remoteDir);
-  uid = st.uid;
-  gid = st.gid;
-  install(jars.v1, 'v1.jar');
-  install(jars.v2broken, 'v2.jar');
-  install(jars.crash, 'crash.jar');
-  console.log(`target + jars ready in ${Date.now() - started} ms (${target.dir})`);
-}, 60_000);
-
-afterAll(async () => {
-  await target?.stop();
-});
 
 test('target shape', () => {
   expect(target.host).toBe('127.0.0.1');
@@ -89,7 +94,7 @@ test('target shape', () => {
   expect(fs.statSync(target.nginxInclude).uid).toBe(0);
   expect(fs.statSync(target.remoteDir).uid).not.toBe(0);
   expect(target.sudoersFile && fs.existsSync(target.sudoersFile)).toBeTruthy();
-  expect(fs.readFileSync(target.sudoersFile!, 'utf8').trim()).toBe(target.sudoersLine);
+  expect(fs.readFileSync(target.sudoersFile as string, 'utf8').trim()).toBe(target.sudoersLine);
 });
 
 test('ssh as deploy, narrow sudo, include not writable', async () => {
@@ -117,47 +122,54 @@ test('ssh as deploy, narrow sudo, include not writable', async () => {
 
 test('v1 on bluePort via ssh: direct, then through nginx after the include is rewritten', async () => {
   expect((await target.get('/')).status).toBe(502); // empty include
-  const pid = await startApp(
+  const args = `'--spring.profiles.active=prod,blue' '--odd=a b "c" $HOME'`;
+  await withApp(
     'v1.jar',
-    `--server.port=${target.bluePort} '--spring.profiles.active=prod,blue' '--odd=a b "c" $HOME'`,
-    'v1.log',
+    target.bluePort,
+    async (pid) => {
+      expect(await target.getDirect(target.bluePort, '/')).toEqual({
+        status: 200,
+        body: `version=v1 port=${target.bluePort}\n`,
+      });
+      const log = appLog(`v1.jar-${target.bluePort}.log`);
+      expect(log).toMatch(new RegExp(`Started DemoApp in \\d+ ms \\(version=v1, port=${target.bluePort}\\)`));
+      expect(log).toContain('env DEMO_GREETING=hi there');
+      const argsLine = log.split('\n').find((l) => l.startsWith('args: ')) ?? '';
+      expect(JSON.parse(argsLine.slice('args: '.length))).toEqual([
+        `--server.port=${target.bluePort}`,
+        '--spring.profiles.active=prod,blue',
+        '--odd=a b "c" $HOME',
+      ]);
+      expect(target.appProcesses().map((p) => p.pid)).toEqual([pid]);
+
+      await target.setIncludePort(target.bluePort);
+      expect(target.includePort()).toBe(target.bluePort);
+      expect(target.readInclude()).toBe(`set $service_url http://127.0.0.1:${target.bluePort};\n`);
+      expect(await target.get('/')).toEqual({ status: 200, body: `version=v1 port=${target.bluePort}\n` });
+      expect(await target.get('/actuator/health')).toEqual({ status: 200, body: '{"status":"UP"}' });
+      expect((await target.get('/nope')).status).toBe(404);
+    },
+    args,
     "DEMO_GREETING='hi there'",
   );
-  await waitFor('v1 listening', () => target.listening(target.bluePort));
-  expect(await target.getDirect(target.bluePort, '/')).toEqual({
-    status: 200,
-    body: `version=v1 port=${target.bluePort}\n`,
-  });
-  const log = appLog('v1.log');
-  expect(log).toMatch(new RegExp(`Started DemoApp in \\d+ ms \\(version=v1, port=${target.bluePort}\\)`));
-  expect(log).toContain('env DEMO_GREETING=hi there');
-  const argsLine = log.split('\n').find((l) => l.startsWith('args: '))!;
-  expect(JSON.parse(argsLine.slice('args: '.length))).toEqual([
-    `--server.port=${target.bluePort}`,
-    '--spring.profiles.active=prod,blue',
-    '--odd=a b "c" $HOME',
-  ]);
-  expect(target.appProcesses().map((p) => p.pid)).toEqual([pid]);
-
-  await target.setIncludePort(target.bluePort);
-  expect(target.readInclude()).toBe(`set $service_url http://127.0.0.1:${target.bluePort};\n`);
-  expect(await target.get('/')).toEqual({ status: 200, body: `version=v1 port=${target.bluePort}\n` });
-  expect(await target.get('/actuator/health')).toEqual({ status: 200, body: '{"status":"UP"}' });
-  expect((await target.get('/nope')).status).toBe(404);
 });
 
 test('--server.port and --demo.health=DOWN', async () => {
-  const pid = await startApp('v1.jar', `--server.port=${target.greenPort} --demo.health=DOWN`, 'down.log');
-  await waitFor('green listening', () => target.listening(target.greenPort));
-  expect(await target.getDirect(target.greenPort, '/actuator/health')).toEqual({
-    status: 503,
-    body: '{"status":"DOWN"}',
-  });
-  expect((await target.getDirect(target.greenPort, '/')).body).toBe(`version=v1 port=${target.greenPort}\n`);
-  expect((await target.ssh(`kill ${pid}`)).code).toBe(0);
-  await waitFor('green app gone', () => !processAlive(pid));
-  expect(target.listening(target.greenPort)).toBe(false);
-  expect(appLog('down.log')).toContain('Stopped');
+  const port = target.greenPort;
+  const pid = await startApp('v1.jar', port, '--demo.health=DOWN', 'down.log');
+  try {
+    expect(await target.getDirect(port, '/actuator/health')).toEqual({
+      status: 503,
+      body: '{"status":"DOWN"}',
+    });
+    expect((await target.getDirect(port, '/')).body).toBe(`version=v1 port=${port}\n`);
+    expect((await target.ssh(`kill ${pid}`)).code).toBe(0);
+    expect(await waitGone(pid, 10_000)).toBe(true);
+    expect(target.listening(port)).toBe(false);
+    expect(appLog('down.log')).toContain('Stopped');
+  } finally {
+    await terminate([pid], 'SIGKILL', 0);
+  }
 });
 
 test('crash=true exits 1 before listening', async () => {
@@ -174,56 +186,61 @@ test('crash=true exits 1 before listening', async () => {
 });
 
 test('slow endpoint runs concurrently', async () => {
-  const t0 = Date.now();
-  const results = await Promise.all([
-    target.getDirect(target.bluePort, '/slow?ms=700'),
-    target.getDirect(target.bluePort, '/slow?ms=700'),
-    target.get('/slow?ms=700'),
-  ]);
-  const took = Date.now() - t0;
-  for (const r of results) expect(r).toEqual({ status: 200, body: `version=v1 port=${target.bluePort}\n` });
-  expect(took).toBeGreaterThanOrEqual(650);
-  expect(took).toBeLessThan(1900);
+  await withApp('v1.jar', target.bluePort, async () => {
+    await target.setIncludePort(target.bluePort);
+    const t0 = Date.now();
+    const results = await Promise.all([
+      target.getDirect(target.bluePort, '/slow?ms=700'),
+      target.getDirect(target.bluePort, '/slow?ms=700'),
+      target.get('/slow?ms=700'),
+    ]);
+    const took = Date.now() - t0;
+    for (const r of results) expect(r).toEqual({ status: 200, body: `version=v1 port=${target.bluePort}\n` });
+    expect(took).toBeGreaterThanOrEqual(650);
+    expect(took).toBeLessThan(1900);
+  });
 });
 
 test('SIGTERM: listener closes at once, in-flight /slow finishes with 200, exit 0', async () => {
+  const port = target.greenPort;
   // Run the app in the foreground of an ssh session so its exit code comes back.
   const session = target.ssh(
-    `cd ${target.remoteDir} && { java -jar v1.jar --server.port=${target.greenPort} > term.log 2>&1 < /dev/null & ` +
+    `cd ${target.remoteDir} && { java -jar v1.jar --server.port=${port} > term.log 2>&1 < /dev/null & ` +
       `echo $! > term.pid; wait $!; echo "exit=$?"; }`,
     { timeoutMs: 30_000 },
   );
-  await waitFor('green listening', () => target.listening(target.greenPort));
+  await waitUntil('green listening', () => target.listening(port));
   const pid = Number(fs.readFileSync(path.join(target.remoteDir, 'term.pid'), 'utf8'));
-  const t0 = Date.now();
-  const slow = target.getDirect(target.greenPort, '/slow?ms=1500');
-  await new Promise((r) => setTimeout(r, 300)); // the request is now in flight
-  expect((await target.ssh(`kill -TERM ${pid}`)).code).toBe(0);
-  await waitFor('listener closed', () => !target.listening(target.greenPort), 1000);
-  expect(Date.now() - t0).toBeLessThan(1400); // closed while the request was still running
-  const refused = await target.getDirect(target.greenPort, '/');
-  expect(refused.status).toBe(0);
-  expect(await slow).toEqual({ status: 200, body: `version=v1 port=${target.greenPort}\n` });
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(1450);
-  const done = await session;
-  expect(done.stdout.trim()).toBe('exit=0');
-  const log = appLog('term.log');
-  expect(log).toContain('Shutting down (in-flight requests: 1)');
-  expect(log.trimEnd().split('\n').pop()).toBe('Stopped');
+  try {
+    const t0 = Date.now();
+    const slow = target.getDirect(port, '/slow?ms=1500');
+    await target.requestsInFlight(port); // the app has read the request: it is in flight
+    expect((await target.ssh(`kill -TERM ${pid}`)).code).toBe(0);
+    await waitUntil('listener closed', () => !target.listening(port), { timeoutMs: 1000 });
+    expect(Date.now() - t0).toBeLessThan(1400); // closed while the request was still running
+    const refused = await target.getDirect(port, '/');
+    expect(refused.status).toBe(0);
+    expect(await slow).toEqual({ status: 200, body: `version=v1 port=${port}\n` });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1450);
+    const done = await session;
+    expect(done.stdout.trim()).toBe('exit=0');
+    const log = appLog('term.log');
+    expect(log).toContain('Shutting down (in-flight requests: 1)');
+    expect(log.trimEnd().split('\n').pop()).toBe('Stopped');
+  } finally {
+    await terminate([pid], 'SIGKILL', 0);
+  }
 });
 
 test('broken-behind-proxy: 500 through nginx, 200 direct', async () => {
-  await startApp('v2.jar', `--server.port=${target.greenPort}`, 'v2.log');
-  await waitFor('v2 listening', () => target.listening(target.greenPort));
-  await target.setIncludePort(target.greenPort);
-  expect((await target.get('/')).status).toBe(500);
-  expect(await target.getDirect(target.greenPort, '/')).toEqual({
-    status: 200,
-    body: `version=v2 port=${target.greenPort}\n`,
+  const port = target.greenPort;
+  await withApp('v2.jar', port, async () => {
+    await target.setIncludePort(port);
+    expect((await target.get('/')).status).toBe(500);
+    expect(await target.getDirect(port, '/')).toEqual({ status: 200, body: `version=v2 port=${port}\n` });
+    const proxied = await target.getDirect(port, '/', { headers: { 'X-Forwarded-For': '1.2.3.4' } });
+    expect(proxied.status).toBe(500);
   });
-  expect(
-    (await target.getDirect(target.greenPort, '/', { headers: { 'X-Forwarded-For': '1.2.3.4' } })).status,
-  ).toBe(500);
 });
 
 test('root target without sudo and without TCP forwarding', async () => {
@@ -243,17 +260,29 @@ test('root target without sudo and without TCP forwarding', async () => {
 });
 
 test('stop() leaves no process, removes the dir and the sudoers file', async () => {
-  const apps = target.appProcesses();
-  expect(apps.length).toBeGreaterThanOrEqual(2); // v1 on blue, v2 on green
-  const pids = [...apps.map((p) => p.pid), target.sshdPid, target.nginxPid];
-  const sudoers = target.sudoersFile!;
-  await target.stop();
-  await target.stop(); // idempotent
-  for (const pid of pids) expect(processAlive(pid)).toBe(false);
-  expect(target.appProcesses()).toEqual([]);
-  expect(fs.existsSync(target.dir)).toBe(false);
-  expect(fs.existsSync(sudoers)).toBe(false);
-  for (const port of [target.sshPort, target.nginxPort, target.bluePort, target.greenPort]) {
-    expect(target.listening(port)).toBe(false);
+  const t = await startTarget();
+  try {
+    fs.copyFileSync(jars.v1, path.join(t.remoteDir, 'v1.jar'));
+    const start = (port: number) =>
+      t.ssh(
+        `cd ${t.remoteDir} || exit 1; setsid nohup java -jar v1.jar --server.port=${port} > ${port}.log 2>&1 < /dev/null & echo $!`,
+        { timeoutMs: 15_000 },
+      );
+    await Promise.all([start(t.bluePort), start(t.greenPort)]);
+    await waitUntil('both apps listening', () => t.listening(t.bluePort) && t.listening(t.greenPort));
+    const apps = t.appProcesses();
+    expect(apps).toHaveLength(2);
+    const pids = [...apps.map((p) => p.pid), t.sshdPid, t.nginxPid];
+    const sudoers = t.sudoersFile as string;
+    await t.stop();
+    await t.stop(); // idempotent
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
+    expect(t.appProcesses()).toEqual([]);
+    expect(fs.existsSync(t.dir)).toBe(false);
+    expect(fs.existsSync(sudoers)).toBe(false);
+    for (const port of [t.sshPort, t.nginxPort, t.bluePort, t.greenPort])
+      expect(t.listening(port)).toBe(false);
+  } finally {
+    await t.stop();
   }
-});
+}, 60_000);

@@ -25,7 +25,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function reader(values: Record<string, string>) {
+function reader(values: Record<string, string | undefined>) {
   const base: Record<string, string> = {
     host: '203.0.113.5',
     port: '2222',
@@ -38,7 +38,7 @@ function reader(values: Record<string, string>) {
   return (name: string) => all[name] ?? '';
 }
 
-async function problems(values: Record<string, string>): Promise<string[]> {
+async function problems(values: Record<string, string | undefined>): Promise<string[]> {
   try {
     await readSettings(reader(values));
   } catch (error) {
@@ -169,12 +169,37 @@ test.each([
   [{ 'batch-size': '0' }, /^batch-size: /],
   [{ 'keep-releases': '0' }, /^keep-releases: /],
   [{ 'release-id': '../x' }, /^release-id: /],
+  [{ 'batch-size': '1.5' }, /^batch-size: must be a whole number >= 1, got "1.5"$/],
+  [{ 'batch-size': '2.0' }, /^batch-size: must be a whole number >= 1, got "2.0"$/],
+  [{ 'keep-releases': '2.5' }, /^keep-releases: must be a whole number >= 1, got "2.5"$/],
+  [{ 'keep-releases': '3.0' }, /^keep-releases: must be a whole number >= 1, got "3.0"$/],
+  [{ port: '22.5' }, /^port: must be a whole number from 1 to 65535, got "22.5"$/],
 ])('%j is rejected', async (values, pattern) => {
-  const v: Record<string, string> = { ...values };
+  const v: Record<string, string | undefined> = { ...values };
   if (v['private-key'] === 'ENCRYPTED') v['private-key'] = encryptedKey;
   if (v.jar?.startsWith('NODIR')) v.jar = join(dir, 'libs', 'none-*.jar');
   const found = await problems(v);
   expect(found.some((p) => pattern.test(p))).toBe(true);
+});
+
+// The release id names a folder under releases/: the whole value must be one safe path component.
+test.each(['a/../x', 'a/b', '/x', '..', '.', '.hidden', 'a b', 'a\nb', 'x$(id)', 'ok\n/../x', 'é'])(
+  'release-id %j is rejected',
+  async (releaseId) => {
+    await expect(readSettings(reader({ 'release-id': releaseId }))).rejects.toEqual(
+      new SettingsError([`release-id: must be letters, digits, ".", "_" or "-", got "${releaseId}"`]),
+    );
+  },
+);
+
+test('a release id of letters, digits, ".", "_" and "-" is kept', async () => {
+  const s = await readSettings(reader({ 'release-id': 'v1.2.3_build-7' }));
+  expect(s.releaseId).toBe('v1.2.3_build-7');
+});
+
+test('whole numbers are kept', async () => {
+  const s = await readSettings(reader({ 'batch-size': '3', 'keep-releases': '12', port: '2200' }));
+  expect(s).toMatchObject({ batchSize: 3, keepReleases: 12, targets: [{ host: '203.0.113.5', port: 2200 }] });
 });
 
 test('a glob that matches several jars names them', async () => {

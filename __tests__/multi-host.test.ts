@@ -3,35 +3,43 @@
 // and private mount namespaces in which its own app and nginx dirs are the same common paths
 // (SHARED_ROOT/app, SHARED_ROOT/nginx), on the same ssh/nginx/blue/green ports, the same sudoers line
 // and the same client key. The action rolls across them batch by batch.
-import fs from 'node:fs';
+// Each test starts with all hosts serving from the same port (beforeEach aligns them), so the tests pass alone
+// and in any order.
 import { jest } from '@jest/globals';
+import fs from 'node:fs';
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { ISOLATED_PORTS, SHARED_ROOT, startTarget, type Target } from '../test-target/harness.js';
 import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { ISOLATED_PORTS, SHARED_ROOT, startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
+import { expectFailure, expectSuccess } from './support/action.js';
+import { settled } from './support/serving.js';
 
 jest.setTimeout(60_000);
 
+const { blue, green } = ISOLATED_PORTS;
 let hosts: Target[] = [];
-let jars: Record<'v1' | 'v2' | 'v3', string>;
+
 beforeAll(async () => {
   const first = await startTarget({ isolated: true });
   hosts = [first];
-  const [rest, v1, v2, v3] = await Promise.all([
-    Promise.all([1, 2].map(() => startTarget({ isolated: true, privateKeyPath: first.privateKeyPath }))),
-    buildDemoJar({ version: 'v1' }),
-    buildDemoJar({ version: 'v2' }),
-    buildDemoJar({ version: 'v3' }),
-  ]);
+  const rest = await Promise.all(
+    [1, 2].map(() => startTarget({ isolated: true, privateKeyPath: first.privateKeyPath })),
+  );
   hosts.push(...rest);
-  jars = { v1, v2, v3 };
 });
 afterAll(async () => {
   await Promise.all(hosts.map((t) => t.stop()));
 });
+beforeEach(async () => {
+  await align();
+});
 
 const label = (t: Target) => `${t.host}:${t.sshPort}`;
 
-/** One set of inputs for all hosts (the paths and ports of the first; they are the same on all). */
+/** The port a host's next deploy goes to: blue on a first deploy, else the one its include does not name. */
+const idleOf = (t: Target) => (t.includePort() === blue ? green : blue);
+
+/** One set of inputs for the given hosts (the paths and ports of the first; they are the same on all). */
 function inputs(targets: Target[], extra: Record<string, string>) {
   return targetInputs(targets[0], {
     host: targets.map(label).join(', '),
@@ -40,20 +48,36 @@ function inputs(targets: Target[], extra: Record<string, string>) {
   });
 }
 
-function expectSuccess(r: ActionResult) {
-  if (r.code !== 0) throw new Error(`action failed (${r.code}):\n${r.log}`);
+async function rollout(targets: Target[], version: string, extra: Record<string, string> = {}) {
+  return runAction({ inputs: inputs(targets, { jar: await buildDemoJar({ version }), ...extra }) });
 }
 
-/** The app command lines of t once there is only one app left (or after 12 s). */
-async function appsSettle(t: Target) {
-  const end = Date.now() + 12_000;
-  while (t.appProcesses().length > 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return t.appProcesses().map((p) => p.cmdline);
+/** The port a host serves from: the one its include names, if an app of ours runs there. */
+function servingPort(t: Target): number | null {
+  const port = t.includePort();
+  return port !== null && t.appsOn(port).length > 0 ? port : null;
+}
+
+/** Makes every host serve from the same port, deploying to the hosts that differ from the first. */
+async function align(): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const ports = hosts.map(servingPort);
+    if (ports.every((p) => p === ports[0]) && ports[0] !== null) break;
+    const behind = ports[0] === null ? [hosts[0]] : hosts.filter((t) => servingPort(t) !== ports[0]);
+    expectSuccess(await rollout(behind, 'base', { 'batch-size': '3' }), 'aligning the hosts');
+  }
+  await Promise.all(hosts.map((t) => settled(t)));
 }
 
 /** The version each host serves through its own nginx. */
 async function serving(targets: Target[]) {
   return Promise.all(targets.map(async (t) => (await t.get('/')).body.trim()));
+}
+
+/** The app command lines of t once only one app is left. */
+async function appsSettle(t: Target): Promise<string[]> {
+  await settled(t);
+  return t.appProcesses().map((p) => p.cmdline);
 }
 
 test('every isolated target has the same paths, ports and sudoers line, and its own content', async () => {
@@ -65,8 +89,8 @@ test('every isolated target has the same paths, ports and sudoers line, and its 
     expect([t.sshPort, t.nginxPort, t.bluePort, t.greenPort]).toEqual([
       ISOLATED_PORTS.ssh,
       ISOLATED_PORTS.nginx,
-      ISOLATED_PORTS.blue,
-      ISOLATED_PORTS.green,
+      blue,
+      green,
     ]);
     expect(t.sudoersLine).toBe(a.sudoersLine);
     expect(t.privateKey).toBe(a.privateKey);
@@ -83,94 +107,142 @@ test('every isolated target has the same paths, ports and sudoers line, and its 
     expect((await t.ssh(`cat ${t.remoteDir}/whoami`)).stdout).toBe(`host${i}\n`);
     fs.rmSync(t.localPath(`${t.remoteDir}/whoami`));
   }
-  expect(await serving(hosts)).toEqual(hosts.map(() => expect.stringContaining('502 Bad Gateway')));
-});
-
-test('first rollout, batch-size 1: v1 on every host, on the blue port', async () => {
-  const r = await runAction({ inputs: inputs(hosts, { jar: jars.v1, 'batch-size': '1' }) });
-  expectSuccess(r);
-  const blue = ISOLATED_PORTS.blue;
-  expect(await serving(hosts)).toEqual(hosts.map(() => `version=v1 port=${blue}`));
-  expect(r.outputs['active-port']).toBe(String(blue));
-  const outcome = JSON.parse(r.outputs.hosts);
-  expect(outcome).toEqual(
-    hosts.map((t) => ({ host: label(t), ok: true, releaseId: r.outputs['release-id'], activePort: blue })),
-  );
-  for (const t of hosts) {
-    expect(t.readInclude()).toContain(`set $service_url http://127.0.0.1:${blue};`);
-    const apps = t.appProcesses();
-    expect(apps).toHaveLength(1);
-    expect(apps[0].cmdline).toContain(`--server.port=${blue}`);
-    expect(t.listening(blue)).toBe(true);
-    expect(t.listening(ISOLATED_PORTS.green)).toBe(false);
+  // Each nginx answers from its own include: rewrite host b's to an empty one and only b answers 502.
+  const port = b.includePort();
+  try {
+    await b.setIncludePort(null);
+    expect(await serving(hosts)).toEqual([
+      expect.stringMatching(/^version=\S+ port=\d+$/),
+      expect.stringContaining('502 Bad Gateway'),
+      expect.stringMatching(/^version=\S+ port=\d+$/),
+    ]);
+  } finally {
+    await b.setIncludePort(port);
   }
-  // Batch by batch: host 1 finished its deploy before host 2 connected.
-  const done1 = r.stdout.indexOf(`[${label(hosts[0])}]`);
-  expect(done1).toBeGreaterThanOrEqual(0);
-  expect(r.stdout.lastIndexOf(`[${label(hosts[0])}]`)).toBeLessThan(r.stdout.indexOf(`[${label(hosts[1])}]`));
 });
 
-test('v2 with batch-size 2: every host switches to green', async () => {
-  const r = await runAction({ inputs: inputs(hosts, { jar: jars.v2, 'batch-size': '2' }) });
+test('batch-size 1: the new version on every host, host after host', async () => {
+  const before = hosts.map((t) => t.includePort());
+  const idle = idleOf(hosts[0]);
+  const r = await rollout(hosts, 'v1', { 'batch-size': '1' });
   expectSuccess(r);
-  const green = ISOLATED_PORTS.green;
-  expect(await serving(hosts)).toEqual(hosts.map(() => `version=v2 port=${green}`));
-  expect(r.outputs['active-port']).toBe(String(green));
-  expect(r.outputs['previous-port']).toBe(String(ISOLATED_PORTS.blue));
+  expect(await serving(hosts)).toEqual(hosts.map(() => `version=v1 port=${idle}`));
+  expect(r.outputs['active-port']).toBe(String(idle));
+  expect(r.outputs['previous-port']).toBe(String(before[0]));
   expect(JSON.parse(r.outputs.hosts)).toEqual(
     hosts.map((t) => ({
       host: label(t),
       ok: true,
       releaseId: r.outputs['release-id'],
-      activePort: green,
-      previousPort: ISOLATED_PORTS.blue,
+      activePort: idle,
+      previousPort: before[0],
     })),
   );
   for (const t of hosts) {
-    expect(t.readInclude()).toContain(`set $service_url http://127.0.0.1:${green};`);
-    expect(t.listening(ISOLATED_PORTS.blue)).toBe(false); // the old app closed its port ...
+    expect(t.readInclude()).toContain(`set $service_url http://127.0.0.1:${idle};`);
+    expect(await appsSettle(t)).toEqual([expect.stringContaining(`--server.port=${idle}`)]);
+    expect(t.listening(idle)).toBe(true);
+    expect(t.listening(idle === blue ? green : blue)).toBe(false);
+  }
+  // Batch by batch: each host finished its deploy (down to stopping its old app) before the next one connected.
+  const lines = r.stdout.split('\n');
+  const of = (t: Target) => lines.flatMap((l, i) => (l.startsWith(`[${label(t)}] `) ? [i] : []));
+  for (const t of hosts) {
+    expect(lines.filter((l) => l.startsWith(`[${label(t)}] Stop old app: ok`))).toHaveLength(1);
+  }
+  const spans = hosts.map((t) => [Math.min(...of(t)), Math.max(...of(t))]);
+  // host 1 ends before host 2 begins, host 2 ends before host 3 begins
+  expect(spans.slice(1).map((span, i) => spans[i][1] < span[0])).toEqual([true, true]);
+});
+
+test('batch-size 2: every host switches to its idle port', async () => {
+  const live = hosts[0].includePort() as number;
+  const idle = idleOf(hosts[0]);
+  const r = await rollout(hosts, 'v2', { 'batch-size': '2' });
+  expectSuccess(r);
+  expect(await serving(hosts)).toEqual(hosts.map(() => `version=v2 port=${idle}`));
+  expect(r.outputs['active-port']).toBe(String(idle));
+  expect(r.outputs['previous-port']).toBe(String(live));
+  expect(JSON.parse(r.outputs.hosts)).toEqual(
+    hosts.map((t) => ({
+      host: label(t),
+      ok: true,
+      releaseId: r.outputs['release-id'],
+      activePort: idle,
+      previousPort: live,
+    })),
+  );
+  for (const t of hosts) {
+    expect(t.readInclude()).toContain(`set $service_url http://127.0.0.1:${idle};`);
+    expect(t.listening(live)).toBe(false); // the old app closed its port ...
     // ... and exits once it has finished (stop-timeout 10 s).
-    expect(await appsSettle(t)).toEqual([expect.stringContaining(`--server.port=${green}`)]);
+    expect(await appsSettle(t)).toEqual([expect.stringContaining(`--server.port=${idle}`)]);
   }
 });
 
-test('the second host fails (nginx -t): host 1 gets v3, hosts 2 and 3 keep v2, the rollout fails', async () => {
+test('hosts on different ports: active-port and previous-port hold one value per host, in host order', async () => {
   const [a, b, c] = hosts;
-  // Break host 2's nginx config after nginx loaded it: it keeps serving v2, but `nginx -t` fails there.
+  // Host b alone moves on, so that b is on the other port than a and c.
+  expectSuccess(await rollout([b], 'v3-b'));
+  const live = hosts.map((t) => t.includePort() as number);
+  expect(live[1]).not.toBe(live[0]);
+  const r = await rollout(hosts, 'v3', { 'batch-size': '3' });
+  expectSuccess(r);
+  const idle = live.map((p) => (p === blue ? green : blue));
+  expect(await serving(hosts)).toEqual(idle.map((p) => `version=v3 port=${p}`));
+  expect(r.outputs['active-port']).toBe(idle.join(','));
+  expect(r.outputs['previous-port']).toBe(live.join(','));
+  expect(r.outputs['release-id']).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/); // the same on all hosts: one value
+  expect(JSON.parse(r.outputs.hosts)).toEqual(
+    [a, b, c].map((t, i) => ({
+      host: label(t),
+      ok: true,
+      releaseId: r.outputs['release-id'],
+      activePort: idle[i],
+      previousPort: live[i],
+    })),
+  );
+});
+
+test('the second host fails (nginx -t): host 1 gets the new version, hosts 2 and 3 keep theirs, the rollout fails', async () => {
+  const [a, b, c] = hosts;
+  const live = a.includePort() as number;
+  const idle = idleOf(a);
+  const before = await serving(hosts);
+  // Break host 2's nginx config after nginx loaded it: it keeps serving, but `nginx -t` fails there.
   const conf = b.localPath(b.nginxConfig);
   const good = fs.readFileSync(conf, 'utf8');
   fs.writeFileSync(conf, `${good}\nthis is not nginx syntax;\n`);
   let r: ActionResult;
   try {
-    r = await runAction({ inputs: inputs(hosts, { jar: jars.v3, 'batch-size': '1' }) });
+    r = await rollout(hosts, 'v4', { 'batch-size': '1' });
   } finally {
     fs.writeFileSync(conf, good);
   }
-  expect(r.code).not.toBe(0);
-  const green = ISOLATED_PORTS.green;
-  expect(await serving(hosts)).toEqual([
-    `version=v3 port=${ISOLATED_PORTS.blue}`,
-    `version=v2 port=${green}`,
-    `version=v2 port=${green}`,
-  ]);
-  const outcome = JSON.parse(r.outputs.hosts) as Array<Record<string, unknown>>;
+  expectFailure(r);
+  expect(await serving(hosts)).toEqual([`version=v4 port=${idle}`, before[1], before[2]]);
+  // Only host 1 succeeded, so the outputs are its values alone.
+  expect(r.outputs['active-port']).toBe(String(idle));
+  const outcome = JSON.parse(r.outputs.hosts) as Record<string, unknown>[];
   expect(outcome.map((o) => [o.host, o.ok])).toEqual([
     [label(a), true],
     [label(b), false],
     [label(c), false],
   ]);
-  expect(outcome[0].activePort).toBe(ISOLATED_PORTS.blue);
+  expect(outcome[0].activePort).toBe(idle);
   expect(outcome[1].error).toMatch(/nginx/i);
   expect(outcome[2].error).toBe('not attempted');
   // The summary names the failed host and its failed step; host 3 has no steps at all.
   const failedRows = r.summary.split('\n').filter((l) => l.includes('❌ failed'));
   expect(failedRows).toHaveLength(1);
   expect(failedRows[0]).toContain(`| ${label(b)} | Switch nginx |`);
-  expect(r.summary).toContain(`| ${label(c)} | ${r.outputs['release-id']} | ❌ not attempted |`);
+  expect(r.summary).toMatch(
+    new RegExp(`\\| ${label(c).replace(/\./g, '\\.')} \\| [^|]+ \\| ❌ not attempted \\|`),
+  );
   expect(r.summary.split('\n').filter((l) => l.startsWith(`| ${label(c)} |`))).toHaveLength(1);
-  // Host 2 rolled back: only v2 runs there, the include still names green.
-  expect(b.readInclude()).toContain(`set $service_url http://127.0.0.1:${green};`);
-  expect(await appsSettle(b)).toEqual([expect.stringContaining(`--server.port=${green}`)]);
-  expect(c.appProcesses().map((p) => p.cmdline)).toEqual([expect.stringContaining(`--server.port=${green}`)]);
-  expect(await appsSettle(a)).toEqual([expect.stringContaining(`--server.port=${ISOLATED_PORTS.blue}`)]);
+  // Host 2 rolled back: only its old app runs there, the include still names the old port.
+  expect(b.readInclude()).toContain(`set $service_url http://127.0.0.1:${live};`);
+  expect(await appsSettle(b)).toEqual([expect.stringContaining(`--server.port=${live}`)]);
+  expect(c.appProcesses().map((p) => p.cmdline)).toEqual([expect.stringContaining(`--server.port=${live}`)]);
+  expect(await appsSettle(a)).toEqual([expect.stringContaining(`--server.port=${idle}`)]);
 });

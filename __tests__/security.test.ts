@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildDemoJar, REPO_ROOT as REPO } from '../test-target/demo-jar.js';
-import { processAlive, startTarget, type Target } from '../test-target/harness.js';
+import { processAlive } from '../test-target/processes.js';
+import { startTarget } from '../test-target/start-target.js';
+import type { Target } from '../test-target/target.js';
 import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
 
 jest.setTimeout(120_000);

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare.sh
 [ -f dist/index.js ] || npm run --silent bundle
-exec node bench/run.js "$@"
+exec npx tsx bench/run.ts "$@"

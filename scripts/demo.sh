@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare.sh
 [ -f dist/index.js ] || npm run --silent bundle
-exec node scripts/demo.js "$@"
+exec npx tsx scripts/demo.ts "$@"

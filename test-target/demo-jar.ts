@@ -1,5 +1,5 @@
-// Builds the demo Spring-Boot-like jar (test-target/demo-app/DemoApp.java) with a baked-in
-// demo.properties. Plain ESM JavaScript with JSDoc types; see demo-jar.d.ts.
+// Builds the demo Spring-Boot-like jar (test-target/demo-app/DemoApp.java) with a baked-in demo.properties.
+// Jars are cached and reproducible: the same options give the same bytes.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, existsSync } from 'node:fs';
@@ -20,67 +20,63 @@ export const DEFAULT_JAR_CACHE = path.join(REPO_ROOT, '.test-output', 'jars');
 /** Fixed jar entry timestamp, so that equal options give byte-identical jars. */
 const JAR_DATE = '2024-01-01T00:00:00Z';
 
-/**
- * @typedef {object} DemoJarOptions
- * @property {string} version
- * @property {number} [startDelayMs]
- * @property {'UP' | 'DOWN'} [health]
- * @property {boolean} [crash]
- * @property {boolean} [brokenBehindProxy]
- * @property {number} [shutdownGraceMs]
- * @property {string} [name]
- * @property {string} [cacheDir]
- */
+export interface DemoJarOptions {
+  /** Baked into demo.properties as `version`; `GET /` answers `version=<v> port=<p>`. */
+  version: string;
+  /** Sleep this long before listening (default 0). */
+  startDelayMs?: number;
+  /** `/actuator/health` answers 200 `{"status":"UP"}` or 503 `{"status":"DOWN"}` (default UP). */
+  health?: 'UP' | 'DOWN';
+  /** Print an error and exit 1 after the start delay, before listening. */
+  crash?: boolean;
+  /** Every request carrying an X-Forwarded-For header gets HTTP 500. */
+  brokenBehindProxy?: boolean;
+  /** How long SIGTERM waits for in-flight requests (default 10000). */
+  shutdownGraceMs?: number;
+  /** Jar file name (default `demo-<version>.jar`). */
+  name?: string;
+  /** Cache directory (default `<repo>/.test-output/jars`). */
+  cacheDir?: string;
+}
 
-/** @type {Map<string, Promise<string>>} */
-const classesByDir = new Map();
-/** @type {Map<string, Promise<string>>} */
-const jarsByPath = new Map();
+const classesByDir = new Map<string, Promise<string>>();
+const jarsByPath = new Map<string, Promise<string>>();
 
-/** @param {string} tool */
-function jdkTool(tool) {
+function jdkTool(tool: string): string {
   const home = process.env.JAVA_HOME;
   if (home && existsSync(path.join(home, 'bin', tool))) return path.join(home, 'bin', tool);
   return tool;
 }
 
-/**
- * @param {string} file
- * @param {string[]} args
- */
-async function run(file, args) {
+async function run(file: string, args: string[]): Promise<void> {
   try {
     await execFileAsync(file, args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
-    const e = /** @type {{ stdout?: string, stderr?: string, message: string }} */ (err);
+    const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, {
       cause: err,
     });
   }
 }
 
-/** @param {string} p */
-async function rmQuiet(p) {
-  await fsp.rm(p, { recursive: true, force: true }).catch(() => {});
+async function rmQuiet(p: string): Promise<void> {
+  await fsp.rm(p, { recursive: true, force: true }).catch(() => undefined);
 }
 
-/** @param {string} text */
-function sha256(text) {
+function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function tmpSuffix() {
+function tmpSuffix(): string {
   return `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
 /**
  * Compiles DemoApp.java once per (cache dir, source content); concurrent callers, in this
  * process or in others, share the result (compile into a temp dir, then atomic rename).
- * @param {string} cacheDir
- * @param {string} sourceHash
- * @returns {Promise<string>} the classes directory
+ * Returns the classes directory.
  */
-function compiledClasses(cacheDir, sourceHash) {
+function compiledClasses(cacheDir: string, sourceHash: string): Promise<string> {
   const classesDir = path.join(cacheDir, `classes-${sourceHash.slice(0, 16)}`);
   let pending = classesByDir.get(classesDir);
   if (!pending) {
@@ -108,11 +104,8 @@ function compiledClasses(cacheDir, sourceHash) {
   return pending;
 }
 
-/**
- * @param {DemoJarOptions} opts
- * @returns {string} demo.properties text
- */
-export function demoProperties(opts) {
+/** The demo.properties text that buildDemoJar bakes into the jar for these options. */
+export function demoProperties(opts: DemoJarOptions): string {
   const lines = [`version=${opts.version}`];
   if (opts.startDelayMs !== undefined) lines.push(`start-delay-ms=${Math.round(opts.startDelayMs)}`);
   if (opts.health !== undefined) lines.push(`health=${opts.health}`);
@@ -128,11 +121,9 @@ export function demoProperties(opts) {
  * Builds (or reuses) a demo jar for the given options and returns its absolute path:
  * `<repo>/.test-output/jars/<hash of opts>/demo-<version>.jar` (or `<name>` when given).
  * Jars are reproducible: the same options give the same bytes, different versions different sha256.
- * @param {DemoJarOptions} opts
- * @returns {Promise<string>}
  */
-export async function buildDemoJar(opts) {
-  if (!opts || typeof opts.version !== 'string' || opts.version === '') {
+export async function buildDemoJar(opts: DemoJarOptions): Promise<string> {
+  if (opts.version === '') {
     throw new Error('buildDemoJar: opts.version (non-empty string) is required');
   }
   if (/[\r\n]/.test(opts.version)) throw new Error('buildDemoJar: version must be a single line');

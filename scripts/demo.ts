@@ -1,12 +1,14 @@
 // Deploys v1, then v2 of the demo app to a fresh loopback target, the way a workflow step would.
+// Run by scripts/demo.sh (npm run demo) with tsx; `--keep` leaves the target running.
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { startTarget } from '../test-target/harness.js';
 import { runAction, targetInputs } from '../test-target/run-action.js';
+import { startTarget } from '../test-target/start-target.js';
+import { becomes } from '../test-target/wait.js';
 
 const keep = process.argv.includes('--keep');
 
 /** The runner's view of the log: groups as headings, debug lines hidden. */
-function show(log) {
+function show(log: string): void {
   for (const line of log.split('\n')) {
     // The runner consumes these workflow commands; they never reach the visible log.
     if (/^::(debug|add-mask|set-output|endgroup)/.test(line)) continue;
@@ -35,11 +37,13 @@ try {
     console.log(`  nginx ${target.nginxUrl}/ answers: ${answer.status} ${answer.body.trim()}`);
     if (result.code !== 0) failed = true;
   }
-  await new Promise((r) => setTimeout(r, 1000)); // let the old JVM finish its graceful exit
+  // The old JVM finishes its graceful exit after the deploy (within stop-timeout).
+  await becomes(() => target.appProcesses().length === 1, { timeoutMs: 12_000 });
   console.log('\nApp processes on the target:');
   for (const p of target.appProcesses()) console.log(`  ${p.pid} ${p.cmdline}`);
 } finally {
   if (keep) {
+    target.keepAfterExit();
     console.log(
       `\n--keep: the target stays up (sshd pid ${target.sshdPid}, nginx pid ${target.nginxPid}, dir ${target.dir}).`,
     );

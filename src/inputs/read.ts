@@ -1,0 +1,81 @@
+// action.yml inputs -> one typed, validated Settings object. Every problem is reported at once, naming the
+// input and the fix, before any connection is attempted. Inputs are read in a fixed order: the order of the
+// problems in the error.
+import { Checker } from './checker.js';
+import { readConnection } from './connection.js';
+import { makeReleaseId, releaseIdProblem, resolveJar, sha256File } from './release.js';
+import { SettingsError, type InputReader, type Settings } from './settings.js';
+
+const HTTP_URL = /^http:\/\/[A-Za-z0-9.[\]:-]+(:\d+)?(\/[\x21-\x7e]*)?$/;
+
+/** The two ports, what is checked over HTTP, and the java command line. */
+function readApp(c: Checker) {
+  const bluePort = c.port('blue-port', 8080);
+  const greenPort = c.port('green-port', 8081);
+  if (bluePort === greenPort) c.fail('green-port', `must differ from blue-port (both are ${bluePort})`);
+
+  const healthPath = c.raw('health-path') || '/actuator/health';
+  if (!/^\/[\x21-\x7e]*$/.test(healthPath)) {
+    c.fail('health-path', `must be a URL path starting with / and without spaces, got "${healthPath}"`);
+  }
+  const verifyUrl = c.raw('verify-url') || undefined;
+  if (verifyUrl !== undefined && !HTTP_URL.test(verifyUrl)) {
+    c.fail(
+      'verify-url',
+      `must be an http:// URL as seen from the host, e.g. http://127.0.0.1/actuator/health`,
+    );
+  }
+
+  const java = c.raw('java') || 'java';
+  if (/[\0\n\r]/.test(java)) c.fail('java', 'must not contain newlines');
+  const appArgs = c.words('app-args');
+  const profiles = c.raw('spring-profiles');
+  if (profiles !== '') appArgs.unshift(`--spring.profiles.active=${profiles}`);
+  return { bluePort, greenPort, healthPath, verifyUrl, java, appArgs };
+}
+
+/** Paths, timeouts and modes: each one input with a default. */
+function readOptions(c: Checker) {
+  return {
+    connectTimeoutMs: c.seconds('connect-timeout', 20, 1),
+    remoteDir: c.absolutePath('remote-dir', '/opt/app'),
+    keepReleases: c.number('keep-releases', { min: 1, integer: true }, 5),
+    javaOpts: c.words('java-opts'),
+    env: c.envLines('env'),
+    secretEnv: c.envLines('secret-env'),
+    healthExpect: c.raw('health-expect') || 'UP',
+    healthTimeoutMs: c.seconds('health-timeout', 120, 1),
+    healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
+    nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
+    nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
+    nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'] as const, 'auto'),
+    sudo: c.choice('sudo', ['auto', 'always', 'never'] as const, 'auto'),
+    drainTimeoutMs: c.seconds('drain-timeout', 30),
+    stopTimeoutMs: c.seconds('stop-timeout', 30),
+    awaitStop: c.boolean('await-stop', false),
+    lockTimeoutMs: c.seconds('lock-timeout', 300),
+  };
+}
+
+export async function readSettings(read: InputReader, now = new Date()): Promise<Settings> {
+  const c = new Checker(read);
+  const connection = readConnection(c);
+  const app = readApp(c);
+  const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
+  const jarPattern = c.required('jar');
+  const settings: Omit<Settings, 'jarPath' | 'jarSha256' | 'releaseId'> = {
+    ...connection,
+    batchSize,
+    ...app,
+    ...readOptions(c),
+  };
+
+  // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.
+  const jarPath = c.problems.length === 0 ? await resolveJar(c, jarPattern) : undefined;
+  if (c.problems.length > 0 || jarPath === undefined) throw new SettingsError(c.problems);
+  const jarSha256 = await sha256File(jarPath);
+  const releaseId = c.raw('release-id') || makeReleaseId(now, jarSha256);
+  const problem = releaseIdProblem(releaseId);
+  if (problem !== undefined) throw new SettingsError([problem]);
+  return { ...settings, jarPath, jarSha256, releaseId };
+}

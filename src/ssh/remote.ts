@@ -1,0 +1,133 @@
+// The Remote of one host over one SSH connection: commands, the lock holder, SFTP and HTTP, all over it.
+import type { NodeSSH } from 'node-ssh';
+import type { Client, SFTPWrapper } from 'ssh2';
+import { request, type Agent } from 'undici';
+import { httpGetOnHost, parseHttpOnHost } from '../commands/http.js';
+import type { Log } from '../log.js';
+import type { ExecResult, HeldCommand, HttpResult, Remote } from '../remote.js';
+import { quote } from '../shell.js';
+import { HeldChannel } from './held.js';
+import { tunnelAgent } from './tunnel.js';
+
+/** What runs on the host: a POSIX sh script, run as `sh -c <script>`, and its title for the log. */
+export interface ShellScript {
+  title: string;
+  script: string;
+  /** Logged at debug level only (frequent polls). */
+  quiet?: boolean;
+}
+
+export class SshRemote implements Remote {
+  private sftp?: Promise<SFTPWrapper>;
+  private readonly agent: Agent;
+  /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
+  private tunnels = true;
+
+  constructor(
+    private readonly ssh: NodeSSH,
+    readonly name: string,
+    private readonly log: Log,
+    private readonly bastion?: NodeSSH,
+  ) {
+    this.agent = tunnelAgent(
+      () => this.connection(),
+      () => {
+        this.tunnels = false;
+      },
+    );
+  }
+
+  private connection(): Client {
+    const connection = this.ssh.connection;
+    if (!connection) throw new Error(`the SSH connection to ${this.name} was lost`);
+    return connection;
+  }
+
+  /** Read through a method: the tunnel agent clears it while a request is awaited. */
+  private tunnelsAllowed(): boolean {
+    return this.tunnels;
+  }
+
+  private logScript(command: ShellScript): void {
+    if (command.quiet) this.log.debug(`$ ${command.title}`);
+    else this.log.info(`$ ${command.title}`);
+    this.log.debug(command.script);
+  }
+
+  async exec(command: ShellScript): Promise<ExecResult> {
+    this.logScript(command);
+    this.connection(); // a clear error when the link is already gone
+    const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`${command.title}: ${message} (the SSH connection to ${this.name} was lost?)`, {
+        cause: error,
+      });
+    });
+    if (result.code === null)
+      throw new Error(`${command.title}: the SSH channel closed without an exit code`);
+    return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  hold(command: ShellScript): Promise<HeldCommand> {
+    this.logScript({ ...command, quiet: false });
+    return new Promise((resolve, reject) => {
+      this.connection().exec(`sh -c ${quote(command.script)}`, (error, channel) => {
+        if (error) reject(error);
+        else resolve(new HeldChannel(channel));
+      });
+    });
+  }
+
+  private sftpSession(): Promise<SFTPWrapper> {
+    this.sftp ??= this.ssh.requestSFTP();
+    return this.sftp;
+  }
+
+  /** 32 requests of 128 KiB in flight (ssh2 splits them to the server's own write limit): near scp speed. */
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    const sftp = await this.sftpSession();
+    await new Promise<void>((resolve, reject) => {
+      sftp.fastPut(localPath, remotePath, { concurrency: 32, chunkSize: 131072 }, (error) => {
+        if (error) reject(new Error(`upload to ${remotePath} failed: ${error.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  async writeFile(remotePath: string, content: string, mode: number): Promise<void> {
+    const sftp = await this.sftpSession();
+    await new Promise<void>((resolve, reject) => {
+      sftp.writeFile(remotePath, content, { mode }, (error) => {
+        if (error) reject(new Error(`writing ${remotePath} failed: ${error.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  async httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
+    if (this.tunnelsAllowed()) {
+      try {
+        const response = await request(url, {
+          dispatcher: this.agent,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        return { status: response.statusCode, body: await response.body.text() };
+      } catch (error) {
+        if (this.tunnelsAllowed()) throw error;
+        this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
+      }
+    }
+    const result = await this.exec(httpGetOnHost(url, timeoutMs));
+    if (result.code !== 0) throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
+    return parseHttpOnHost(result.stdout);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.destroy().catch(() => undefined);
+    if (this.sftp) (await this.sftp.catch(() => undefined))?.end();
+    this.ssh.dispose();
+    this.bastion?.dispose();
+  }
+}

@@ -1,0 +1,314 @@
+// A real, isolated deploy target: its own sshd (port, host keys, authorized keys), its own nginx (proxying
+// through an include file that names the live port), a narrow sudoers entry for the `deploy` user and an app
+// directory, all under a fresh /tmp/bgd-target-XXXXXX torn down by stop(). startTarget() (start-target.ts)
+// builds one; this is what the tests hold. With a network namespace (netns, isolated) sshd and nginx, and so
+// every app they start, run in it; see netns.ts.
+import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Bastion } from './bastion.js';
+import { exec, runTracked, type Daemon, type ExecResult } from './exec.js';
+import { httpGet, httpGetVia, type GetOptions, type HttpResult } from './http.js';
+import { includeText, NGINX, reloadNginx } from './nginx.js';
+import { isolatedCommand, type Argv, type NetNamespace } from './netns.js';
+import { isListening, readConnections, releasePorts, ssArgs } from './ports.js';
+import { cwdOf, descendants, listProcesses, netnsOf, signal, terminate, type ProcInfo } from './processes.js';
+import { sshClientOptions } from './sshd.js';
+import { waitUntil } from './wait.js';
+
+export interface HostKeyFingerprints {
+  /** As `ssh-keygen -lf` prints them: `SHA256:...` */
+  ed25519: string;
+  ecdsa: string;
+  rsa: string;
+}
+
+export interface TargetPlace {
+  dir: string;
+  username: 'deploy' | 'root';
+  ports: { ssh: number; nginx: number; blue: number; green: number };
+  netns: NetNamespace | null;
+  /** Isolated targets: the common root every isolated target sees (its own dir bind-mounted there). */
+  sharedRoot: string | null;
+}
+
+/** Live targets of this process: killed on process exit if a test could not stop them. */
+const liveTargets = new Set<Target>();
+let exitHandlerInstalled = false;
+
+const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
+
+export class Target {
+  /** The target's own /tmp/bgd-target-XXXXXX directory (mode 755). */
+  readonly dir: string;
+  /** '127.0.0.1'; for isolated targets the namespace side of its veth pair (10.213.x.y). */
+  readonly host: string;
+  readonly username: 'deploy' | 'root';
+  readonly sshPort: number;
+  readonly nginxPort: number;
+  readonly bluePort: number;
+  readonly greenPort: number;
+  /** 'http://127.0.0.1:' + nginxPort */
+  readonly nginxUrl: string;
+  /** dir/app (isolated: <sharedRoot>/app), owned by the login user. */
+  readonly remoteDir: string;
+  /** dir/nginx as the test sees it. */
+  readonly nginxDir: string;
+  /** <nginx dir>/nginx.conf (root-owned), as the target's processes see it. */
+  readonly nginxConfig: string;
+  /** <nginx dir>/service-url.inc (root-owned, 644): `set $service_url http://127.0.0.1:<port>;` */
+  readonly nginxInclude: string;
+  readonly privateKeyPath: string;
+  /** File holding knownHosts (used by ssh()). */
+  readonly knownHostsPath: string;
+  /** The network namespace, for netns and isolated targets. */
+  readonly namespace: NetNamespace | null;
+  readonly sharedRoot: string | null;
+
+  // Filled in while the target starts (start-target.ts).
+  /** OpenSSH private key text (ed25519, no passphrase). */
+  privateKey = '';
+  /** known_hosts lines `[host]:<sshPort> <type> <base64>` for ed25519, ecdsa and rsa, newline-joined. */
+  knownHosts = '';
+  hostKeyFingerprints: HostKeyFingerprints = { ed25519: '', ecdsa: '', rsa: '' };
+  /** Absolute nginx path as `command -v nginx` gives it (the one in the sudoers line). */
+  nginxBin = NGINX;
+  /** The sudoers line for deploy (computed even when it was not installed). */
+  sudoersLine = '';
+  /** /etc/sudoers.d/bgd-<basename of dir> when installed, else null. */
+  sudoersFile: string | null = null;
+  sshd: Daemon | null = null;
+  nginx: Daemon | null = null;
+  /** The only way in to a netns target (not isolated ones), else null. */
+  bastion: Bastion | null = null;
+
+  /** PIDs of the harness's own ssh clients (not app processes). */
+  private readonly clientPids = new Set<number>();
+  private stopping: Promise<void> | null = null;
+
+  constructor(place: TargetPlace) {
+    const { dir, ports, sharedRoot } = place;
+    this.dir = dir;
+    this.username = place.username;
+    this.namespace = place.netns;
+    this.sharedRoot = sharedRoot;
+    [this.sshPort, this.nginxPort, this.bluePort, this.greenPort] = [
+      ports.ssh,
+      ports.nginx,
+      ports.blue,
+      ports.green,
+    ];
+    // Isolated targets are reached directly on their veth address, and see their own dir at the common paths.
+    this.host = sharedRoot && place.netns ? place.netns.net.nsAddr : '127.0.0.1';
+    const root = sharedRoot ?? dir;
+    this.remoteDir = path.join(root, 'app');
+    this.nginxDir = path.join(dir, 'nginx');
+    this.nginxConfig = path.join(root, 'nginx', 'nginx.conf');
+    this.nginxInclude = path.join(root, 'nginx', 'service-url.inc');
+    this.nginxUrl = `http://127.0.0.1:${this.nginxPort}`;
+    this.privateKeyPath = path.join(dir, 'client_key');
+    this.knownHostsPath = path.join(dir, 'known_hosts');
+    installExitHandler();
+    liveTargets.add(this);
+  }
+
+  /** The network namespace's name (netns targets), else null. */
+  get netns(): string | null {
+    return this.namespace?.name ?? null;
+  }
+
+  get sshdPid(): number {
+    return this.sshd?.pid ?? 0;
+  }
+
+  get nginxPid(): number {
+    return this.nginx?.pid ?? 0;
+  }
+
+  /** Where a path the target's processes see lives for the test (isolated: <sharedRoot>/x is <dir>/x). */
+  localPath(p: string): string {
+    if (this.sharedRoot && isUnder(p, this.sharedRoot)) return this.dir + p.slice(this.sharedRoot.length);
+    return p;
+  }
+
+  /** argv that runs file where the target's servers run (its namespaces), or as is. */
+  nsCommand(file: string, args: string[]): Argv {
+    if (this.namespace && this.sharedRoot)
+      return isolatedCommand(this.namespace, this.sharedRoot, this.dir, file, args);
+    return this.namespace ? this.namespace.command(file, args) : [file, args];
+  }
+
+  /** GET through nginx on a new connection; never throws. */
+  get(urlPath: string, opts?: GetOptions): Promise<HttpResult> {
+    return this.getDirect(this.nginxPort, urlPath, opts);
+  }
+
+  /** GET straight to 127.0.0.1:port (the namespace's, for netns targets) on a new connection; never throws. */
+  getDirect(port: number, urlPath: string, opts: GetOptions = {}): Promise<HttpResult> {
+    const ns = this.namespace;
+    return ns ? httpGetVia((f, a) => ns.command(f, a), port, urlPath, opts) : httpGet(port, urlPath, opts);
+  }
+
+  /** Text of the include file. */
+  readInclude(): string {
+    return fs.readFileSync(this.localPath(this.nginxInclude), 'utf8');
+  }
+
+  /** The port the include names, or null when it names none. */
+  includePort(): number | null {
+    const m = /http:\/\/127\.0\.0\.1:(\d+);/.exec(this.readInclude());
+    return m ? Number(m[1]) : null;
+  }
+
+  /** Test helper (as root): rewrites the include for port (null: empty) and reloads nginx. */
+  async setIncludePort(port: number | null): Promise<void> {
+    const include = this.localPath(this.nginxInclude);
+    fs.writeFileSync(include, includeText(port));
+    fs.chmodSync(include, 0o644);
+    await this.reloadNginx();
+  }
+
+  /** Test helper (as root): validate, `nginx -s reload`, then wait until the old workers have exited. */
+  reloadNginx(): Promise<void> {
+    return reloadNginx(this.nginxPid, this.nginxConfig, (f, a) => this.nsCommand(f, a));
+  }
+
+  /**
+   * Live processes whose command line mentions this target's dir (or whose working directory is inside it,
+   * e.g. `cd app && java -jar v1.jar`), except sshd, nginx and the harness's own ssh clients. Isolated targets:
+   * their processes name the common paths, which other isolated targets share, so only those in this target's
+   * network namespace count.
+   */
+  appProcesses(): ProcInfo[] {
+    const own = new Set([
+      this.sshdPid,
+      this.nginxPid,
+      this.bastion?.sshdPid ?? 0,
+      process.pid,
+      ...this.clientPids,
+    ]);
+    const nsLink = this.sharedRoot && this.namespace ? this.namespace.link() : '';
+    if (this.sharedRoot && !nsLink) return []; // namespace gone: nothing of ours can run
+    const roots = [this.dir, ...(nsLink && this.sharedRoot ? [this.sharedRoot] : [])];
+    return listProcesses()
+      .filter((p) => !own.has(p.pid))
+      .filter((p) => !nsLink || netnsOf(p.pid) === nsLink)
+      .filter((p) => roots.some((r) => p.cmdline.includes(r) || isUnder(cwdOf(p.pid), r)))
+      .filter((p) => {
+        const argv0 = p.argv[0] ?? '';
+        return path.basename(argv0) !== 'sshd' && !argv0.startsWith('sshd:') && !argv0.startsWith('nginx:');
+      })
+      .map((p) => ({ pid: p.pid, cmdline: p.cmdline }));
+  }
+
+  /** The app processes whose command line ends in `--server.port=<port>` (or has it followed by more args). */
+  appsOn(port: number): ProcInfo[] {
+    const arg = `--server.port=${port}`;
+    return this.appProcesses().filter((p) => p.cmdline.includes(`${arg} `) || p.cmdline.endsWith(arg));
+  }
+
+  /** True when some socket is in LISTEN state on that TCP port (in the target's namespace). */
+  listening(port: number): boolean {
+    return this.namespace ? this.namespace.listening(port) : isListening(port);
+  }
+
+  /**
+   * How many connections to 127.0.0.1:port (in the target's namespace) carry a request the server has read and not
+   * yet answered in full: resolves once that is at least n. For "a request is in flight at the app".
+   */
+  async requestsInFlight(port: number, n = 1, timeoutMs = 10_000): Promise<void> {
+    const [file, args] = this.namespace ? this.namespace.command('ss', ssArgs(port)) : ['ss', ssArgs(port)];
+    await waitUntil(
+      `${n} request(s) read by the server on port ${port}`,
+      async () => readConnections((await exec(file, args)).stdout) >= n,
+      { timeoutMs },
+    );
+  }
+
+  /** Options for the system ssh/scp clients: this target's key and known_hosts only, strict, non-interactive. */
+  sshClientOptions(): string[] {
+    return sshClientOptions(this.privateKeyPath, this.knownHostsPath);
+  }
+
+  /** Runs a command as the login user with the system ssh client (strict host key checking). */
+  ssh(command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+    const login = `${this.username}@${this.host}`;
+    const args = [
+      ...this.sshClientOptions(),
+      '-p',
+      String(this.sshPort),
+      '-o',
+      'ConnectTimeout=10',
+      login,
+      command,
+    ];
+    // An isolated target's sshd listens on its veth address, reachable from here.
+    const [file, argv] = this.sharedRoot ? ['ssh', args] : this.nsCommand('ssh', args);
+    return runTracked(file, argv, opts, this.clientPids);
+  }
+
+  /** Stops everything the target started and removes its files. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
+    try {
+      // the deployed apps (and anything else started under dir), nginx (graceful quit), the sshds and sessions
+      await terminate(this.appPids(), 'SIGTERM', 3000);
+      if (this.nginxPid) {
+        const workers = descendants(this.nginxPid);
+        await terminate([this.nginxPid], 'SIGQUIT', 5000);
+        await terminate(workers, 'SIGKILL', 0);
+      }
+      for (const pid of [this.sshdPid, this.bastion?.sshdPid ?? 0].filter((p) => p > 0)) {
+        const sessions = descendants(pid);
+        await terminate([pid], 'SIGTERM', 3000);
+        await terminate(sessions, 'SIGTERM', 2000);
+      }
+      await terminate(this.appPids(), 'SIGKILL', 0); // anything that appeared meanwhile
+    } finally {
+      this.removeFiles();
+      await fsp.rm(this.dir, { recursive: true, force: true });
+      liveTargets.delete(this);
+      releasePorts([this.sshPort, this.nginxPort, this.bluePort, this.greenPort, this.bastion?.sshPort ?? 0]);
+    }
+  }
+
+  private appPids(): number[] {
+    return this.appProcesses().map((p) => p.pid);
+  }
+
+  /** The namespace and the sudoers file (synchronous, so that it also works on process exit). */
+  private removeFiles(): void {
+    this.namespace?.delete();
+    if (this.sudoersFile) fs.rmSync(this.sudoersFile, { force: true });
+  }
+
+  /** Leaves the target running when this process exits (`npm run demo -- --keep`); stop() still stops it. */
+  keepAfterExit(): void {
+    liveTargets.delete(this);
+  }
+
+  /** Synchronous best-effort teardown when the process exits with the target still running. */
+  killOnExit(): void {
+    try {
+      const procs = listProcesses();
+      const daemons = [this.nginxPid, this.sshdPid, this.bastion?.sshdPid ?? 0].filter((p) => p > 0);
+      const pids = [...this.appPids(), ...daemons.flatMap((pid) => [pid, ...descendants(pid, procs)])];
+      for (const pid of pids) signal(pid, 'SIGKILL');
+      this.removeFiles();
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+}
+
+function installExitHandler(): void {
+  if (exitHandlerInstalled) return;
+  exitHandlerInstalled = true;
+  process.on('exit', () => {
+    for (const t of liveTargets) t.killOnExit();
+  });
+}
