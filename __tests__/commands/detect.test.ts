@@ -41,7 +41,7 @@ done
 });
 
 describe('detectPorts parser', () => {
-  const { parse } = detectPorts(paths, '/inc', [8080, 8081]);
+  const parse = (stdout: string) => detectPorts(paths, '/inc', [8080, 8081]).parse(stdout);
 
   test('typical output: include port, ours, a listener with its command line', () => {
     const d = parse(

@@ -137,7 +137,7 @@ describe('the watchdog', () => {
         't0=$(now_ms)',
         'sh lock.sh </dev/null >/dev/null',
         'echo "took=$(($(now_ms) - t0))"',
-        'gone "$pid" && echo gone=1',
+        'wait_gone "$pid" 1000 && echo gone=1',
       ].join('\n'),
     );
     const took = Number(/took=(\d+)/.exec(r.stdout)?.[1]);

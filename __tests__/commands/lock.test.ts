@@ -1,6 +1,6 @@
 // holdLock: whole script, its line parsers; the lock wait, timeout and watchdog run in lock.sandbox.test.ts.
 import { LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
-import { holdLock, LOCK_SETUP_EXIT, LOCK_TIMEOUT_EXIT } from '../../src/commands/lock.js';
+import { holdLock, LOCK_SETUP_EXIT, LOCK_TIMEOUT_EXIT, type LockCommand } from '../../src/commands/lock.js';
 import { body, paths, replaced } from './helpers.js';
 
 const spec = { holder: 'run 42 of acme/shop by alice', timeoutSeconds: 300, stopTimeoutMs: 20000 };
@@ -58,7 +58,10 @@ fi
 });
 
 describe('holdLock line parsers', () => {
-  const cmd = holdLock(paths, spec);
+  let cmd: LockCommand;
+  beforeEach(() => {
+    cmd = holdLock(paths, spec);
+  });
 
   test('held and waiting lines', () => {
     expect(cmd.heldLine.test('locked')).toBe(true);

@@ -235,7 +235,7 @@ describe('restoreNginx script', () => {
 });
 
 describe('switch parser: old workers are those of the masters that started new ones', () => {
-  const { parse } = switchNginx(spec, 8081, 'r', PENDING);
+  const parse = (stdout: string) => switchNginx(spec, 8081, 'r', PENDING).parse(stdout);
 
   test('typical', () => {
     expect(parse('workers_before=10:1 11:1 \nworkers_new=30:1 31:1 \n')).toEqual({ oldWorkers: [10, 11] });
