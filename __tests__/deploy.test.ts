@@ -295,8 +295,14 @@ test.each([
   const abort = new AbortController();
   const d = deploy(
     {
-      detect: () => (after === 1 && abort.abort(), blueLive()),
-      verifyUpload: () => void (after === 2 && abort.abort()),
+      detect: () => {
+        if (after === 1) abort.abort();
+        return blueLive();
+      },
+      verifyUpload: () => {
+        if (after === 2) abort.abort();
+        return undefined;
+      },
     },
     {},
     abort.signal,

@@ -12,7 +12,7 @@ test.each([
   [{ status: 301, body: 'UP' }, false],
   [{ status: 500, body: 'UP' }, false],
 ])('isHealthy(%j) = %s', (result, expected) => {
-  expect(isHealthy(result as HttpResult, 'UP')).toBe(expected);
+  expect(isHealthy(result, 'UP')).toBe(expected);
 });
 
 test('poll delays start sub-second and grow to the interval', () => {
@@ -39,7 +39,8 @@ test('healthy after a few refusals and a DOWN', async () => {
   let aliveChecks = 0;
   const outcome = await pollHealth({
     probe: async () => {
-      const a = answers.shift()!;
+      const a = answers.shift();
+      if (a === undefined) throw new Error('no more answers');
       if (a instanceof Error) throw a;
       return a;
     },

@@ -7,7 +7,10 @@ function detection(
   include: Detection['include'] = 'present',
 ): Detection {
   const ports = new Map<number, PortState>();
-  for (const s of states) ports.set(s.port!, { listening: false, ...s } as PortState);
+  for (const s of states) {
+    if (s.port === undefined) throw new Error('a port state needs its port');
+    ports.set(s.port, { listening: false, ...s } as PortState);
+  }
   return { include, includePort, ports };
 }
 const ours = (pid: number) => ({ pid, start: '100', release: 'r' });

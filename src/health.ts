@@ -37,7 +37,7 @@ export function isHealthy(result: HttpResult, expect: string): boolean {
   try {
     const json: unknown = JSON.parse(result.body);
     if (json && typeof json === 'object' && 'status' in json) {
-      return String((json as { status: unknown }).status) === expect;
+      return String(json.status) === expect;
     }
   } catch {
     // not JSON: fall through to the text check

@@ -128,11 +128,13 @@ export class FakeHost implements Executor {
     return r;
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** The commands it ran, without the health polls. */
   commands(): string[] {
-    return this.ran.filter((t) => !t.startsWith('GET') && !/alive/.test(t));
+    return this.ran.filter((t) => !t.startsWith('GET') && !t.includes('alive'));
   }
 }
 

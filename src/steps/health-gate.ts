@@ -26,8 +26,8 @@ export async function healthGate(
       intervalMs: s.healthIntervalMs,
       onProgress: (m) => ctx.log.info(m),
       signal: ctx.signal,
-      now: ctx.clock.now,
-      sleep: ctx.clock.sleep,
+      now: () => ctx.clock.now(),
+      sleep: (ms) => ctx.clock.sleep(ms),
     });
     if (outcome.healthy) {
       detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);

@@ -7,7 +7,10 @@ import type { HostContext } from './context.js';
 export async function freeIdlePort(ctx: HostContext, plan: PortPlan): Promise<void> {
   const name = `Free port ${plan.idle}`;
   const stale = plan.staleOnIdle;
-  if (!stale) return ctx.steps.skip(name, 'nothing of ours held it');
+  if (!stale) {
+    ctx.steps.skip(name, 'nothing of ours held it');
+    return;
+  }
   await ctx.steps.run(name, async (detail) => {
     const timeoutMs = ctx.settings.stopTimeoutMs;
     const stopped = await ctx.host.run(

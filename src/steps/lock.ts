@@ -23,9 +23,11 @@ export async function acquireLock(ctx: HostContext): Promise<HeldCommand> {
       }
     } catch (error) {
       if ((await lock.release()) !== LOCK_TIMEOUT_EXIT) throw error;
-      const holder = command.holder(lock.output().stdout) || 'holder unknown';
+      // An empty record (the holder had not written it yet) says as little as none.
+      const holder = command.holder(lock.output().stdout) ?? '';
+      const who = holder === '' ? 'holder unknown' : holder;
       throw new Error(
-        `lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${holder})`,
+        `lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${who})`,
         { cause: error },
       );
     }

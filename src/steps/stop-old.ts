@@ -7,7 +7,10 @@ import type { HostContext } from './context.js';
 
 export async function stopOld(ctx: HostContext, plan: PortPlan): Promise<void> {
   const { oldProcess: old, live } = plan;
-  if (!old || live === undefined) return ctx.steps.skip('Stop old app', 'no previous app of ours');
+  if (!old || live === undefined) {
+    ctx.steps.skip('Stop old app', 'no previous app of ours');
+    return;
+  }
   const { stopTimeoutMs, awaitStop } = ctx.settings;
   await ctx.steps.run('Stop old app', async (detail) => {
     const stopped = await ctx.host.run(

@@ -22,14 +22,17 @@ export async function verifyThroughNginx(
   await ctx.steps.run('Verify through nginx', async (detail) => {
     const outcome = await pollHealth({
       probe: () => ctx.host.httpGet(verifyUrl, PROBE_TIMEOUT_MS),
-      alive: async () => true,
+      alive: () => Promise.resolve(true),
       expect: ctx.settings.healthExpect,
       timeoutMs: Math.min(VERIFY_TIMEOUT_MS, ctx.settings.healthTimeoutMs),
       intervalMs: VERIFY_INTERVAL_MS,
-      now: ctx.clock.now,
-      sleep: ctx.clock.sleep,
+      now: () => ctx.clock.now(),
+      sleep: (ms) => ctx.clock.sleep(ms),
     });
-    if (outcome.healthy) return detail(`${verifyUrl}: ${outcome.last}`);
+    if (outcome.healthy) {
+      detail(`${verifyUrl}: ${outcome.last}`);
+      return;
+    }
     const back = await switchBack(ctx, plan, app, releaseId);
     throw new Error(
       `${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
