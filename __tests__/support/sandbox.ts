@@ -20,7 +20,7 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Written to the script's stdin, which is then closed (default: closed at once). */
   stdin?: string;
-  /** The invocation is killed (and with it every process it started) after this long; default 15 s. */
+  /** The invocation is killed (and with it every process it started) after this long; default 5 s. */
   timeoutMs?: number;
 }
 
@@ -164,7 +164,7 @@ export function sandbox(): Sandbox {
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdin.on('error', () => undefined);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 5000);
     const done = new Promise<RunResult>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, signal) => {
