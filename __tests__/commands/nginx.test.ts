@@ -249,6 +249,8 @@ describe('switch parser: old workers are those of the masters that started new o
   test('no new workers, or none before', () => {
     expect(parse('workers_before=10:1 \nworkers_new=\n')).toEqual({ oldWorkers: [] });
     expect(parse('workers_before=\nworkers_new=30:1\n')).toEqual({ oldWorkers: [] });
+    expect(parse('workers_before=\nworkers_new=\n')).toEqual({ oldWorkers: [] });
+    expect(parse('workers_before= 10:1  11:1 \nworkers_new=\t30:1\n')).toEqual({ oldWorkers: [10, 11] });
   });
 
   test('restore parses the same way', () => {
