@@ -68,7 +68,7 @@ echo "start=$start"
   });
 
   test('parses pid and start', () => {
-    const { parse } = launchApp(paths, launch);
+    const parse = (stdout: string) => launchApp(paths, launch).parse(stdout);
     expect(parse('pid=4242\nstart=987654\n')).toEqual({ pid: 4242, start: '987654' });
     expect(parse('noise\npid= 7 \nstart=1\n')).toEqual({ pid: 7, start: '1' });
     expect(() => parse('start=1\n')).toThrow(OutputError);
@@ -101,7 +101,7 @@ describe('isAlive', () => {
   });
 
   test('parses alive=1 and alive=0; no answer is an error', () => {
-    const { parse } = isAlive({ pid: 1, start: '2' });
+    const parse = (stdout: string) => isAlive({ pid: 1, start: '2' }).parse(stdout);
     expect(parse('alive=1\n')).toBe(true);
     expect(parse('alive=0\n')).toBe(false);
     expect(parse('alive=yes\n')).toBe(false);
@@ -184,8 +184,7 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
   });
 
   test('parses each outcome', () => {
-    const { parse } = stopApp(paths, spec);
-    expect(parse).toBe(parseStop);
+    expect(stopApp(paths, spec).parse).toBe(parseStop);
     for (const how of ['gone', 'exited', 'closed', 'killed'] as const) {
       expect(parseStop(`stop=${how}\nstop_ms=120\n`)).toEqual({ how, ms: 120 });
     }

@@ -206,7 +206,7 @@ describe('detectPorts run by a real sh against real files (sandbox)', () => {
         'echo "app=$pid $start"',
       ].join('\n'),
     );
-    const [pid, start] = /^app=(\d+) (\d+)$/m.exec(stdout)!.slice(1);
+    const [pid, start] = /^app=(\d+) (\d+)$/m.exec(stdout)?.slice(1) ?? [];
     expect(detection.ports.get(8080)).toEqual({
       port: 8080,
       listening: true,

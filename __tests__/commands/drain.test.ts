@@ -45,7 +45,7 @@ echo "drain_ms=$(($(now_ms) - t0))"
   });
 
   test('parser', () => {
-    const { parse } = drainWorkers([1], 1);
+    const parse = (stdout: string) => drainWorkers([1], 1).parse(stdout);
     expect(parse('timed_out=0\ndrain_ms=12\n')).toEqual({ ms: 12, timedOut: false });
     expect(parse('timed_out=1\ndrain_ms=3001\n')).toEqual({ ms: 3001, timedOut: true });
     expect(() => parse('drain_ms=1\n')).toThrow(new OutputError('the remote script printed no timed_out='));
@@ -97,7 +97,7 @@ describe('drainWorkers with real processes (sandbox)', () => {
 
   test('no workers: drained at once', async () => {
     const d = await drain(() => drainWorkers([], 5000).script);
-    expect(d).toEqual({ timedOut: false, ms: expect.any(Number) });
+    expect(d.timedOut).toBe(false);
     expect(d.ms).toBeLessThan(1000);
   });
 });
