@@ -293,8 +293,7 @@ describe('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
         SCENARIO,
         'sh launch.sh',
         'run_given alive',
-        'kill -9 "$(cut -d " " -f 1 app/run/8081.pid)"',
-        'sleep 0.1',
+        'p=$(cut -d " " -f 1 app/run/8081.pid); kill -9 "$p"; wait_gone "$p" 2000',
         'sh .given/alive.sh',
       ].join('\n'),
     );
