@@ -1,6 +1,7 @@
 // A long-lived remote command (the lock holder) on its own channel: its output as it comes, and its end.
 import type { ClientChannel } from 'ssh2';
 import type { HeldCommand } from '../remote.js';
+import type { Framed } from './framing.js';
 
 export class HeldChannel implements HeldCommand {
   private stdout = '';
@@ -10,7 +11,10 @@ export class HeldChannel implements HeldCommand {
   private readonly waiters = new Set<() => void>();
   private readonly closed: Promise<void>;
 
-  constructor(private readonly channel: ClientChannel) {
+  constructor(
+    private readonly channel: ClientChannel,
+    private readonly framed: Framed,
+  ) {
     channel.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString();
       this.notify();
@@ -33,13 +37,15 @@ export class HeldChannel implements HeldCommand {
   waitFor(patterns: RegExp[]): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const line = this.stdout.split('\n').find((l) => patterns.some((p) => p.test(l)));
+        // Only the script's own complete lines: a login shell's banner cannot match.
+        const line = this.framed.linesSoFar(this.stdout).find((l) => patterns.some((p) => p.test(l)));
         if (line !== undefined) {
           this.waiters.delete(check);
           resolve(line);
         } else if (this.ended) {
           this.waiters.delete(check);
-          reject(new Error(`ended with exit code ${this.exitCode}: ${(this.stderr || this.stdout).trim()}`));
+          const { stdout, stderr } = this.output();
+          reject(new Error(`ended with exit code ${this.exitCode}: ${(stderr || stdout).trim()}`));
         }
       };
       this.waiters.add(check);
@@ -54,6 +60,9 @@ export class HeldChannel implements HeldCommand {
   }
 
   output(): { stdout: string; stderr: string } {
-    return { stdout: this.stdout, stderr: this.stderr };
+    return {
+      stdout: this.framed.unframe(this.stdout) ?? '',
+      stderr: this.framed.unframe(this.stderr) ?? this.stderr,
+    };
   }
 }

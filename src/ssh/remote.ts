@@ -1,4 +1,6 @@
 // The Remote of one host over one SSH connection: commands, the lock holder, SFTP and HTTP, all over it.
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { NodeSSH } from 'node-ssh';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { request, type Agent } from 'undici';
@@ -6,6 +8,7 @@ import { httpGetOnHost, parseHttpOnHost } from '../commands/http.js';
 import type { Log } from '../log.js';
 import type { ExecResult, HeldCommand, HttpResult, Remote } from '../remote.js';
 import { quote } from '../shell.js';
+import { frame } from './framing.js';
 import { HeldChannel } from './held.js';
 import { tunnelAgent } from './tunnel.js';
 
@@ -19,6 +22,7 @@ export interface ShellScript {
 
 export class SshRemote implements Remote {
   private sftp?: Promise<SFTPWrapper>;
+  private sftpWarned = false;
   private readonly agent: Agent;
   /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
   private tunnels = true;
@@ -54,26 +58,31 @@ export class SshRemote implements Remote {
     this.log.debug(command.script);
   }
 
-  async exec(command: ShellScript): Promise<ExecResult> {
+  async exec(command: ShellScript, stdin?: Readable | string): Promise<ExecResult> {
     this.logScript(command);
     this.connection(); // a clear error when the link is already gone
-    const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`${command.title}: ${message} (the SSH connection to ${this.name} was lost?)`, {
-        cause: error,
+    const framed = frame(command.script);
+    const raw = await this.ssh
+      .execCommand(framed.command, { noTrim: true, stdin })
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${command.title}: ${message} (the SSH connection to ${this.name} was lost?)`, {
+          cause: error,
+        });
       });
-    });
-    if (result.code === null)
-      throw new Error(`${command.title}: the SSH channel closed without an exit code`);
-    return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    if (raw.code === null) throw new Error(`${command.title}: the SSH channel closed without an exit code`);
+    const stdout = framed.unframe(raw.stdout);
+    if (stdout === undefined) throw new Error(notStarted(command.title, this.name, raw));
+    return { code: raw.code, stdout, stderr: framed.unframe(raw.stderr) ?? raw.stderr };
   }
 
   hold(command: ShellScript): Promise<HeldCommand> {
     this.logScript({ ...command, quiet: false });
     return new Promise((resolve, reject) => {
-      this.connection().exec(`sh -c ${quote(command.script)}`, (error, channel) => {
+      const framed = frame(command.script);
+      this.connection().exec(framed.command, (error, channel) => {
         if (error) reject(error);
-        else resolve(new HeldChannel(channel));
+        else resolve(new HeldChannel(channel, framed));
       });
     });
   }
@@ -83,9 +92,31 @@ export class SshRemote implements Remote {
     return this.sftp;
   }
 
+  /**
+   * SFTP, or undefined when the host cannot start it: a login shell that prints corrupts the SFTP stream
+   * ("message too long"). Files then go through a plain command's stdin, which the framing keeps clean.
+   */
+  private async usableSftp(): Promise<SFTPWrapper | undefined> {
+    try {
+      return await this.sftpSession();
+    } catch (error) {
+      if (this.sftpWarned) return undefined;
+      this.sftpWarned = true;
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.warning(
+        `${this.name}: SFTP does not start (${message}); files are sent through a command instead`,
+      );
+      return undefined;
+    }
+  }
+
   /** 32 requests of 128 KiB in flight (ssh2 splits them to the server's own write limit): near scp speed. */
   async upload(localPath: string, remotePath: string): Promise<void> {
-    const sftp = await this.sftpSession();
+    const sftp = await this.usableSftp();
+    if (!sftp) {
+      await this.pipeTo(remotePath, createReadStream(localPath), `cat > ${quote(remotePath)}`);
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
       sftp.fastPut(localPath, remotePath, { concurrency: 32, chunkSize: 131072 }, (error) => {
         if (error) reject(new Error(`upload to ${remotePath} failed: ${error.message}`));
@@ -95,13 +126,25 @@ export class SshRemote implements Remote {
   }
 
   async writeFile(remotePath: string, content: string, mode: number): Promise<void> {
-    const sftp = await this.sftpSession();
+    const sftp = await this.usableSftp();
+    if (!sftp) {
+      const tmp = quote(`${remotePath}.tmp`);
+      const script = `umask 077 && cat > ${tmp} && chmod ${mode.toString(8)} ${tmp} && mv -f -- ${tmp} ${quote(remotePath)}`;
+      await this.pipeTo(remotePath, content, script);
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
       sftp.writeFile(remotePath, content, { mode }, (error) => {
         if (error) reject(new Error(`writing ${remotePath} failed: ${error.message}`));
         else resolve();
       });
     });
+  }
+
+  private async pipeTo(remotePath: string, input: Readable | string, script: string): Promise<void> {
+    const result = await this.exec({ title: `write ${remotePath}`, script, quiet: true }, input);
+    if (result.code !== 0)
+      throw new Error(`writing ${remotePath} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
   }
 
   async httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
@@ -130,4 +173,17 @@ export class SshRemote implements Remote {
     this.ssh.dispose();
     this.bastion?.dispose();
   }
+}
+
+/** The wrapper never printed its first marker: the login shell did not run the command at all. */
+function notStarted(
+  title: string,
+  host: string,
+  raw: { code: number | null; stdout: string; stderr: string },
+): string {
+  const said = `${raw.stderr}${raw.stdout}`.trim().slice(0, 500);
+  return (
+    `${title}: the command never started on ${host} (exit code ${raw.code}); ` +
+    `the deploy user's login shell said: ${said || 'nothing'}`
+  );
 }
