@@ -157,9 +157,8 @@ test('a crash before healthy: log tail shown without secrets, new app stopped, n
     'last 40 lines of /opt/app/releases/r2/app.log',
     'stop pid 22 on port 8081',
   ]);
-  expect(d.log.lines).toContain(
-    'info: Last 40 lines of /opt/app/releases/r2/app.log:\nException: boom token=***\n',
-  );
+  expect(d.log.lines).toContain('info: Last 40 lines of /opt/app/releases/r2/app.log:');
+  expect(d.log.lines).toContain('verbatim: Exception: boom token=***\n');
   expect(d.log.lines).toContain('info: undo: stop the new app (pid 22)');
   expect(d.host.ran.some((t) => t.startsWith('switch'))).toBe(false);
   expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, servingPort: 8080 });
@@ -374,4 +373,12 @@ describe('the lock', () => {
     d.host.lock = { lines: [], exit: 70 };
     await expect(d.run()).rejects.toThrow('Lock failed: the lock shell ended');
   });
+});
+
+test('the log tail is shown verbatim (never run as workflow commands) with long lines cut', async () => {
+  const long = 'x'.repeat(2500);
+  const d = deploy({ alive: () => false, logTail: () => `::error::not ours\n${long}\n` });
+  d.host.health = () => new Error('connect ECONNREFUSED');
+  await expect(d.run()).rejects.toThrow(/exited before it became healthy/);
+  expect(d.log.lines).toContain(`verbatim: ::error::not ours\n${'x'.repeat(2000)}… (500 more characters)\n`);
 });

@@ -182,6 +182,7 @@ describe('log', () => {
     log.warning('w');
     log.error('e');
     log.debug('d');
+    log.verbatim('::error::x\ny');
     log.endGroup();
     expect(base.lines).toEqual([
       'info: [h1] ── Lock',
@@ -189,6 +190,7 @@ describe('log', () => {
       'warning: [h1] w',
       'error: [h1] e',
       'debug: [h1] d',
+      'verbatim: [h1] ::error::x\n[h1] y',
     ]);
   });
 
@@ -200,5 +202,16 @@ describe('log', () => {
     actionsLog.debug('d');
     actionsLog.endGroup();
     expect(stdout.join('')).toBe('::group::G\ni\n::warning::w\n::error::e\n::debug::d\n::endgroup::\n');
+  });
+
+  test('text from the host is wrapped in stop-commands with a fresh token', () => {
+    actionsLog.verbatim('::error::from the app\n::add-mask::x');
+    actionsLog.verbatim('again');
+    const [start, text, end, start2] = stdout.map((l) => l.replace(/\n$/, ''));
+    const token = /^::stop-commands::(bgd-[0-9a-f]{24})$/.exec(start)?.[1];
+    expect(token).toBeDefined();
+    expect(text).toBe('::error::from the app\n::add-mask::x');
+    expect(end).toBe(`::${token}::`);
+    expect(start2).not.toBe(start);
   });
 });

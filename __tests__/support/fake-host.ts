@@ -149,6 +149,7 @@ export function recordingLog(): Log & { lines: string[] } {
     debug: (m) => lines.push(`debug: ${m}`),
     startGroup: (n) => lines.push(`group: ${n}`),
     endGroup: () => lines.push('endgroup'),
+    verbatim: (t) => lines.push(`verbatim: ${t}`),
   };
 }
 

@@ -87,11 +87,14 @@ export function isAlive(app: AppProcess): RemoteCommand<'alive'> {
   };
 }
 
+/** At most this much of the log's end crosses the wire: one 20 MB line must not flood the Actions log. */
+export const LOG_TAIL_BYTES = 16384;
+
 export function logTail(paths: Layout, releaseId: string, lines: number): RemoteCommand<'logTail'> {
   return {
     kind: 'logTail',
     title: `last ${lines} lines of ${paths.log(releaseId)}`,
-    script: script(`tail -n ${lines} -- ${quote(paths.log(releaseId))} 2>&1`),
+    script: script(`tail -c ${LOG_TAIL_BYTES} -- ${quote(paths.log(releaseId))} 2>&1 | tail -n ${lines}`),
     parse: (stdout) => stdout,
   };
 }

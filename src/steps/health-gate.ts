@@ -43,10 +43,25 @@ export async function healthGate(
   });
 }
 
+const MAX_LINE = 2000;
+
+/** Lines longer than MAX_LINE characters are cut, saying how much. */
+export function capLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) =>
+      line.length > MAX_LINE
+        ? `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`
+        : line,
+    )
+    .join('\n');
+}
+
 /** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
 async function showLogTail(ctx: HostContext, releaseId: string): Promise<void> {
   const tail = await ctx.host.run(logTail(ctx.paths, releaseId, LOG_TAIL_LINES));
   const secrets = ctx.settings.secretEnv.map(([, value]) => value).filter((v) => v !== '');
   const shown = secrets.reduce((text, secret) => text.split(secret).join('***'), tail);
-  ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:\n${shown}`);
+  ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:`);
+  ctx.log.verbatim(capLines(shown));
 }
