@@ -1,5 +1,5 @@
 import { isHealthy, pollDelay, pollHealth } from '../src/health.js';
-import type { HttpResult } from '../src/remote.js';
+import { IncompleteAnswer, type HttpResult } from '../src/remote.js';
 
 test.each([
   [{ status: 200, body: '{"status":"UP"}' }, true],
@@ -48,6 +48,7 @@ test('healthy after a few refusals and a DOWN', async () => {
     expect: 'UP',
     timeoutMs: 10000,
     intervalMs: 1000,
+    probeTimeoutMs: 5000,
     now: c.now,
     sleep: c.sleep,
   });
@@ -70,6 +71,7 @@ test('fails fast when the process has exited', async () => {
     expect: 'UP',
     timeoutMs: 120000,
     intervalMs: 1000,
+    probeTimeoutMs: 5000,
     now: c.now,
     sleep: c.sleep,
   });
@@ -85,6 +87,7 @@ test('times out on an app that stays DOWN, with the last answer', async () => {
     expect: 'UP',
     timeoutMs: 12000,
     intervalMs: 1000,
+    probeTimeoutMs: 5000,
     onProgress: (m) => progress.push(m),
     now: c.now,
     sleep: c.sleep,
@@ -108,9 +111,71 @@ test('stops when aborted', async () => {
     expect: 'UP',
     timeoutMs: 60000,
     intervalMs: 1000,
+    probeTimeoutMs: 5000,
     signal: abort.signal,
     now: c.now,
     sleep: c.sleep,
   });
   expect(outcome).toMatchObject({ healthy: false, reason: 'aborted', attempts: 3 });
+});
+
+test('each probe gets the probe timeout, never more than what is left of the health timeout', async () => {
+  const c = clock();
+  const given: number[] = [];
+  const outcome = await pollHealth({
+    probe: async (ms) => {
+      given.push(ms);
+      c.advance(ms); // every probe takes all the time it is given
+      throw new Error('timed out');
+    },
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 12_000,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  expect(given).toEqual([5000, 5000, 1750]);
+  expect(outcome).toMatchObject({ healthy: false, reason: 'timeout', elapsedMs: 12_000 });
+});
+
+test('a slow endpoint is usable with a longer probe timeout', async () => {
+  const c = clock();
+  const outcome = await pollHealth({
+    probe: async (ms) => {
+      if (ms < 8000) throw new Error('timed out');
+      c.advance(7000);
+      return { status: 200, body: 'UP' };
+    },
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 60_000,
+    intervalMs: 1000,
+    probeTimeoutMs: 10_000,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  expect(outcome).toEqual({ healthy: true, attempts: 1, elapsedMs: 7000, last: 'HTTP 200 UP' });
+});
+
+test('an answer whose body never ends is reported as such, not as a lost connection', async () => {
+  const c = clock();
+  const outcome = await pollHealth({
+    probe: async () => {
+      throw new IncompleteAnswer('HTTP 200, but its body did not end within 5 s');
+    },
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 1000,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  expect(outcome).toMatchObject({
+    healthy: false,
+    reason: 'timeout',
+    last: 'HTTP 200, but its body did not end within 5 s',
+  });
 });

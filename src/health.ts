@@ -1,10 +1,13 @@
 // Step 4: poll the new app until it is healthy. Sub-second polls at first (a fast app is switched to as soon
 // as it is ready), growing to health-interval; never a fixed sleep. A connection refused is followed by a
 // check that the process still lives, so a crash fails the step at once instead of at the timeout.
-import type { HttpResult } from './remote.js';
+import { IncompleteAnswer, type HttpResult } from './remote.js';
 
 export interface HealthPollOptions {
-  probe: () => Promise<HttpResult>;
+  /** One request, which must end within the given time. */
+  probe: (timeoutMs: number) => Promise<HttpResult>;
+  /** The longest one probe may take; never longer than what is left of timeoutMs. */
+  probeTimeoutMs: number;
   alive: () => Promise<boolean>;
   expect: string;
   timeoutMs: number;
@@ -68,11 +71,12 @@ export async function pollHealth(o: HealthPollOptions): Promise<HealthOutcome> {
     const remaining = o.timeoutMs - (now() - started);
     attempts++;
     try {
-      const result = await o.probe();
+      const result = await o.probe(Math.max(1, Math.min(o.probeTimeoutMs, remaining)));
       last = describe(result);
       if (isHealthy(result, o.expect)) return { healthy: true, attempts, elapsedMs: now() - started, last };
     } catch (error) {
-      last = `no connection (${(error as Error).message})`;
+      const message = error instanceof Error ? error.message : String(error);
+      last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
       if (!(await o.alive()))
         return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
     }

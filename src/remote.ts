@@ -54,6 +54,14 @@ export interface Executor {
   httpGet(url: string, timeoutMs: number): Promise<HttpResult>;
 }
 
+/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
+export class IncompleteAnswer extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteAnswer';
+  }
+}
+
 export class RemoteCommandError extends Error {
   constructor(
     readonly title: string,

@@ -30,6 +30,7 @@ export const settings: Settings = {
   healthPath: '/actuator/health',
   healthExpect: 'UP',
   healthTimeoutMs: 2000,
+  healthProbeTimeoutMs: 5000,
   healthIntervalMs: 50,
   nginxInclude: '/etc/nginx/conf.d/service-url.inc',
   nginxReload: 'auto',

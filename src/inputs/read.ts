@@ -45,6 +45,7 @@ function readOptions(c: Checker) {
     secretEnv: c.envLines('secret-env'),
     healthExpect: c.raw('health-expect') || 'UP',
     healthTimeoutMs: c.seconds('health-timeout', 120, 1),
+    healthProbeTimeoutMs: c.seconds('health-probe-timeout', 5, 0.1),
     healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
     nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
     nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),

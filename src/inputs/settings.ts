@@ -47,6 +47,8 @@ export interface Settings {
   healthPath: string;
   healthExpect: string;
   healthTimeoutMs: number;
+  /** The longest one health request may take. */
+  healthProbeTimeoutMs: number;
   healthIntervalMs: number;
 
   nginxInclude: string;

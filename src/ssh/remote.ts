@@ -6,7 +6,13 @@ import type { Client, SFTPWrapper } from 'ssh2';
 import { request, type Agent } from 'undici';
 import { httpGetOnHost, parseHttpOnHost } from '../commands/http.js';
 import type { Log } from '../log.js';
-import type { ExecResult, HeldCommand, HttpResult, Remote } from '../remote.js';
+import {
+  IncompleteAnswer,
+  type ExecResult,
+  type HeldCommand,
+  type HttpResult,
+  type Remote,
+} from '../remote.js';
 import { quote } from '../shell.js';
 import { frame } from './framing.js';
 import { HeldChannel } from './held.js';
@@ -156,9 +162,12 @@ export class SshRemote implements Remote {
           bodyTimeout: timeoutMs,
           signal: AbortSignal.timeout(timeoutMs),
         });
-        return { status: response.statusCode, body: await response.body.text() };
+        return {
+          status: response.statusCode,
+          body: await readBody(response.statusCode, response.body, timeoutMs),
+        };
       } catch (error) {
-        if (this.tunnelsAllowed()) throw error;
+        if (this.tunnelsAllowed() || error instanceof IncompleteAnswer) throw error;
         this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
       }
     }
@@ -186,4 +195,28 @@ function notStarted(
     `${title}: the command never started on ${host} (exit code ${raw.code}); ` +
     `the deploy user's login shell said: ${said || 'nothing'}`
   );
+}
+
+/** A health answer larger than this is not one: it is cut and reported. */
+const MAX_BODY = 1 << 20;
+
+/** The body, or IncompleteAnswer when it does not end within the probe's time or grows past MAX_BODY. */
+async function readBody(status: number, body: AsyncIterable<Buffer>, timeoutMs: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > MAX_BODY) throw new IncompleteAnswer(`HTTP ${status}, but its body is larger than 1 MiB`);
+    }
+  } catch (error) {
+    if (error instanceof IncompleteAnswer) throw error;
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'AbortError' || name === 'TimeoutError' || name === 'BodyTimeoutError') {
+      throw new IncompleteAnswer(`HTTP ${status}, but its body did not end within ${timeoutMs / 1000} s`);
+    }
+    throw new IncompleteAnswer(`HTTP ${status}, but the connection broke during its body (${String(error)})`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -6,8 +6,6 @@ import type { PortPlan } from '../plan.js';
 import { DeployCancelled, type HostContext } from './context.js';
 
 export const LOG_TAIL_LINES = 40;
-/** One probe never waits longer than this, so a hung endpoint is retried. */
-const PROBE_TIMEOUT_MS = 5000;
 
 export async function healthGate(
   ctx: HostContext,
@@ -19,7 +17,8 @@ export async function healthGate(
   await ctx.steps.run('Health check', async (detail) => {
     const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
     const outcome = await pollHealth({
-      probe: () => host.httpGet(url, Math.min(PROBE_TIMEOUT_MS, s.healthTimeoutMs)),
+      probe: (ms) => host.httpGet(url, ms),
+      probeTimeoutMs: s.healthProbeTimeoutMs,
       alive: () => host.run(isAlive(app)),
       expect: s.healthExpect,
       timeoutMs: s.healthTimeoutMs,

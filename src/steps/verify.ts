@@ -10,7 +10,6 @@ import type { HostContext } from './context.js';
 /** Short: while it runs, users may be getting the new version's errors. */
 const VERIFY_TIMEOUT_MS = 1500;
 const VERIFY_INTERVAL_MS = 200;
-const PROBE_TIMEOUT_MS = 5000;
 
 export async function verifyThroughNginx(
   ctx: HostContext,
@@ -21,7 +20,8 @@ export async function verifyThroughNginx(
 ): Promise<void> {
   await ctx.steps.run('Verify through nginx', async (detail) => {
     const outcome = await pollHealth({
-      probe: () => ctx.host.httpGet(verifyUrl, PROBE_TIMEOUT_MS),
+      probe: (ms) => ctx.host.httpGet(verifyUrl, ms),
+      probeTimeoutMs: ctx.settings.healthProbeTimeoutMs,
       alive: () => Promise.resolve(true),
       expect: ctx.settings.healthExpect,
       timeoutMs: Math.min(VERIFY_TIMEOUT_MS, ctx.settings.healthTimeoutMs),
