@@ -5,7 +5,9 @@ import type { Settings } from '../src/inputs.js';
 import { hostContext } from '../src/steps/context.js';
 import { StepError, StepRunner } from '../src/steps/runner.js';
 import { describeStop } from '../src/steps/stop-old.js';
+import { textSum } from '../src/commands/nginx.js';
 import {
+  INCLUDE_TEXT,
   blueLive,
   exitCode,
   FakeHost,
@@ -72,7 +74,7 @@ test('happy path: every step in order, old app retired, lock released', async ()
       'ok',
       expect.stringMatching(/^http:\/\/127\.0\.0\.1:8081\/actuator\/health healthy after/),
     ],
-    ['Switch nginx', 'ok', '/etc/nginx/conf.d/service-url.inc -> 127.0.0.1:8081, nginx reloaded'],
+    ['Switch nginx', 'ok', '/etc/nginx/conf.d/service-url.inc -> port 8081, nginx reloaded'],
     ['Drain nginx', 'ok', '2 old nginx workers finished their requests in 30 ms'],
     ['Stop old app', 'ok', 'old pid 11 on port 8080: exited after SIGTERM in 0.04 s'],
   ]);
@@ -215,20 +217,24 @@ test('broken behind nginx: switched back, new app drained and stopped, old one u
   expect(d.state.servingPort).toBe(8080);
 });
 
-test('the switch back names the release folder actually used', async () => {
-  const notes: string[] = [];
+test("the switch changes only the port of the user's line; the switch back puts the exact bytes back", async () => {
+  const scripts: string[] = [];
   const d = deploy(
-    { prepare: () => ({ releaseId: 'r2-3' }), switch: (cmd) => (notes.push(cmd.script), { oldWorkers: [] }) },
+    { switch: (cmd) => (scripts.push(cmd.script), { oldWorkers: [] }) },
     { verifyUrl: 'http://127.0.0.1:80/' },
   );
   d.host.health = (url) => (url.includes(':80/') ? { status: 500, body: '' } : { status: 200, body: 'UP' });
   await expect(d.run()).rejects.toThrow(/switched back/);
-  expect(notes[1]).toContain('rollback from release r2-3');
+  const switched = '# mine\nset $service_url "http://localhost:8081/";\n';
+  expect(scripts[0]).toContain(`new='${switched}'`);
+  expect(scripts[0]).toContain(`expected=${textSum(INCLUDE_TEXT)}`);
+  expect(scripts[1]).toContain(`new='${INCLUDE_TEXT}'`);
+  expect(scripts[1]).toContain(`expected=${textSum(switched)}`);
 });
 
 test('broken behind nginx on a first deploy: nothing to switch back to, and the step says so', async () => {
   const d = deploy(
-    { detect: () => ({ include: 'missing', ports: new Map() }) },
+    { detect: () => ({ include: 'missing', releases: 0, ports: new Map() }) },
     { verifyUrl: 'http://127.0.0.1:80/' },
   );
   d.host.health = (url) => (url.includes(':80/') ? { status: 502, body: '' } : { status: 200, body: 'UP' });
@@ -311,7 +317,7 @@ test.each([
 });
 
 test('first deploy: nothing to stop afterwards, and the skip is logged', async () => {
-  const d = deploy({ detect: () => ({ include: 'missing', ports: new Map() }) });
+  const d = deploy({ detect: () => ({ include: 'missing', releases: 0, ports: new Map() }) });
   await expect(d.run()).resolves.toEqual({ activePort: 8080, previousPort: undefined, releaseId: 'r2' });
   expect(d.host.ran).toContain('wait for 2 old nginx workers');
   expect(d.host.ran.some((t) => t.startsWith('stop pid'))).toBe(false);
@@ -381,4 +387,19 @@ test('the log tail is shown verbatim (never run as workflow commands) with long 
   d.host.health = () => new Error('connect ECONNREFUSED');
   await expect(d.run()).rejects.toThrow(/exited before it became healthy/);
   expect(d.log.lines).toContain(`verbatim: ::error::not ours\n${'x'.repeat(2000)}… (500 more characters)\n`);
+});
+
+test('an include that cannot be read on a host deployed to: Detect fails, nothing is launched or stopped', async () => {
+  const d = deploy({
+    detect: () => ({
+      ...blueLive(),
+      include: 'unreadable',
+      includeText: undefined,
+      includeTarget: undefined,
+    }),
+  });
+  await expect(d.run()).rejects.toThrow(
+    'Detect ports failed: /etc/nginx/conf.d/service-url.inc exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 /etc/nginx/conf.d/service-url.inc); nothing was changed',
+  );
+  expect(d.host.commands()).toEqual([LOCK, DETECT]);
 });

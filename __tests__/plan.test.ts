@@ -1,17 +1,29 @@
 import type { Detection, PortState } from '../src/commands/detect.js';
-import { PortConflictError, planPorts } from '../src/plan.js';
+import { parseInclude } from '../src/nginx-include.js';
+import { HostStateError, PortConflictError, planPorts as plan4 } from '../src/plan.js';
+
+const INC = '/etc/nginx/conf.d/service-url.inc';
+const planPorts = (d: Detection, blue: number, green: number) => plan4(d, blue, green, INC);
 
 function detection(
   includePort: number | undefined,
   states: Partial<PortState>[],
   include: Detection['include'] = 'present',
+  releases = 0,
 ): Detection {
   const ports = new Map<number, PortState>();
   for (const s of states) {
     if (s.port === undefined) throw new Error('a port state needs its port');
     ports.set(s.port, { listening: false, ...s } as PortState);
   }
-  return { include, includePort, ports };
+  const includeText =
+    include !== 'present'
+      ? undefined
+      : includePort === undefined
+        ? ''
+        : `set $service_url http://127.0.0.1:${includePort};\n`;
+  const includeTarget = includeText === undefined ? undefined : parseInclude(includeText);
+  return { include, includeText, includeTarget, releases, ports };
 }
 const ours = (pid: number) => ({ pid, start: '100', release: 'r' });
 
@@ -102,4 +114,59 @@ test('first deploy with blue held by a stranger uses green', () => {
     8081,
   );
   expect(p.idle).toBe(8081);
+});
+
+describe('state that cannot be read or recognised is an error on a host deployed to, never a first deploy', () => {
+  const live = [{ port: 8080, listening: true, ours: ours(11) }, { port: 8081 }];
+
+  test('an include the deploy user cannot read: the fix is named, whatever runs', () => {
+    expect(() => planPorts(detection(undefined, [], 'unreadable'), 8080, 8081)).toThrow(
+      new HostStateError(
+        `${INC} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${INC}); nothing was changed`,
+      ),
+    );
+  });
+
+  test('a missing include while our app runs', () => {
+    expect(() => planPorts(detection(undefined, live, 'missing'), 8080, 8081)).toThrow(
+      `${INC} is missing although this host was deployed to (an app of ours runs on port 8080): put the include back, or check nginx-include; nothing was changed`,
+    );
+  });
+
+  test('a missing include where releases exist', () => {
+    expect(() => planPorts(detection(undefined, [], 'missing', 3), 8080, 8081)).toThrow(
+      /is missing although this host was deployed to \(3 releases exist\)/,
+    );
+  });
+
+  test('an include in a form not understood, on a host deployed to', () => {
+    const d = { ...detection(undefined, live), includeText: 'set $service_url http://backend;\n' };
+    expect(() => planPorts(d, 8080, 8081)).toThrow(
+      /^cannot recognise where \/etc\/nginx\/conf\.d\/service-url\.inc routes to; the forms understood are: set \$service_url http:\/\/127\.0\.0\.1:PORT;/,
+    );
+  });
+
+  test('an include with directives but no port, even on a fresh host', () => {
+    const d = { ...detection(undefined, []), includeText: 'set $service_url $upstream;\n' };
+    expect(() => planPorts(d, 8080, 8081)).toThrow(HostStateError);
+  });
+
+  test('an empty or comment-only include on a fresh host is a first deploy', () => {
+    const d = { ...detection(undefined, []), includeText: '# to be written\n\n' };
+    const p = planPorts(d, 8080, 8081);
+    expect([p.live, p.idle, p.include]).toEqual([
+      undefined,
+      8080,
+      { text: '# to be written\n\n', target: undefined },
+    ]);
+    expect(p.notes).toEqual(['the nginx include has no `set $service_url` line yet: it will be written']);
+  });
+
+  test('the plan carries the include as it is, for the switch and a restore', () => {
+    const p = planPorts(detection(8080, live), 8080, 8081);
+    expect(p.include).toEqual({
+      text: 'set $service_url http://127.0.0.1:8080;\n',
+      target: { port: 8080, before: 'set $service_url http://127.0.0.1:', after: ';\n' },
+    });
+  });
 });

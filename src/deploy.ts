@@ -32,10 +32,10 @@ export async function deployHost(ctx: HostContext): Promise<HostResult> {
     const app = await launch(ctx, plan, releaseId);
     await healthGate(ctx, plan, app, releaseId);
     checkCancelled(ctx);
-    const oldWorkers = await switchTraffic(ctx, plan, releaseId);
+    const oldWorkers = await switchTraffic(ctx, plan);
     await drain(ctx, oldWorkers);
     const verifyUrl = ctx.settings.verifyUrl;
-    if (verifyUrl) await verifyThroughNginx(ctx, verifyUrl, plan, app, releaseId);
+    if (verifyUrl) await verifyThroughNginx(ctx, verifyUrl, plan, app);
     await stopOld(ctx, plan);
     await prune(ctx, releaseId);
     return { activePort: plan.idle, previousPort: plan.live, releaseId };

@@ -3,6 +3,7 @@
 import type { CommandKind, CommandResults, RemoteCommand } from '../../src/commands/types.js';
 import type { LockCommand } from '../../src/commands/lock.js';
 import type { Settings } from '../../src/inputs.js';
+import { parseInclude } from '../../src/nginx-include.js';
 import type { Log } from '../../src/log.js';
 import { RemoteCommandError, type Executor, type HeldCommand, type HttpResult } from '../../src/remote.js';
 
@@ -45,9 +46,13 @@ type Answer<K extends CommandKind> = (cmd: RemoteCommand<K>) => CommandResults[K
 export type Answers = { [K in CommandKind]?: Answer<K> };
 
 /** Blue (8080) live, served by our pid 11 of release r1; green (8081) free. */
+export const INCLUDE_TEXT = '# mine\nset $service_url "http://localhost:8080/";\n';
+
 export const blueLive = (): CommandResults['detect'] => ({
   include: 'present',
-  includePort: 8080,
+  includeText: INCLUDE_TEXT,
+  includeTarget: parseInclude(INCLUDE_TEXT),
+  releases: 1,
   ports: new Map([
     [8080, { port: 8080, listening: true, ours: { pid: 11, start: '100', release: 'r1' } }],
     [8081, { port: 8081, listening: false }],

@@ -3,7 +3,8 @@
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import { LISTENING, OURS, PATH_SETUP } from './functions.js';
-import { keyValues, OutputError, required, script, type RemoteCommand } from './types.js';
+import { parseInclude, type IncludeTarget } from '../nginx-include.js';
+import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 export function detectPorts(
   paths: Layout,
@@ -19,14 +20,16 @@ export function detectPorts(
       LISTENING,
       `inc=${quote(include)}`,
       'ip=',
-      'if [ -r "$inc" ]; then',
+      // The exact bytes, for the parser (src/nginx-include.ts) and for a byte-for-byte restore.
+      'if [ -r "$inc" ] && b=$(base64 -w0 < "$inc" 2>/dev/null); then',
       '  echo include=present',
-      // `set $service_url http://HOST:PORT;` -> PORT
+      '  echo "include_b64=$b"',
+      // Only to know which port to look at as well; the parser decides what the include says.
       '  ip=$(sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$inc" | head -n 1)',
-      '  echo "include_port=$ip"',
       'elif [ -e "$inc" ]; then echo include=unreadable',
       'else echo include=missing',
       'fi',
+      `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`,
       `set -- ${ports.join(' ')}`,
       'case " $* " in *" $ip "*) ;; *) [ -n "$ip" ] && set -- "$@" "$ip" ;; esac',
       'for p in "$@"; do',
@@ -57,7 +60,12 @@ export interface PortState {
 
 export interface Detection {
   include: 'present' | 'missing' | 'unreadable';
-  includePort?: number;
+  /** The include's exact text, when present. */
+  includeText?: string;
+  /** Where the include routes to; undefined when it names no port in a form we understand. */
+  includeTarget?: IncludeTarget;
+  /** How many release folders the host has: any means the action deployed here before. */
+  releases: number;
   ports: Map<number, PortState>;
 }
 
@@ -66,10 +74,12 @@ function parseDetection(output: string, candidates: readonly number[]): Detectio
   const include = required(kv, 'include');
   if (include !== 'present' && include !== 'missing' && include !== 'unreadable')
     throw new OutputError(`the detect script printed include=${include}`);
-  const port = Number(kv.get('include_port'));
-  const includePort = Number.isInteger(port) && port > 0 ? port : undefined;
-  const ports = [...new Set([...candidates, ...(includePort ? [includePort] : [])])];
-  const detection: Detection = { include, includePort, ports: new Map() };
+  const b64 = kv.get('include_b64');
+  const includeText = include === 'present' ? Buffer.from(b64 ?? '', 'base64').toString('utf8') : undefined;
+  const includeTarget = includeText === undefined ? undefined : parseInclude(includeText);
+  const ports = [...new Set([...candidates, ...(includeTarget ? [includeTarget.port] : [])])];
+  const releases = requiredNumber(kv, 'releases');
+  const detection: Detection = { include, includeText, includeTarget, releases, ports: new Map() };
   for (const port of ports) {
     const state: PortState = { port, listening: kv.get(`listening_${port}`) === '1' };
     const ours = kv.get(`pid_${port}`)?.split(' ');

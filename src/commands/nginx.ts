@@ -1,6 +1,7 @@
 // Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
 // with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
 // old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
+import { createHash } from 'node:crypto';
 import type { ReloadMode, SudoMode } from '../inputs.js';
 import { quote, quoteAll } from '../shell.js';
 import { asRoot, PATH_SETUP } from './functions.js';
@@ -12,6 +13,7 @@ export const EXIT_TEST_FAILED = 32;
 export const EXIT_RELOAD_FAILED = 33;
 export const EXIT_NO_NEW_WORKERS = 34;
 export const EXIT_LAUNCH_GONE = 35;
+export const EXIT_INCLUDE_CHANGED = 36;
 
 /** After a reload: the old workers, which still finish requests routed by the previous include. */
 export interface Switched {
@@ -25,9 +27,15 @@ export interface NginxSpec {
   sudo: SudoMode;
 }
 
-/** The include's full text. */
-export function includeContent(port: number, note: string): string {
-  return `# Written by the blue/green deploy action: ${note.replace(/[\r\n]/g, ' ')}\nset $service_url http://127.0.0.1:${port};\n`;
+/** What to write, and what the include must hold until then (undefined: it must not exist). */
+export interface IncludeChange {
+  content: string;
+  expected: string | undefined;
+}
+
+/** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
+export function textSum(text: string | undefined): string {
+  return text === undefined ? 'absent' : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
@@ -57,7 +65,7 @@ const WORKERS =
   'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
 
 /** Common part of switch and restore: write, test, reload, wait for the new workers. */
-function rewriteInclude(spec: NginxSpec, content: string, pending?: string): string[] {
+function rewriteInclude(spec: NginxSpec, change: IncludeChange, pending?: string): string[] {
   return [
     PATH_SETUP,
     asRoot(spec.sudo),
@@ -66,7 +74,8 @@ function rewriteInclude(spec: NginxSpec, content: string, pending?: string): str
     ...(pending ? claimLaunch(pending) : []),
     `inc=${quote(spec.include)}`,
     'tmp="$inc.tmp"',
-    `new=${quote(content)}`,
+    `new=${quote(change.content)}`,
+    `expected=${textSum(change.expected)}`,
     "before=$(nginx_workers | tr '\\n' ' ')",
     `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
     'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
@@ -96,9 +105,16 @@ function claimLaunch(pending: string): string[] {
 /** Write the include (temp file, then mv), nginx -t, reload; on any failure the previous bytes go back. */
 function writeTestReload(spec: NginxSpec): string[] {
   return [
-    // The x keeps trailing newlines through $( ), so a restore is byte for byte.
-    'if [ -f "$inc" ]; then had=1; old=$(cat -- "$inc"; echo x); old=${old%x}; else had=0; old=; fi',
-    'write_include() { printf \'%s\' "$1" | as_root tee "$tmp" >/dev/null && as_root mv -f "$tmp" "$inc"; }',
+    // The x keeps trailing newlines through $( ), so a restore is byte for byte; a failed read stops here.
+    'if [ -f "$inc" ]; then',
+    '  had=1',
+    `  old=$(cat -- "$inc" && echo x) || { echo "cannot read $inc" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    '  old=${old%x}',
+    '  now=$(printf \'%s\' "$old" | sha256sum | cut -c 1-64)',
+    'else had=0; old=; now=absent; fi',
+    `[ "$now" = "$expected" ] || { echo "$inc changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    // chmod: under a umask such as 027 the file would be unreadable for the deploy user and for nginx's workers.
+    'write_include() { printf \'%s\' "$1" | as_root tee "$tmp" >/dev/null && as_root chmod 644 "$tmp" && as_root mv -f "$tmp" "$inc"; }',
     'restore() {',
     '  if [ "$had" = 1 ]; then write_include "$old"; else as_root rm -f "$inc"; fi',
     '  [ -e "$tmp" ] && as_root rm -f "$tmp"',
@@ -147,23 +163,23 @@ function awaitNewWorkers(): string[] {
 export function switchNginx(
   spec: NginxSpec,
   port: number,
-  note: string,
+  change: IncludeChange,
   pending: string,
 ): RemoteCommand<'switch'> {
   return {
     kind: 'switch',
     title: `switch nginx to port ${port}`,
-    script: script(...rewriteInclude(spec, includeContent(port, note), pending)),
+    script: script(...rewriteInclude(spec, change, pending)),
     parse: parseSwitched,
   };
 }
 
-/** Rollback: put an earlier include text back (same write/test/reload path). */
-export function restoreNginx(spec: NginxSpec, port: number, note: string): RemoteCommand<'switch'> {
+/** Rollback: put the previous include's exact bytes back (same write/test/reload path). */
+export function restoreNginx(spec: NginxSpec, port: number, change: IncludeChange): RemoteCommand<'switch'> {
   return {
     kind: 'switch',
     title: `switch nginx back to port ${port}`,
-    script: script(...rewriteInclude(spec, includeContent(port, note))),
+    script: script(...rewriteInclude(spec, change)),
     parse: parseSwitched,
   };
 }

@@ -7,7 +7,7 @@ export async function detectLive(ctx: HostContext): Promise<PortPlan> {
   const { settings: s, state } = ctx;
   return ctx.steps.run('Detect ports', async (detail) => {
     const detection = await ctx.host.run(detectPorts(ctx.paths, s.nginxInclude, [s.bluePort, s.greenPort]));
-    const plan = planPorts(detection, s.bluePort, s.greenPort);
+    const plan = planPorts(detection, s.bluePort, s.greenPort, s.nginxInclude);
     plan.notes.forEach((note) => ctx.log.info(note));
     state.previousPort = plan.live;
     state.servingPort = plan.live;

@@ -5,6 +5,7 @@ import { drainWorkers } from '../commands/drain.js';
 import { restoreNginx } from '../commands/nginx.js';
 import { pollHealth } from '../health.js';
 import type { PortPlan } from '../plan.js';
+import { switchChange } from './switch.js';
 import type { HostContext } from './context.js';
 
 /** Short: while it runs, users may be getting the new version's errors. */
@@ -16,7 +17,6 @@ export async function verifyThroughNginx(
   verifyUrl: string,
   plan: PortPlan,
   app: AppProcess,
-  releaseId: string,
 ): Promise<void> {
   await ctx.steps.run('Verify through nginx', async (detail) => {
     const outcome = await pollHealth({
@@ -33,7 +33,7 @@ export async function verifyThroughNginx(
       detail(`${verifyUrl}: ${outcome.last}`);
       return;
     }
-    const back = await switchBack(ctx, plan, app, releaseId);
+    const back = await switchBack(ctx, plan, app);
     throw new Error(
       `${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
         (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'),
@@ -42,20 +42,16 @@ export async function verifyThroughNginx(
 }
 
 /** Returns false on a first deploy, where there is nothing to go back to. */
-async function switchBack(
-  ctx: HostContext,
-  plan: PortPlan,
-  app: AppProcess,
-  releaseId: string,
-): Promise<boolean> {
+async function switchBack(ctx: HostContext, plan: PortPlan, app: AppProcess): Promise<boolean> {
   const { host, log, settings: s } = ctx;
-  if (plan.live === undefined) {
+  const previous = plan.include.text;
+  if (plan.live === undefined || previous === undefined) {
     log.warning('first deploy: there is no previous version to switch back to');
     return false;
   }
-  const { oldWorkers } = await host.run(
-    restoreNginx(ctx.nginx, plan.live, `rollback from release ${releaseId}`),
-  );
+  // The exact bytes the include had before this deploy.
+  const change = { content: previous, expected: switchChange(plan).content };
+  const { oldWorkers } = await host.run(restoreNginx(ctx.nginx, plan.live, change));
   ctx.state.servingPort = plan.live;
   log.info(`nginx points at port ${plan.live} again`);
   await host.run(drainWorkers(oldWorkers, s.drainTimeoutMs));
