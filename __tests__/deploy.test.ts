@@ -5,6 +5,7 @@ import type { Settings } from '../src/inputs.js';
 import { hostContext } from '../src/steps/context.js';
 import { StepError, StepRunner } from '../src/steps/runner.js';
 import { describeStop } from '../src/steps/stop-old.js';
+import type { PortOwner } from '../src/commands/app.js';
 import { textSum } from '../src/commands/nginx.js';
 import {
   INCLUDE_TEXT,
@@ -57,6 +58,7 @@ test('happy path: every step in order, old app retired, lock released', async ()
     'upload /opt/app/releases/r2/app.jar.part',
     'verify sha256 of /opt/app/releases/r2/app.jar',
     'launch r2 on port 8081',
+    'who listens on port 8081',
     'switch nginx to port 8081',
     'wait for 2 old nginx workers',
     'stop pid 11 on port 8080',
@@ -403,3 +405,18 @@ test('an include that cannot be read on a host deployed to: Detect fails, nothin
   );
   expect(d.host.commands()).toEqual([LOCK, DETECT]);
 });
+
+test.each<[PortOwner, string]>([
+  [{ owner: 'foreign', pids: [4242] }, 'pid 4242'],
+  [{ owner: 'unseen' }, 'a process the deploy user cannot see'],
+])(
+  'a healthy answer from a listener this deploy did not launch: no switch, new app stopped',
+  async (owner, who) => {
+    const d = deploy({ portOwner: () => owner });
+    await expect(d.run()).rejects.toThrow(
+      `Health check failed: port 8081 answered healthy, but it is served by ${who}, not by the app this deploy launched (pid 22); nothing was switched`,
+    );
+    expect(d.host.ran.some((t) => t.startsWith('switch'))).toBe(false);
+    expect(d.host.commands().slice(-2)).toEqual(['who listens on port 8081', 'stop pid 22 on port 8081']);
+  },
+);

@@ -65,6 +65,7 @@ const DEFAULTS: Required<Answers> = {
   verifyUpload: () => undefined,
   launch: () => ({ pid: 22, start: '200' }),
   alive: () => true,
+  portOwner: () => ({ owner: 'ours', pids: [22] }),
   logTail: () => '',
   stop: () => ({ how: 'exited', ms: 40 }),
   switch: () => ({ oldWorkers: [5, 6] }),

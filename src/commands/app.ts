@@ -1,7 +1,7 @@
 // The app's process: launch it detached on a port, ask whether it still lives, show its log, stop it.
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
-import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
+import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, PORT_OWNER, STOP_GROUP } from './functions.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 export interface LaunchSpec {
@@ -89,6 +89,38 @@ export function isAlive(app: AppProcess): RemoteCommand<'alive'> {
 
 /** At most this much of the log's end crosses the wire: one 20 MB line must not flood the Actions log. */
 export const LOG_TAIL_BYTES = 16384;
+
+/** Who answers on a port: the app we launched (or a process of its own), something else, or nothing we see. */
+export type PortOwner =
+  { owner: 'ours'; pids: number[] } | { owner: 'foreign'; pids: number[] } | { owner: 'unseen' };
+
+/**
+ * Which process listens on `port`, and whether it is `app` or one of its own processes. Run after the health
+ * check: an answer from a listener this deploy did not launch must never be switched to.
+ */
+export function portOwner(app: AppProcess, port: number): RemoteCommand<'portOwner'> {
+  return {
+    kind: 'portOwner',
+    title: `who listens on port ${port}`,
+    script: script(
+      PATH_SETUP,
+      PORT_OWNER,
+      `pids=$(port_pids ${port} | tr '\\n' ' ')`,
+      'echo "pids=$pids"',
+      '[ -n "$pids" ] || { echo owner=unseen; exit 0; }',
+      `for p in $pids; do descends "$p" ${app.pid} || { echo owner=foreign; exit 0; }; done`,
+      'echo owner=ours',
+    ),
+    parse: (stdout) => {
+      const values = keyValues(stdout);
+      const owner = required(values, 'owner');
+      const pids = required(values, 'pids').split(' ').filter(Boolean).map(Number);
+      if (owner === 'ours' || owner === 'foreign') return { owner, pids };
+      if (owner === 'unseen') return { owner };
+      throw new OutputError(`the port script printed owner=${owner}`);
+    },
+  };
+}
 
 export function logTail(paths: Layout, releaseId: string, lines: number): RemoteCommand<'logTail'> {
   return {

@@ -94,3 +94,35 @@ export const KILL_LATER = [
   `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\nsleep "$3"; if ours "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
   '}',
 ].join('\n');
+
+/**
+ * port_pids PORT: the pids of the processes listening on PORT that this user may see: ss, else lsof, else the
+ * socket inodes of /proc/net/tcp* matched against /proc/PID/fd. descends PID ROOT: PID is ROOT, one of its
+ * descendants, or in ROOT's session (a child re-parented after its parent's exit stays in the session).
+ */
+export const PORT_OWNER = [
+  'port_pids() {',
+  '  if command -v ss >/dev/null 2>&1; then',
+  '    ss -Hltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u',
+  '  elif command -v lsof >/dev/null 2>&1; then',
+  '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u',
+  '  else',
+  '    _hex=$(printf ":%04X " "$1")',
+  '    for _ino in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" \'index($2 " ", p) && $4 == "0A" { print $10 }\'); do',
+  '      for _fd in /proc/[0-9]*/fd/*; do',
+  '        [ "$(readlink "$_fd" 2>/dev/null)" = "socket:[$_ino]" ] && echo "$_fd" | cut -d / -f 3',
+  '      done',
+  '    done | sort -u',
+  '  fi',
+  '}',
+  'descends() {',
+  '  _p=$1',
+  '  while [ -n "$_p" ] && [ "$_p" -gt 1 ]; do',
+  '    [ "$_p" = "$2" ] && return 0',
+  '    _f=$(sed "s/^.*) //" "/proc/$_p/stat" 2>/dev/null) || return 1',
+  '    [ "$(printf "%s\\n" "$_f" | cut -d " " -f 4)" = "$2" ] && return 0',
+  '    _p=$(printf "%s\\n" "$_f" | cut -d " " -f 2)',
+  '  done',
+  '  return 1',
+  '}',
+].join('\n');

@@ -2,7 +2,7 @@
 // into a typed value. Scripts print `key=value` lines; only the builder that prints a key reads it back.
 import type { Detection } from './detect.js';
 import type { HttpResult } from '../remote.js';
-import type { Launched, StopOutcome } from './app.js';
+import type { Launched, PortOwner, StopOutcome } from './app.js';
 import type { Drained } from './drain.js';
 import type { Switched } from './nginx.js';
 import type { PreparedRelease } from './release.js';
@@ -14,6 +14,7 @@ export interface CommandResults {
   verifyUpload: undefined;
   launch: Launched;
   alive: boolean;
+  portOwner: PortOwner;
   logTail: string;
   stop: StopOutcome;
   switch: Switched;

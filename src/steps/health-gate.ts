@@ -1,6 +1,6 @@
 // Step 7: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
 // step at once; on any failure the app's log tail is shown (secret values cut out).
-import { isAlive, logTail, type AppProcess } from '../commands/app.js';
+import { isAlive, logTail, portOwner, type AppProcess } from '../commands/app.js';
 import { pollHealth } from '../health.js';
 import type { PortPlan } from '../plan.js';
 import { DeployCancelled, type HostContext } from './context.js';
@@ -29,6 +29,7 @@ export async function healthGate(
       sleep: (ms) => ctx.clock.sleep(ms),
     });
     if (outcome.healthy) {
+      await ensureOurs(ctx, app, plan.idle);
       detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
       return;
     }
@@ -54,6 +55,17 @@ export function capLines(text: string): string {
         : line,
     )
     .join('\n');
+}
+
+/** The answer must come from the app this deploy launched (or a process of its own), never a stranger. */
+async function ensureOurs(ctx: HostContext, app: AppProcess, port: number): Promise<void> {
+  const found = await ctx.host.run(portOwner(app, port));
+  if (found.owner === 'ours') return;
+  const who =
+    found.owner === 'foreign' ? `pid ${found.pids.join(', ')}` : 'a process the deploy user cannot see';
+  throw new Error(
+    `port ${port} answered healthy, but it is served by ${who}, not by the app this deploy launched (pid ${app.pid}); nothing was switched`,
+  );
 }
 
 /** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
