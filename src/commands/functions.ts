@@ -63,20 +63,43 @@ export const NOW_MS = 'now_ms() { date +%s%3N; }';
 const SIGNAL_GROUP = 'signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }';
 
 /**
- * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until PID has exited, or, given
+ * group_alive PGID: a live (not zombie) process is in process group PGID and in session PGID: what our
+ * launcher started, children included, even after the leader itself has exited. A recycled PGID that leads
+ * no session of that id is not ours.
+ */
+const GROUP_ALIVE = [
+  'group_alive() {',
+  '  sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |',
+  // Double quotes only: KILL_LATER carries this function inside a single-quoted sh -c.
+  '    awk -v g="$1" "\\$2 == g && \\$3 == g && \\$1 !~ /^[ZX]/ { f = 1 } END { exit !f }"',
+  '}',
+].join('\n');
+
+/**
+ * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until the group is gone, or, given
  * PORT, until nothing listens there any more; SIGKILL to the group at the deadline. Prints `stop=` gone,
  * exited, closed (port closed, still shutting down) or killed, and `stop_ms=`. Needs OURS, LISTENING, NOW_MS.
  */
 export const STOP_GROUP = [
   SIGNAL_GROUP,
+  GROUP_ALIVE,
+  // The app, or what is left of its group when the app itself has died (a child holding the port).
+  'running() { ours "$1" "$2" || group_alive "$1"; }',
   'stop_group() {',
-  '  ours "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
+  '  running "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
   '  signal_group TERM "$1" || { echo "cannot signal pid $1 (another user\'s process?)" >&2; return 1; }',
   '  _t0=$(now_ms)',
   '  _how=exited',
-  '  while ours "$1" "$2"; do',
+  '  while running "$1" "$2"; do',
   '    if [ -n "${4-}" ] && ! listening "$4"; then _how=closed; break; fi',
-  '    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then signal_group KILL "$1"; _how=killed; break; fi',
+  '    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then',
+  '      signal_group KILL "$1"',
+  '      _how=killed',
+  // SIGKILL is not instant: wait (at most 5 s) until the group is gone, so the port is free when we report.
+  '      _k=0',
+  '      while running "$1" "$2" && [ "$_k" -lt 250 ]; do sleep 0.02; _k=$((_k + 1)); done',
+  '      break',
+  '    fi',
   '    sleep 0.02',
   '  done',
   '  echo "stop=$_how"',
@@ -91,7 +114,7 @@ export const STOP_GROUP = [
  */
 export const KILL_LATER = [
   'kill_later() {',
-  `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\nsleep "$3"; if ours "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
+  `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\n${GROUP_ALIVE}\nsleep "$3"; if ours "$1" "$2" || group_alive "$1"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
   '}',
 ].join('\n');
 
