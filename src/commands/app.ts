@@ -12,6 +12,9 @@ export interface LaunchSpec {
   appArgs: readonly string[];
 }
 
+/** The launched app could not be recorded (and was stopped). */
+export const LAUNCH_RECORD_EXIT = 40;
+
 /** A process we started: its pid and start time (together they name it even after the pid is reused). */
 export interface AppProcess {
   pid: number;
@@ -54,19 +57,29 @@ export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand<'launc
     script: script(
       PATH_SETUP,
       OURS,
+      LISTENING,
+      NOW_MS,
+      STOP_GROUP,
       `cd -- ${quote(paths.root)} || exit 1`,
       `rm -f -- ${pidTmp}`,
       '(',
       `  if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`,
-      `  exec setsid sh -c 'echo "$$" > "$1"; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`,
+      // No JVM unless its pid is on disk first (a full disk stops here, with nothing left running).
+      `  exec setsid sh -c 'echo "$$" > "$1" || exit 1; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`,
       `) </dev/null >>${quote(paths.log(spec.releaseId))} 2>&1 &`,
       'i=0',
       `while [ ! -s ${pidTmp} ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done`,
       `pid=$(cat ${pidTmp} 2>/dev/null); rm -f -- ${pidTmp}`,
       '[ -n "$pid" ] || { echo "the launcher did not start within 5 s" >&2; exit 1; }',
       'start=$(start_time "$pid")',
-      `printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))}`,
-      `printf '%s %s %s\\n' "$pid" "$start" ${spec.port} > ${quote(paths.pending)}`,
+      // A record that cannot be written (disk full) would leave a JVM nobody knows of: stop it instead.
+      `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))} &&`,
+      `  printf '%s %s %s\\n' "$pid" "$start" ${spec.port} > ${quote(paths.pending)}; }; then`,
+      `  stop_group "$pid" "$start" 5000 >/dev/null`,
+      `  rm -f -- ${quote(paths.pidFile(spec.port))} ${quote(paths.pending)}`,
+      '  echo "could not record the new app (disk full?): it was stopped" >&2',
+      `  exit ${LAUNCH_RECORD_EXIT}`,
+      'fi',
       'echo "pid=$pid"',
       'echo "start=$start"',
     ),
