@@ -12,6 +12,7 @@ import { exec } from '../test-target/exec.js';
 import { processAlive, stopChild } from '../test-target/processes.js';
 import {
   startAction,
+  stopStartedActions,
   targetInputs,
   type ActionResult,
   type StartedAction,
@@ -42,6 +43,7 @@ beforeAll(async () => {
   target = await startTarget();
 });
 
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });

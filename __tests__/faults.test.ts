@@ -15,6 +15,7 @@ import { execOk } from '../test-target/exec.js';
 import { descendants, listProcesses, processAlive, stopChild } from '../test-target/processes.js';
 import {
   startAction,
+  stopStartedActions,
   targetInputs,
   type ActionResult,
   type StartedAction,
@@ -40,6 +41,7 @@ beforeAll(async () => {
   target = await startTarget();
 });
 
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
   fs.rmSync(work, { recursive: true, force: true });

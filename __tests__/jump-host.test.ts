@@ -10,7 +10,7 @@ import type { Bastion } from '../test-target/bastion.js';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { readQuiet } from '../test-target/exec.js';
 import { netnsOf, processAlive, waitGone } from '../test-target/processes.js';
-import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs, type ActionResult } from '../test-target/run-action.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { errors, expectFailure, expectSuccess } from './support/action.js';
@@ -31,6 +31,7 @@ beforeAll(async () => {
   jars = { v1, v2 };
   bastion = target.bastion as Bastion;
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });
