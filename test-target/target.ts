@@ -26,6 +26,8 @@ export interface TargetPlace {
   netns: NetNamespace | null;
   /** Isolated targets: the common root every isolated target sees (its own dir bind-mounted there). */
   sharedRoot: string | null;
+  /** Ports reserved for this target (freePorts), given back by stop(). */
+  reserved: number[];
 }
 
 const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
@@ -76,6 +78,7 @@ export class Target {
 
   /** PIDs of the harness's own ssh clients (not app processes). */
   private readonly clientPids = new Set<number>();
+  private readonly reserved: number[];
   private stopping: Promise<void> | null = null;
 
   constructor(place: TargetPlace) {
@@ -84,6 +87,7 @@ export class Target {
     this.username = place.username;
     this.namespace = place.netns;
     this.sharedRoot = sharedRoot;
+    this.reserved = place.reserved;
     [this.sshPort, this.nginxPort, this.bluePort, this.greenPort] = [
       ports.ssh,
       ports.nginx,
@@ -263,7 +267,7 @@ export class Target {
       this.removeFiles();
       await fsp.rm(this.dir, { recursive: true, force: true });
       forget(this);
-      releasePorts([this.sshPort, this.nginxPort, this.bluePort, this.greenPort, this.bastion?.sshPort ?? 0]);
+      releasePorts(this.reserved);
     }
   }
 
