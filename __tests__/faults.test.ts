@@ -99,8 +99,8 @@ interface FaultOptions {
 async function expectOldVersionKept(r: ActionResult, step: string, include: string, options: FaultOptions) {
   const { remoteDir = target.remoteDir, idleHeld = false } = options;
   if (r.code === 0) throw new Error(`the faulty deploy succeeded:\n${readable(r)}`);
-  expectLog(r, new RegExp(`^::error::.*${step} failed`, 'm'));
-  expectLog(r, new RegExp(`^::error::.*127\\.0\\.0\\.1:${target.sshPort}`, 'm'));
+  // The step and the host, in the annotation of the failure (the runner shows it on the job's page).
+  expectLog(r, new RegExp(`^::error::.*${step} failed on 127\\.0\\.0\\.1:${target.sshPort}: `, 'm'));
   expect(r.summary).toMatch(/^## Blue\/green deploy failed/);
   expect(await target.get('/')).toEqual({ status: 200, body: `version=${live.version} port=${live.port}\n` });
   // Only the old app, after at most a few seconds (a stopped app may take a moment to exit).
