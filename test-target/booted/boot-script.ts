@@ -1,10 +1,10 @@
 // The script that boots a host: run by `unshare --pid --fork --mount --uts --ipc --cgroup` inside the host's
 // network namespace, so it is PID 1 of a new pid namespace, and its stdin is the pty of `script` (the console).
 // It mounts the overlay and the kernel file systems of the new root, pivots into it and becomes systemd.
-// Arguments: upperdir, workdir, mount point.
+// Arguments: upperdir, workdir, mount point, a file for the boot id.
 
 export const BOOT_SCRIPT = `set -eu
-upper=$1 work=$2 R=$3
+upper=$1 work=$2 R=$3 boot_id=$4
 console=$(tty)
 mount -t overlay overlay -o "lowerdir=/,upperdir=$upper,workdir=$work" "$R"
 
@@ -14,6 +14,11 @@ for f in sys sysrq-trigger; do
   mount --bind "$R/proc/$f" "$R/proc/$f"
   mount -o remount,bind,ro "$R/proc/$f"
 done
+# A boot id of its own for each boot (the kernel's never changes): journalctl -b, --list-boots.
+cat /proc/sys/kernel/random/uuid > "$boot_id"
+chmod 444 "$boot_id"
+mount --bind "$boot_id" "$R/proc/sys/kernel/random/boot_id"
+mount -o remount,bind,ro "$R/proc/sys/kernel/random/boot_id"
 # ip netns exec mounted a sysfs without the cgroup mounts: systemd needs cgroup2 there (or exits with 255).
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"

@@ -50,6 +50,8 @@ export class BootedHost {
   readonly hostKeyFingerprint: string;
   /** Where the host keeps its overlay's upper layer, console.log, keys (on the machine). */
   readonly stateDir: string;
+  /** Its cgroup on the machine (the root of its cgroup namespace). */
+  readonly cgroupDir: string;
   /** PID 1 of the current boot, as the machine numbers it (0 when down). */
   pid1 = 0;
   /** How long the last boot took, until sshd and nginx answered. */
@@ -66,6 +68,7 @@ export class BootedHost {
     this.layout = identity.layout;
     this.id = identity.layout.id;
     this.stateDir = identity.layout.state;
+    this.cgroupDir = identity.layout.cgroup;
     this.hostname = identity.hostname;
     this.address = identity.address;
     this.username = identity.username;

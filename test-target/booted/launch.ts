@@ -35,7 +35,7 @@ export async function launch(layout: Layout): Promise<Launched> {
   fs.writeFileSync(bootScript, BOOT_SCRIPT, { mode: 0o700 });
   const ns = ['--pid', '--fork', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private'];
   const inner = ['exec', 'ip', 'netns', 'exec', layout.id, 'unshare', ...ns, '/bin/sh', bootScript];
-  const args = [layout.upper, layout.work, layout.root];
+  const args = [layout.upper, layout.work, layout.root, path.join(layout.state, 'boot_id')];
   const outer = 'echo $$ > "$1/cgroup.procs" && exec script -qfae -c "$2" "$3"';
   const log = fs.openSync(path.join(layout.state, 'launcher.log'), 'a');
   let launcher: ChildProcess;
