@@ -52,9 +52,9 @@ export async function bootHost(opts: BootOptions = {}): Promise<BootedHost> {
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 63);
   const layout = layoutOf(newId());
-  createLayout(layout, processStamp());
   let host: BootedHost | null = null;
   try {
+    createLayout(layout, processStamp());
     host = await buildHost(layout, hostname, opts);
     await host.boot();
     return host;
