@@ -154,12 +154,16 @@ test("reboot(): an enabled system unit and deploy's lingering user unit start ag
   const oldPid1 = host.pid1;
   const bootId = () => host.readFile('/proc/sys/kernel/random/boot_id');
   const oldBootId = await bootId();
+  // systemd-tmpfiles-setup empties /tmp at every boot: the host's own tmpfs, never the machine's.
+  const marker = fs.mkdtempSync('/tmp/bgd-booted-marker-');
   const started = Date.now();
   await host.reboot();
   console.log(`reboot of ${host.id} took ${Date.now() - started} ms (systemd: ${host.bootMs} ms)`);
   expect(processAlive(oldPid1)).toBe(false);
   expect(host.pid1).not.toBe(oldPid1);
   expect(await bootId()).not.toBe(oldBootId);
+  expect(fs.existsSync(marker)).toBe(true);
+  fs.rmSync(marker, { recursive: true });
   await activePid('bgd-boot.service');
   await activePid('bgd-user.service', '0', 'deploy');
   expect((await host.ssh('systemctl --user is-active bgd-user.service')).stdout.trim()).toBe('active');
