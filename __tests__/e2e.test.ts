@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoJar, type DemoJarOptions } from '../test-target/demo-jar.js';
 import { processAlive, waitGone } from '../test-target/processes.js';
-import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs, type ActionResult } from '../test-target/run-action.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { expectFailure, expectSuccess } from './support/action.js';
@@ -19,6 +19,7 @@ let target: Target;
 beforeAll(async () => {
   target = await startTarget();
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });
