@@ -106,7 +106,7 @@ test('a build that crashes at start fails the step; the old version keeps servin
   const r = await deploy(target, { version: 'v4-crash', crash: true });
   expectFailure(r);
   expect(r.stdout).toMatch(
-    /::error::.*Health check failed on 127\.0\.0\.1:\d+: the new app \(pid \d+\) exited before it became healthy/,
+    /^::error::127\.0\.0\.1:\d+: Health check failed: the new app \(pid \d+\) exited before it became healthy/m,
   );
   expect(r.stdout).toMatch(/Last 40 lines of .*app\.log:/);
   expect(r.stdout).toContain('crash requested'); // the app's own words, from its log
@@ -165,7 +165,9 @@ test('by default the deploy does not wait for a slow graceful shutdown: a watchd
   const r = await deploy(target, { version: 'v8' }, { 'stop-timeout': '3' });
   expectSuccess(r);
   expect(r.stdout).toMatch(
-    new RegExp(`old pid ${old.pid} on port ${old.port}: closed its port; still finishing`),
+    new RegExp(
+      `old pid ${old.pid} on port ${old.port}: closed its port \\d+\\.\\d\\d s after SIGTERM; still finishing`,
+    ),
   );
   expect(r.durationMs).toBeLessThan(10_000);
   const ended = Date.now();

@@ -76,7 +76,7 @@ test('the target is not reachable directly: neither on 127.0.0.1 nor on the name
     const r = await runAction({ inputs: targetInputs(target, { jar: jars.v1, host }) });
     expectFailure(r);
     expect(error(r)).toContain(
-      `Connect failed on ${host}:${target.sshPort}: could not connect to ${host}:${target.sshPort}: connect ECONNREFUSED`,
+      `${host}:${target.sshPort}: Connect failed: could not connect to ${host}:${target.sshPort}: connect ECONNREFUSED`,
     );
   }
   expect(count(logs.target(), /Connection from/)).toBe(0);

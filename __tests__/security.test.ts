@@ -620,7 +620,7 @@ describe('least privilege', () => {
     const r = await deploy(target, 'lp2', { sudo: 'never' });
     expectFailure(r);
     expect(errors(r).join('\n')).toMatch(
-      /Switch nginx failed on 127\.0\.0\.1:\d+: switch nginx to port \d+ failed with exit code 31/,
+      /127\.0\.0\.1:\d+: Switch nginx failed: switch nginx to port \d+ failed with exit code 31/,
     );
     expect(r.stdout).toMatch(/::group::Health check/); // it got as far as the switch
     expect(target.readInclude()).toBe(include);
@@ -643,7 +643,7 @@ describe('a failed remote command fails the step with its exit code and stderr',
     const r = await deploy(target, 'forbidden', { 'remote-dir': forbidden });
     expectFailure(r);
     const message = errors(r).join('\n');
-    expect(message).toMatch(/Lock failed on 127\.0\.0\.1:\d+: .*exit code 70/);
+    expect(message).toMatch(/127\.0\.0\.1:\d+: Lock failed: .*exit code 70/);
     expect(message).toContain(
       `cannot create ${forbidden}: create it on the host and make the deploy user its owner`,
     );
