@@ -476,7 +476,7 @@ describe('no input value is run as shell code', () => {
     });
     expectFailure(r);
     expect(errors(r).join('\n')).toMatch(
-      /Health check failed .*not healthy within 2 s; last answer: HTTP 400/,
+      /Health check failed: .*not healthy within 2 s; last answer: HTTP 400/,
     );
     expect(r.durationMs).toBeLessThan(30_000);
     expect(await target.get('/')).toEqual(before);
