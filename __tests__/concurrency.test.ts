@@ -4,14 +4,16 @@
 // Runs the bundled action (dist/index.js) against a real loopback target, under load through nginx. Each test
 // starts from what the target serves at that moment, so the tests pass alone and in any order.
 import { jest } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { exec } from '../test-target/exec.js';
 import { processAlive, stopChild } from '../test-target/processes.js';
 import {
   startAction,
+  stopStartedActions,
   targetInputs,
   type ActionResult,
   type StartedAction,
@@ -42,6 +44,7 @@ beforeAll(async () => {
   target = await startTarget();
 });
 
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });
@@ -189,7 +192,8 @@ test('(c) a run killed while it holds the lock never blocks: the next deploy get
   expectNoFailedRequests(report, [killed, next]);
 });
 
-test('(d) lock wait: a deploy waits while the lock is held, names the holder, and goes on once it is released', async () => {
+/** The test itself holds the deploy lock (flock on the same file), with `holder` in the lock's info file. */
+async function holdLock(holder: string): Promise<ChildProcessByStdio<Writable, null, null>> {
   const lockFile = path.join(target.remoteDir, '.deploy.lock');
   const info = `${lockFile}.info`;
   const deploy = deployAccount();
@@ -197,14 +201,22 @@ test('(d) lock wait: a deploy waits while the lock is held, names the holder, an
     if (!fs.existsSync(file)) fs.writeFileSync(file, '');
     fs.chownSync(file, deploy.uid, deploy.gid);
   }
-  fs.writeFileSync(info, 'run 999 by a test holding the lock\n');
-  // The test holds the deploy lock (flock on the same file) until it closes cat's stdin.
-  const holder = spawn('flock', ['-x', lockFile, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  fs.writeFileSync(info, `${holder}\n`);
+  // Held until the test closes cat's stdin (or stops it).
+  const child = spawn('flock', ['-x', lockFile, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
   try {
-    await waitUntil(
-      'the test to hold the lock',
-      async () => (await exec('flock', ['-n', lockFile, 'true'])).code !== 0,
-    );
+    const taken = async () => (await exec('flock', ['-n', lockFile, 'true'])).code !== 0;
+    await waitUntil('the test to hold the lock', taken);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  return child;
+}
+
+test('(d) lock wait: a deploy waits while the lock is held, names the holder, and goes on once it is released', async () => {
+  const holder = await holdLock('run 999 by a test holding the lock');
+  try {
     const d = startDeploy('777', 'c7', await buildDemoJar({ version: 'c7' }));
     await d.waitForLine(
       /^another deploy holds the lock \(run 999 by a test holding the lock\s*\); waiting up to 300 s$/,
@@ -221,6 +233,32 @@ test('(d) lock wait: a deploy waits while the lock is held, names the holder, an
     expect(r.outputs['active-port']).toBe(String(otherPort(target, live.port)));
     await expectServing('c7', otherPort(target, live.port));
     expect((await serving(target))?.version).toBe('c7');
+  } finally {
+    await stopChild(holder);
+  }
+});
+
+test('(e) lock-timeout while the lock stays held: the deploy fails after lock-timeout, naming the holder, touching nothing', async () => {
+  const holder = await holdLock('run 888 by a test that never lets go');
+  try {
+    const include = target.readInclude();
+    const d = startDeploy('889', 'c8', await buildDemoJar({ version: 'c8' }), { 'lock-timeout': '2' });
+    const r = await d.done;
+    expect(r.code).not.toBe(0);
+    const lockFile = `${target.remoteDir}/.deploy.lock`;
+    expect(readableLines(d.lines)).toMatch(
+      new RegExp(
+        `^::error::.*Lock failed.*lock-timeout: another deploy still holds ${lockFile} after 2 s \\(run 888 by a test that never lets go\\s*\\)`,
+        'm',
+      ),
+    );
+    expect(r.durationMs).toBeGreaterThanOrEqual(2000);
+    expect(r.durationMs).toBeLessThan(10_000);
+    expect(r.stdout).not.toMatch(/::group::Detect ports/);
+    expect(r.summary).toMatch(/\| Lock \| ❌ failed \|/);
+    expect(holder.exitCode).toBeNull(); // the holder kept the lock throughout
+    expect(target.readInclude()).toBe(include);
+    expect(await serving(target)).toEqual(live);
   } finally {
     await stopChild(holder);
   }

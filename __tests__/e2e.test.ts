@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoJar, type DemoJarOptions } from '../test-target/demo-jar.js';
 import { processAlive, waitGone } from '../test-target/processes.js';
-import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs, type ActionResult } from '../test-target/run-action.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { expectFailure, expectSuccess } from './support/action.js';
@@ -19,6 +19,7 @@ let target: Target;
 beforeAll(async () => {
   target = await startTarget();
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });
@@ -105,7 +106,7 @@ test('a build that crashes at start fails the step; the old version keeps servin
   const r = await deploy(target, { version: 'v4-crash', crash: true });
   expectFailure(r);
   expect(r.stdout).toMatch(
-    /::error::.*Health check failed on 127\.0\.0\.1:\d+: the new app \(pid \d+\) exited before it became healthy/,
+    /^::error::127\.0\.0\.1:\d+: Health check failed: the new app \(pid \d+\) exited before it became healthy/m,
   );
   expect(r.stdout).toMatch(/Last 40 lines of .*app\.log:/);
   expect(r.stdout).toContain('crash requested'); // the app's own words, from its log
@@ -164,7 +165,9 @@ test('by default the deploy does not wait for a slow graceful shutdown: a watchd
   const r = await deploy(target, { version: 'v8' }, { 'stop-timeout': '3' });
   expectSuccess(r);
   expect(r.stdout).toMatch(
-    new RegExp(`old pid ${old.pid} on port ${old.port}: closed its port; still finishing`),
+    new RegExp(
+      `old pid ${old.pid} on port ${old.port}: closed its port \\d+\\.\\d\\d s after SIGTERM; still finishing`,
+    ),
   );
   expect(r.durationMs).toBeLessThan(10_000);
   const ended = Date.now();

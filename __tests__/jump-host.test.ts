@@ -10,11 +10,11 @@ import type { Bastion } from '../test-target/bastion.js';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { readQuiet } from '../test-target/exec.js';
 import { netnsOf, processAlive, waitGone } from '../test-target/processes.js';
-import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs, type ActionResult } from '../test-target/run-action.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { errors, expectFailure, expectSuccess } from './support/action.js';
-import { otherPort, serving } from './support/serving.js';
+import { otherPort, quiet, serving } from './support/serving.js';
 
 jest.setTimeout(60_000);
 
@@ -31,6 +31,7 @@ beforeAll(async () => {
   jars = { v1, v2 };
   bastion = target.bastion as Bastion;
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });
@@ -68,13 +69,14 @@ test('the target is not reachable directly: neither on 127.0.0.1 nor on the name
   expect(inNamespace(bastion.sshdPid)).toBe(true);
   expect(inNamespace(process.pid)).toBe(false);
   expect(target.listening(target.sshPort)).toBe(true); // it is up, in its namespace
+  await quiet(target);
   const apps = target.appProcesses().map((p) => p.pid);
   const logs = logsFromNow();
   for (const host of ['127.0.0.1', bastion.host]) {
     const r = await runAction({ inputs: targetInputs(target, { jar: jars.v1, host }) });
     expectFailure(r);
     expect(error(r)).toContain(
-      `Connect failed on ${host}:${target.sshPort}: could not connect to ${host}:${target.sshPort}: connect ECONNREFUSED`,
+      `${host}:${target.sshPort}: Connect failed: could not connect to ${host}:${target.sshPort}: connect ECONNREFUSED`,
     );
   }
   expect(count(logs.target(), /Connection from/)).toBe(0);
@@ -137,6 +139,7 @@ test("the bastion's log shows jumper logging in and the channel it opened to the
 });
 
 test('a wrong jump-known-hosts fails on the bastion, naming it, before anything reaches the target', async () => {
+  await quiet(target);
   const logs = logsFromNow();
   const apps = target.appProcesses().map((a) => a.pid);
   const before = await target.get('/');

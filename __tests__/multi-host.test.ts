@@ -8,7 +8,7 @@
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs, type ActionResult } from '../test-target/run-action.js';
 import { ISOLATED_PORTS, SHARED_ROOT, startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { expectFailure, expectSuccess } from './support/action.js';
@@ -27,6 +27,7 @@ beforeAll(async () => {
   );
   hosts.push(...rest);
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
   await Promise.all(hosts.map((t) => t.stop()));
 });

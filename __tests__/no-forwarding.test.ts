@@ -1,7 +1,7 @@
 // Hardened hosts often run sshd with AllowTcpForwarding no: the health checks then run on the host with curl.
 // Each test starts from what the target serves, so the tests pass alone and in any order.
 import { buildDemoJar } from '../test-target/demo-jar.js';
-import { runAction, targetInputs } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs } from '../test-target/run-action.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { expectFailure, expectSuccess } from './support/action.js';
@@ -11,6 +11,7 @@ let target: Target;
 beforeAll(async () => {
   target = await startTarget({ tcpForwarding: false });
 }, 30_000);
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });

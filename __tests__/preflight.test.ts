@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, type ActionResult } from '../test-target/run-action.js';
 import { waitUntil } from '../test-target/wait.js';
 import { errors as errorLines } from './support/action.js';
 
@@ -78,6 +78,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'multi', 'b.jar'), 'b');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(stopStartedActions);
 
 /** Valid inputs aimed at the counters; each case spoils one (or a few). */
 function baseInputs(port: number): Record<string, string> {

@@ -1,5 +1,5 @@
 // Security guarantees of the bundled action (dist/index.js), checked against real loopback targets (OpenSSH
-// sshd, nginx, JVMs; test-target/harness.js): host keys are verified and fail closed, secrets never reach the
+// sshd, nginx, JVMs; test-target/): host keys are verified and fail closed, secrets never reach the
 // log, no input value is ever run as shell code on the host, the deploy user needs only the README's narrow
 // sudo, and a failing remote command fails the step with its exit code and stderr.
 // Each test says which protection it guards; each is written so that it fails when that protection is gone.
@@ -11,10 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildDemoJar, REPO_ROOT as REPO } from '../test-target/demo-jar.js';
-import { processAlive } from '../test-target/processes.js';
+import { processAlive, waitGone } from '../test-target/processes.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
-import { runAction, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs, type ActionResult } from '../test-target/run-action.js';
+import { errors, expectFailure, expectSuccess } from './support/action.js';
 
 jest.setTimeout(120_000);
 
@@ -27,28 +28,18 @@ beforeAll(async () => {
   local = fs.mkdtempSync(path.join(os.tmpdir(), 'bgd-security-'));
   target = await startTarget();
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
-  await target?.stop();
+  await target.stop();
   if (local) fs.rmSync(local, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function expectSuccess(r: ActionResult): void {
-  if (r.code !== 0) throw new Error(`action failed (${r.code}):\n${r.log}`);
-}
-
-function expectFailure(r: ActionResult): void {
-  if (r.code === 0) throw new Error(`action succeeded but should have failed:\n${r.log}`);
-}
-
-/** The `::error::` lines, unescaped as the runner shows them. */
-function errors(r: ActionResult): string[] {
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('::error::'))
-    .map((l) => l.slice('::error::'.length).replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'));
+/** For set-up and tear-down hooks (an expect() there is outside any test): throws unless cond holds. */
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new Error(message);
 }
 
 /** Successful public key logins sshd has logged so far: the proof that a client authenticated. */
@@ -89,12 +80,6 @@ function loggedArgs(log: string): string[] {
 
 function loggedEnv(log: string): string[] {
   return log.split('\n').filter((l) => l.startsWith('env DEMO_'));
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (processAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return !processAlive(pid);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,7 +188,7 @@ describe('secrets never reach the log', () => {
     fs.chmodSync(copy, 0o600);
     await run('ssh-keygen', ['-q', '-p', '-P', '', '-N', passphrase, '-f', copy]);
     encryptedKey = fs.readFileSync(copy, 'utf8');
-    expect(encryptedKey).not.toBe(target.privateKey);
+    check(encryptedKey !== target.privateKey, 'ssh-keygen -p did not change the key');
   });
 
   /** Everything the runner would show: stdout + stderr without the ::add-mask:: commands it consumes. */
@@ -287,13 +272,17 @@ describe('no input value is run as shell code', () => {
     fs.chmodSync(canaries, 0o1777);
     // Self-check: an injected command as the deploy user WOULD leave a canary.
     const probe = canary('self-check');
-    expect((await target.ssh(`touch ${probe}`)).code).toBe(0);
-    expect(fs.existsSync(probe)).toBe(true);
+    const touched = await target.ssh(`touch ${probe}`);
+    check(
+      touched.code === 0 && fs.existsSync(probe),
+      `the deploy user cannot leave a canary: ${touched.stderr}`,
+    );
     fs.rmSync(probe);
   });
 
   afterEach(() => {
-    expect(fs.readdirSync(canaries)).toEqual([]);
+    const left = fs.readdirSync(canaries);
+    check(left.length === 0, `injected commands ran: canaries ${left.join(', ')}`);
   });
 
   describe('odd values on a deploy-user target', () => {
@@ -303,7 +292,6 @@ describe('no input value is run as shell code', () => {
     let expectedArgs: (port: number) => string[];
     let expectedEnv: string[];
     let javaOpts: string[];
-    let firstPid = 0;
 
     beforeAll(async () => {
       oddDir = `${target.remoteDir}/-odd dir 'q' "dq" ${hostile(canary('remote-dir'))} ;x`;
@@ -383,12 +371,14 @@ describe('no input value is run as shell code', () => {
     afterAll(() => {
       // The jar's name must not have run anywhere a shell could have had as its working directory.
       const homes = ['/home/deploy', '/root', REPO, target.dir, target.remoteDir, oddDir, '/'];
-      for (const d of homes) expect(fs.existsSync(path.join(d, 'jar-canary'))).toBe(false);
+      const found = homes.filter((d) => fs.existsSync(path.join(d, 'jar-canary')));
+      check(found.length === 0, `the jar's name ran as a command in ${found.join(', ')}`);
     });
 
     // Guards: quote() on every value in every remote script (lock, detect, upload, launch, health, switch,
     // drain, prune), splitWords() without expansion, the env file's quoting, and the launcher's "$@".
     test('a deploy with hostile remote-dir, app-args, java-opts, env, profiles, health-path and jar name', async () => {
+      fs.copyFileSync(await buildDemoJar({ version: 'odd1' }), oddJar);
       const r = await runAction({ inputs: targetInputs(target, settings) });
       expectSuccess(r);
       const id = r.outputs['release-id'];
@@ -399,7 +389,6 @@ describe('no input value is run as shell code', () => {
       expect(fs.existsSync(path.join(oddDir, '.deploy.lock'))).toBe(true);
       const app = recordedApp(oddDir, port);
       expect(app.release).toBe(id);
-      firstPid = app.pid;
       expect(fs.readlinkSync(`/proc/${app.pid}/cwd`)).toBe(oddDir);
 
       // The JVM's argv is exactly what was asked for, every word intact.
@@ -418,13 +407,23 @@ describe('no input value is run as shell code', () => {
     // Guards: the same on the paths of a second deploy (stale/old process stop, drain, prune) and a crash
     // (log tail, stop of the new app, undo).
     test('a second deploy and a crashing one to the odd remote-dir', async () => {
-      expect(firstPid).toBeGreaterThan(0);
+      // The app a first deploy to the odd remote-dir left running (deployed here when there is none).
+      const running = () =>
+        [target.bluePort, target.greenPort]
+          .filter((port) => fs.existsSync(path.join(oddDir, 'run', `${port}.pid`)))
+          .map((port) => recordedApp(oddDir, port))
+          .find((app) => processAlive(app.pid));
+      if (!running()) {
+        fs.copyFileSync(await buildDemoJar({ version: 'odd1' }), oddJar);
+        expectSuccess(await runAction({ inputs: targetInputs(target, settings) }));
+      }
+      const first = running() as { pid: number };
       fs.copyFileSync(await buildDemoJar({ version: 'odd2' }), oddJar);
       const r = await runAction({ inputs: targetInputs(target, settings) });
       expectSuccess(r);
       const port = Number(r.outputs['active-port']);
       expect(await target.get('/')).toEqual({ status: 200, body: `version=odd2 port=${port}\n` });
-      expect(await waitGone(firstPid, 12_000)).toBe(true);
+      expect(await waitGone(first.pid, 12_000)).toBe(true);
       expect(loggedArgs(appLog(oddDir, r.outputs['release-id']))).toEqual(expectedArgs(port));
 
       fs.copyFileSync(await buildDemoJar({ version: 'odd3', crash: true }), oddJar);
@@ -460,10 +459,9 @@ describe('no input value is run as shell code', () => {
     const r = await deploy(target, 'rid', { 'release-id': '-rf' });
     expectSuccess(r);
     expect(fs.statSync(path.join(target.remoteDir, 'releases', '-rf', 'app.jar')).isFile()).toBe(true);
-    expect(await target.get('/')).toMatchObject({
-      status: 200,
-      body: expect.stringMatching(/^version=rid /),
-    });
+    const answer = await target.get('/');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatch(/^version=rid /);
   });
 
   // Guards: a health-path the app refuses to parse (backtick, |, {}: HTTP 400 and `Connection: close`) is never
@@ -478,7 +476,7 @@ describe('no input value is run as shell code', () => {
     });
     expectFailure(r);
     expect(errors(r).join('\n')).toMatch(
-      /Health check failed .*not healthy within 2 s; last answer: HTTP 400/,
+      /Health check failed: .*not healthy within 2 s; last answer: HTTP 400/,
     );
     expect(r.durationMs).toBeLessThan(30_000);
     expect(await target.get('/')).toEqual(before);
@@ -502,13 +500,13 @@ describe('no input value is run as shell code', () => {
       fs.copyFileSync(root.nginxInclude, oddInclude);
       const conf = fs.readFileSync(root.nginxConfig, 'utf8');
       const edited = conf.replace(`include ${root.nginxInclude};`, `include "${oddInclude}";`);
-      expect(edited).not.toBe(conf);
+      check(edited !== conf, `no include line to edit in ${root.nginxConfig}`);
       fs.writeFileSync(root.nginxConfig, edited);
       fs.writeFileSync(oddConfig, edited);
       await root.reloadNginx();
     });
     afterAll(async () => {
-      await root?.stop();
+      await root.stop();
     });
 
     // Guards: quoting of the include and config paths in the switch script (tee, mv, rm, nginx -c -t/-s reload).
@@ -524,13 +522,21 @@ describe('no input value is run as shell code', () => {
 
     // Guards: the same quoting on the failure path (nginx -t fails, the include is restored).
     test('a hostile nginx-config that does not exist fails the switch, restores the include, runs nothing', async () => {
+      // A version served through the odd include (deployed here when this test runs alone).
+      if ((await root.get('/')).status !== 200) {
+        expectSuccess(
+          await deploy(root, 'nginx-odd', { 'nginx-include': oddInclude, 'nginx-config': oddConfig }),
+        );
+      }
+      const serving = await root.get('/');
+      expect(serving.body).toMatch(/^version=nginx-odd port=/);
       const before = fs.readFileSync(oddInclude, 'utf8');
       const missing = `/nonexistent $(touch ${canary('config')}) ;touch ${canary('config')}/nginx.conf`;
       const r = await deploy(root, 'nginx-odd2', { 'nginx-include': oddInclude, 'nginx-config': missing });
       expectFailure(r);
       expect(errors(r).join('\n')).toMatch(/Switch nginx failed/);
       expect(fs.readFileSync(oddInclude, 'utf8')).toBe(before);
-      expect((await root.get('/')).body).toMatch(/^version=nginx-odd port=/);
+      expect(await root.get('/')).toEqual(serving);
     });
   });
 });
@@ -614,7 +620,7 @@ describe('least privilege', () => {
     const r = await deploy(target, 'lp2', { sudo: 'never' });
     expectFailure(r);
     expect(errors(r).join('\n')).toMatch(
-      /Switch nginx failed on 127\.0\.0\.1:\d+: switch nginx to port \d+ failed with exit code 31/,
+      /127\.0\.0\.1:\d+: Switch nginx failed: switch nginx to port \d+ failed with exit code 31/,
     );
     expect(r.stdout).toMatch(/::group::Health check/); // it got as far as the switch
     expect(target.readInclude()).toBe(include);
@@ -637,7 +643,7 @@ describe('a failed remote command fails the step with its exit code and stderr',
     const r = await deploy(target, 'forbidden', { 'remote-dir': forbidden });
     expectFailure(r);
     const message = errors(r).join('\n');
-    expect(message).toMatch(/Lock failed on 127\.0\.0\.1:\d+: .*exit code 70/);
+    expect(message).toMatch(/127\.0\.0\.1:\d+: Lock failed: .*exit code 70/);
     expect(message).toContain(
       `cannot create ${forbidden}: create it on the host and make the deploy user its owner`,
     );

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import type { LoadReport } from '../test-target/load.js';
 import { waitGone } from '../test-target/processes.js';
-import { runAction, targetInputs } from '../test-target/run-action.js';
+import { runAction, stopStartedActions, targetInputs } from '../test-target/run-action.js';
 import { startTarget } from '../test-target/start-target.js';
 import type { Target } from '../test-target/target.js';
 import { expectSuccess } from './support/action.js';
@@ -20,6 +20,7 @@ let live: Live;
 beforeAll(async () => {
   target = await startTarget();
 });
+afterEach(stopStartedActions);
 afterAll(async () => {
   await target.stop();
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the integration tests, the demo and the benchmarks need
 # (sshd + ssh client, nginx, sudo, shellcheck, bubblewrap for the confined script tests, procps, iproute2, lsof,
-# curl, util-linux, a JDK).
+# curl, util-linux, a JDK, and systemd and dbus for the booted hosts of test-target/booted/: systemd runs only
+# there, as PID 1 of a host).
 # Idempotent: prints almost nothing and changes nothing when everything is already present.
 # While installing, a temporary /usr/sbin/policy-rc.d (exit 101) keeps the packages from
 # starting nginx/sshd on ports 80/22; it is removed afterwards if this script created it.
@@ -26,6 +27,11 @@ checks=(
   "curl:curl"
   "setsid:util-linux"
   "flock:util-linux"
+  "nsenter:util-linux"
+  "unshare:util-linux"
+  "script:bsdutils"
+  "/lib/systemd/systemd:systemd"
+  "dbus-daemon:dbus"
   "javac:default-jdk-headless"
   "jar:default-jdk-headless"
 )

@@ -2,11 +2,12 @@
 // pair to the root namespace (10.213.X.Y+1/30 on the host side, .Y+2 inside), the only way in. Namespaces are
 // named after their target dir (bgd-target-XXXXXX) and record their owner process there, so that a later run
 // removes what a killed run left (removeStaleNetns).
-// Room to grow: a host "booted" in its namespace (systemd as PID 1) would be one more way to run programs
-// there (see command()), next to `ip netns exec` and the private mount namespaces of isolated targets.
+// Hosts "booted" in namespaces of their own (systemd as PID 1) live in test-target/booted/ (10.214/16); the sweep
+// below removes their leftovers too.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { removeStaleBootedHosts } from './booted/teardown.js';
 import { execOk, readQuiet } from './exec.js';
 import { DIR_PREFIX, sudoersFileFor, targetDirOf, vethNames } from './naming.js';
 import { listensIn } from './ports.js';
@@ -171,6 +172,7 @@ function deleteNetnsSync(name: string): void {
  * killed before they could clean up: the dir is gone, or its owner process is.
  */
 export function removeStaleNetns(): void {
+  removeStaleBootedHosts();
   let names: string[];
   try {
     names = fs.readdirSync(NETNS_RUN_DIR);

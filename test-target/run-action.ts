@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { stopChild } from './processes.js';
 import { waitUntil } from './wait.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -118,6 +119,17 @@ function runnerEnv(work: string, inputs: Record<string, string>, opts: ActionOpt
   };
 }
 
+/** Actions started by this process that have not ended yet. */
+const running = new Set<StartedAction['child']>();
+
+/**
+ * Stops (by PID: SIGTERM, then SIGKILL) every action this process started that is still running, e.g. after a
+ * test that failed or timed out while a deploy ran: `afterEach(stopStartedActions)`.
+ */
+export async function stopStartedActions(): Promise<void> {
+  await Promise.all([...running].map((child) => stopChild(child)));
+}
+
 /** Starts the action; its stdout lines are kept with the time each arrived. */
 export function startAction(opts: ActionOptions = {}): StartedAction {
   const work = mkdtempSync(join(tmpdir(), 'bgd-run-'));
@@ -129,6 +141,7 @@ export function startAction(opts: ActionOptions = {}): StartedAction {
     env: runnerEnv(work, opts.inputs ?? {}, opts),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   let [stdout, stderr, log, partial] = ['', '', '', ''];
   const lines: TimedLine[] = [];
   let ended = false;
@@ -146,6 +159,7 @@ export function startAction(opts: ActionOptions = {}): StartedAction {
   });
   const done = new Promise<ActionResult>((resolve) => {
     child.on('close', (code, signal) => {
+      running.delete(child);
       if (partial) lines.push({ at: Date.now(), text: partial });
       ended = true;
       const outputs = parseOutputFile(readFileSync(join(work, 'output'), 'utf8'));

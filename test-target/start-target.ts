@@ -7,7 +7,7 @@ import { which } from './exec.js';
 import { DIR_PREFIX, TMP_ROOT } from './naming.js';
 import { startNginx } from './nginx.js';
 import { NetNamespace, removeStaleNetns } from './netns.js';
-import { freePorts } from './ports.js';
+import { freePorts, releasePorts } from './ports.js';
 import {
   authorize,
   copyClientKey,
@@ -70,18 +70,27 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   fs.chmodSync(dir, 0o755);
   let target: Target | null = null;
   let ns: NetNamespace | null = null;
+  const ports = isolated ? [] : await freePorts(netns ? 5 : 4);
   try {
     const [ssh, nginx, blue, green, bastionPort] = isolated
       ? [ISOLATED_PORTS.ssh, ISOLATED_PORTS.nginx, ISOLATED_PORTS.blue, ISOLATED_PORTS.green]
-      : await freePorts(netns ? 5 : 4);
+      : ports;
     ns = netns ? await NetNamespace.create(dir) : null;
-    target = new Target({ dir, username, ports: { ssh, nginx, blue, green }, netns: ns, sharedRoot });
+    target = new Target({
+      dir,
+      username,
+      ports: { ssh, nginx, blue, green },
+      netns: ns,
+      sharedRoot,
+      reserved: ports,
+    });
     await setUp(target, opts, netns && !isolated ? bastionPort : null);
     return target;
   } catch (err) {
     if (target) await target.stop().catch(() => undefined);
     else {
       ns?.delete();
+      releasePorts(ports);
       fs.rmSync(dir, { recursive: true, force: true });
     }
     throw err;

@@ -7,20 +7,17 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Bastion } from './bastion.js';
 import { exec, runTracked, type Daemon, type ExecResult } from './exec.js';
+import { forget, killOnExit } from './exit-cleanup.js';
 import { httpGet, httpGetVia, type GetOptions, type HttpResult } from './http.js';
 import { includeText, NGINX, reloadNginx } from './nginx.js';
 import { isolatedCommand, type Argv, type NetNamespace } from './netns.js';
 import { isListening, readConnections, releasePorts, ssArgs } from './ports.js';
 import { cwdOf, descendants, listProcesses, netnsOf, signal, terminate, type ProcInfo } from './processes.js';
-import { sshClientOptions } from './sshd.js';
+import { sshClientOptions, type HostKeyType } from './sshd.js';
 import { waitUntil } from './wait.js';
 
-export interface HostKeyFingerprints {
-  /** As `ssh-keygen -lf` prints them: `SHA256:...` */
-  ed25519: string;
-  ecdsa: string;
-  rsa: string;
-}
+/** The host keys' fingerprints as `ssh-keygen -lf` prints them: `SHA256:...` */
+export type HostKeyFingerprints = Record<HostKeyType, string>;
 
 export interface TargetPlace {
   dir: string;
@@ -29,11 +26,9 @@ export interface TargetPlace {
   netns: NetNamespace | null;
   /** Isolated targets: the common root every isolated target sees (its own dir bind-mounted there). */
   sharedRoot: string | null;
+  /** Ports reserved for this target (freePorts), given back by stop(). */
+  reserved: number[];
 }
-
-/** Live targets of this process: killed on process exit if a test could not stop them. */
-const liveTargets = new Set<Target>();
-let exitHandlerInstalled = false;
 
 const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
 
@@ -83,6 +78,7 @@ export class Target {
 
   /** PIDs of the harness's own ssh clients (not app processes). */
   private readonly clientPids = new Set<number>();
+  private readonly reserved: number[];
   private stopping: Promise<void> | null = null;
 
   constructor(place: TargetPlace) {
@@ -91,6 +87,7 @@ export class Target {
     this.username = place.username;
     this.namespace = place.netns;
     this.sharedRoot = sharedRoot;
+    this.reserved = place.reserved;
     [this.sshPort, this.nginxPort, this.bluePort, this.greenPort] = [
       ports.ssh,
       ports.nginx,
@@ -107,8 +104,7 @@ export class Target {
     this.nginxUrl = `http://127.0.0.1:${this.nginxPort}`;
     this.privateKeyPath = path.join(dir, 'client_key');
     this.knownHostsPath = path.join(dir, 'known_hosts');
-    installExitHandler();
-    liveTargets.add(this);
+    killOnExit(this);
   }
 
   /** The network namespace's name (netns targets), else null. */
@@ -270,8 +266,8 @@ export class Target {
     } finally {
       this.removeFiles();
       await fsp.rm(this.dir, { recursive: true, force: true });
-      liveTargets.delete(this);
-      releasePorts([this.sshPort, this.nginxPort, this.bluePort, this.greenPort, this.bastion?.sshPort ?? 0]);
+      forget(this);
+      releasePorts(this.reserved);
     }
   }
 
@@ -287,7 +283,7 @@ export class Target {
 
   /** Leaves the target running when this process exits (`npm run demo -- --keep`); stop() still stops it. */
   keepAfterExit(): void {
-    liveTargets.delete(this);
+    forget(this);
   }
 
   /** Synchronous best-effort teardown when the process exits with the target still running. */
@@ -303,12 +299,4 @@ export class Target {
       // best effort
     }
   }
-}
-
-function installExitHandler(): void {
-  if (exitHandlerInstalled) return;
-  exitHandlerInstalled = true;
-  process.on('exit', () => {
-    for (const t of liveTargets) t.killOnExit();
-  });
 }

@@ -136,6 +136,12 @@ describe('detectPorts parser', () => {
       command: '',
     });
     expect(parse('include=missing\nlistener_8081=\n').ports.get(8081)?.listener).toBeUndefined();
+    // an empty first word of the command line leaves no leading space
+    expect(parse('include=missing\nlistener_8081=55 66  java -jar x\n').ports.get(8081)?.listener).toEqual({
+      pid: 55,
+      start: '66',
+      command: 'java -jar x',
+    });
   });
 });
 

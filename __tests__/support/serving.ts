@@ -37,6 +37,15 @@ export async function settled(target: Target, timeoutMs = 15_000): Promise<void>
   );
 }
 
+/** Resolves once at most one app runs: an old app finishing its graceful shutdown after a deploy has exited. */
+export async function quiet(target: Target, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(
+    () => `at most one app on the target (have ${JSON.stringify(target.appProcesses())})`,
+    () => target.appProcesses().length <= 1,
+    { timeoutMs },
+  );
+}
+
 /**
  * What serves now, once only one app runs; when nothing serves, `version` is deployed first (so a test can run
  * alone, or after a test that left the target empty).

@@ -139,6 +139,11 @@ async function openHop(
       cause: error,
     });
   }
+  // node-ssh drops its own 'error' listener once connected: without this one, a link that breaks between two
+  // commands (EPIPE, ECONNRESET) would crash the action instead of failing the next command.
+  ssh.connection?.on('error', (error: Error) => {
+    opts.log.debug(`SSH connection to ${host}:${port}: ${error.message}`);
+  });
   const accepted = verdict();
   opts.log.info(
     `connected to ${hop.username}@${host}:${port} (host key ${accepted?.keyType ?? 'unknown'} ${accepted?.fingerprint ?? 'unknown'})`,
