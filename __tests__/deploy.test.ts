@@ -76,8 +76,9 @@ test('happy path: every step in order, old app retired, lock released', async ()
       'ok',
       expect.stringMatching(/^http:\/\/127\.0\.0\.1:8081\/actuator\/health healthy after/),
     ],
-    ['Switch nginx', 'ok', '/etc/nginx/conf.d/service-url.inc -> port 8081, nginx reloaded'],
+    ['Switch nginx', 'ok', 'nginx routes to port 8081 (/etc/nginx/conf.d/service-url.inc), reloaded'],
     ['Drain nginx', 'ok', '2 old nginx workers finished their requests in 30 ms'],
+    ['Bake', 'skipped', 'bake-time is 0'],
     ['Stop old app', 'ok', 'old pid 11 on port 8080: exited after SIGTERM in 0.04 s'],
   ]);
   expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, servingPort: 8081 });
@@ -228,15 +229,22 @@ test("the switch changes only the port of the user's line; the switch back puts 
   d.host.health = (url) => (url.includes(':80/') ? { status: 500, body: '' } : { status: 200, body: 'UP' });
   await expect(d.run()).rejects.toThrow(/switched back/);
   const switched = '# mine\nset $service_url "http://localhost:8081/";\n';
-  expect(scripts[0]).toContain(`new='${switched}'`);
-  expect(scripts[0]).toContain(`expected=${textSum(INCLUDE_TEXT)}`);
-  expect(scripts[1]).toContain(`new='${INCLUDE_TEXT}'`);
-  expect(scripts[1]).toContain(`expected=${textSum(switched)}`);
+  expect(scripts[0]).toContain(`new0='${switched}'`);
+  expect(scripts[0]).toContain(`[ "$now" = ${textSum(INCLUDE_TEXT)} ]`);
+  expect(scripts[1]).toContain(`new0='${INCLUDE_TEXT}'`);
+  expect(scripts[1]).toContain(`[ "$now" = ${textSum(switched)} ]`);
 });
 
 test('broken behind nginx on a first deploy: nothing to switch back to, and the step says so', async () => {
   const d = deploy(
-    { detect: () => ({ include: 'missing', releases: 0, ports: new Map() }) },
+    {
+      detect: () => ({
+        include: { state: 'missing' },
+        upstream: { state: 'missing' },
+        releases: 0,
+        ports: new Map(),
+      }),
+    },
     { verifyUrl: 'http://127.0.0.1:80/' },
   );
   d.host.health = (url) => (url.includes(':80/') ? { status: 502, body: '' } : { status: 200, body: 'UP' });
@@ -319,7 +327,14 @@ test.each([
 });
 
 test('first deploy: nothing to stop afterwards, and the skip is logged', async () => {
-  const d = deploy({ detect: () => ({ include: 'missing', releases: 0, ports: new Map() }) });
+  const d = deploy({
+    detect: () => ({
+      include: { state: 'missing' },
+      upstream: { state: 'missing' },
+      releases: 0,
+      ports: new Map(),
+    }),
+  });
   await expect(d.run()).resolves.toEqual({ activePort: 8080, previousPort: undefined, releaseId: 'r2' });
   expect(d.host.ran).toContain('wait for 2 old nginx workers');
   expect(d.host.ran.some((t) => t.startsWith('stop pid'))).toBe(false);
@@ -395,9 +410,7 @@ test('an include that cannot be read on a host deployed to: Detect fails, nothin
   const d = deploy({
     detect: () => ({
       ...blueLive(),
-      include: 'unreadable',
-      includeText: undefined,
-      includeTarget: undefined,
+      include: { state: 'unreadable' },
     }),
   });
   await expect(d.run()).rejects.toThrow(
@@ -420,3 +433,90 @@ test.each<[PortOwner, string]>([
     expect(d.host.commands().slice(-2)).toEqual(['who listens on port 8081', 'stop pid 22 on port 8081']);
   },
 );
+
+describe('the bake window', () => {
+  const BAKE = { bakeTimeMs: 2000 };
+
+  test('a clean window: the old app stays the backup until it ends, then is dropped, drained and stopped', async () => {
+    const d = deploy({}, BAKE);
+    await expect(d.run()).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2' });
+    expect(d.host.commands().slice(-6)).toEqual([
+      'switch nginx to port 8081',
+      'wait for 2 old nginx workers',
+      'nginx: drop the backup on port 8080',
+      'wait for 2 old nginx workers',
+      'stop pid 11 on port 8080',
+      'keep the newest 5 releases',
+    ]);
+    expect(d.steps().find((s) => s[0] === 'Bake')).toEqual([
+      'Bake',
+      'ok',
+      'the new app stayed healthy for 2 s; port 8080 is no longer a backup',
+    ]);
+    expect(d.steps().find((s) => s[0] === 'Switch nginx')?.[2]).toBe(
+      'nginx routes to port 8081, port 8080 kept as backup (/etc/nginx/conf.d/bluegreen-service-url.conf, /etc/nginx/conf.d/service-url.inc), reloaded',
+    );
+  });
+
+  test('the new app dies in the window: switched back, new app stopped, old one untouched', async () => {
+    let checks = 0;
+    const d = deploy({ alive: () => ++checks < 5 }, BAKE);
+    const error = await failure(d.run);
+    expect(error.step).toBe('Bake');
+    expect(error.message).toMatch(
+      /^Bake failed: the new app \(pid 22\) exited \d\.\d s into the bake window; switched back: port 8080 serves again$/,
+    );
+    expect(d.host.commands().slice(-3)).toEqual([
+      'switch nginx back to port 8080',
+      'wait for 2 old nginx workers',
+      'stop pid 22 on port 8081',
+    ]);
+    expect(d.host.ran).not.toContain('stop pid 11 on port 8080');
+    expect(d.state.servingPort).toBe(8080);
+  });
+
+  test('the new app turns unhealthy: two failed answers in a row switch back; one is a blip', async () => {
+    let polls = 0;
+    const blip = deploy({}, BAKE);
+    blip.host.health = () => (++polls === 8 ? { status: 503, body: 'DOWN' } : { status: 200, body: 'UP' });
+    await expect(blip.run()).resolves.toMatchObject({ activePort: 8081 });
+
+    polls = 0;
+    const bad = deploy({}, BAKE);
+    bad.host.health = () =>
+      ++polls >= 8 ? { status: 503, body: '{"status":"DOWN"}' } : { status: 200, body: 'UP' };
+    await expect(bad.run()).rejects.toThrow(
+      /^Bake failed: http:\/\/127\.0\.0\.1:8081\/actuator\/health turned unhealthy \d\.\d s into the bake window \(HTTP 503 \{"status":"DOWN"\}\); switched back: port 8080 serves again$/,
+    );
+  });
+
+  test('verify-url is watched too', async () => {
+    let polls = 0;
+    const d = deploy({}, { ...BAKE, verifyUrl: 'http://127.0.0.1:80/' });
+    d.host.health = (url) =>
+      url.includes(':80/') && ++polls > 3 ? new Error('socket hang up') : { status: 200, body: 'UP' };
+    await expect(d.run()).rejects.toThrow(
+      /^Bake failed: http:\/\/127\.0\.0\.1:80\/ turned unhealthy .* \(no answer: socket hang up\)/,
+    );
+  });
+
+  test('a first deploy bakes too, with nothing to switch back to', async () => {
+    let checks = 0;
+    const d = deploy(
+      {
+        detect: () => ({
+          include: { state: 'missing' },
+          upstream: { state: 'missing' },
+          releases: 0,
+          ports: new Map(),
+        }),
+        alive: () => ++checks < 3,
+      },
+      BAKE,
+    );
+    await expect(d.run()).rejects.toThrow(
+      /exited .* into the bake window; first deploy: nothing to switch back to$/,
+    );
+    expect(d.host.ran.some((t) => t.startsWith('stop pid'))).toBe(false);
+  });
+});

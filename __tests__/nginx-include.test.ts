@@ -29,13 +29,13 @@ test.each([
   if (!target) throw new Error('not parsed');
   expect(withPort(target, 9002)).toBe(switched);
   expect(switchedText(target, 9002)).toBe(switched);
-  expect(withPort(target, target.port)).toBe(text); // nothing else moved
+  expect(withPort(target, target.port ?? 0)).toBe(text); // nothing else moved
 });
 
 test.each([
   ['no set line', 'proxy_pass http://127.0.0.1:8080;\n'],
   ['a commented-out line', '# set $service_url http://127.0.0.1:8080;\n'],
-  ['an upstream name', 'set $service_url http://backend;\n'],
+  ['an upstream name not ours', 'set $service_url http://backend;\n'],
   ['a variable', 'set $service_url $target;\n'],
   ['two set lines', 'set $service_url http://a:1;\nset $service_url http://a:2;\n'],
   ['another variable', 'set $service_uri http://127.0.0.1:8080;\n'],
@@ -53,14 +53,17 @@ test('an include of an earlier version loses its stale comment on the next switc
   const legacy =
     '# Written by the blue/green deploy action: release r1 on port 8080\nset $service_url http://127.0.0.1:8080;\n';
   const target = parseInclude(legacy);
-  expect(switchedText(target, 8081)).toBe(freshInclude(8081));
+  expect(switchedText(target, 8081)).toBe(freshInclude('8081'));
 });
 
 test('a first deploy writes the plain form', () => {
   expect(switchedText(undefined, 8080)).toBe(
-    '# Written by the blue/green deploy action; it changes only the port below.\nset $service_url http://127.0.0.1:8080;\n',
+    '# Written by the blue/green deploy action; it changes only the address below.\nset $service_url http://127.0.0.1:8080;\n',
   );
-  expect(parseInclude(freshInclude(8080))?.port).toBe(8080);
+  expect(parseInclude(freshInclude('8080'))?.port).toBe(8080);
+  expect(switchedText(undefined, 'bluegreen_app')).toBe(
+    '# Written by the blue/green deploy action; it changes only the address below.\nset $service_url http://bluegreen_app;\n',
+  );
 });
 
 test('blank: only empty lines and comments', () => {
@@ -71,6 +74,20 @@ test('blank: only empty lines and comments', () => {
 
 test('the error names every form understood', () => {
   expect(UNDERSTOOD_FORMS).toBe(
-    'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), or set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;',
+    'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)',
   );
+});
+
+test('our upstream group: recognised, and migrated to from a port with nothing else changed', () => {
+  const target = parseInclude('set $service_url "http://127.0.0.1:8080/";  # app\n');
+  expect(switchedText(target, 'bluegreen_service_url')).toBe(
+    'set $service_url "http://bluegreen_service_url/";  # app\n',
+  );
+  const ours = parseInclude('set $service_url http://bluegreen_service_url;\n');
+  expect(ours).toEqual({
+    before: 'set $service_url http://',
+    after: ';\n',
+    address: 'bluegreen_service_url',
+    upstream: 'bluegreen_service_url',
+  });
 });

@@ -1,14 +1,15 @@
 import type { Detection, PortState } from '../src/commands/detect.js';
-import { parseInclude } from '../src/nginx-include.js';
 import { HostStateError, PortConflictError, planPorts as plan4 } from '../src/plan.js';
 
 const INC = '/etc/nginx/conf.d/service-url.inc';
-const planPorts = (d: Detection, blue: number, green: number) => plan4(d, blue, green, INC);
+const UP = '/etc/nginx/conf.d/bluegreen-service-url.conf';
+const planPorts = (d: Detection, blue: number, green: number) =>
+  plan4(d, { blue, green, includePath: INC, upstreamPath: UP });
 
 function detection(
   includePort: number | undefined,
   states: Partial<PortState>[],
-  include: Detection['include'] = 'present',
+  include: 'present' | 'missing' | 'unreadable' = 'present',
   releases = 0,
 ): Detection {
   const ports = new Map<number, PortState>();
@@ -16,14 +17,13 @@ function detection(
     if (s.port === undefined) throw new Error('a port state needs its port');
     ports.set(s.port, { listening: false, ...s } as PortState);
   }
-  const includeText =
-    include !== 'present'
-      ? undefined
-      : includePort === undefined
-        ? ''
-        : `set $service_url http://127.0.0.1:${includePort};\n`;
-  const includeTarget = includeText === undefined ? undefined : parseInclude(includeText);
-  return { include, includeText, includeTarget, releases, ports };
+  const text = includePort === undefined ? '' : `set $service_url http://127.0.0.1:${includePort};\n`;
+  return {
+    include: include === 'present' ? { state: include, text } : { state: include },
+    upstream: { state: 'missing' },
+    releases,
+    ports,
+  };
 }
 const ours = (pid: number) => ({ pid, start: '100', release: 'r' });
 
@@ -140,33 +140,46 @@ describe('state that cannot be read or recognised is an error on a host deployed
   });
 
   test('an include in a form not understood, on a host deployed to', () => {
-    const d = { ...detection(undefined, live), includeText: 'set $service_url http://backend;\n' };
+    const d = {
+      ...detection(undefined, live),
+      include: { state: 'present' as const, text: 'set $service_url http://backend;\n' },
+    };
     expect(() => planPorts(d, 8080, 8081)).toThrow(
       /^cannot recognise where \/etc\/nginx\/conf\.d\/service-url\.inc routes to; the forms understood are: set \$service_url http:\/\/127\.0\.0\.1:PORT;/,
     );
   });
 
   test('an include with directives but no port, even on a fresh host', () => {
-    const d = { ...detection(undefined, []), includeText: 'set $service_url $upstream;\n' };
+    const d = {
+      ...detection(undefined, []),
+      include: { state: 'present' as const, text: 'set $service_url $upstream;\n' },
+    };
     expect(() => planPorts(d, 8080, 8081)).toThrow(HostStateError);
   });
 
   test('an empty or comment-only include on a fresh host is a first deploy', () => {
-    const d = { ...detection(undefined, []), includeText: '# to be written\n\n' };
+    const d = {
+      ...detection(undefined, []),
+      include: { state: 'present' as const, text: '# to be written\n\n' },
+    };
     const p = planPorts(d, 8080, 8081);
-    expect([p.live, p.idle, p.include]).toEqual([
+    expect([p.live, p.idle, p.routing.include]).toEqual([
       undefined,
       8080,
-      { text: '# to be written\n\n', target: undefined },
+      { path: INC, text: '# to be written\n\n', target: undefined },
     ]);
     expect(p.notes).toEqual(['the nginx include has no `set $service_url` line yet: it will be written']);
   });
 
   test('the plan carries the include as it is, for the switch and a restore', () => {
     const p = planPorts(detection(8080, live), 8080, 8081);
-    expect(p.include).toEqual({
-      text: 'set $service_url http://127.0.0.1:8080;\n',
-      target: { port: 8080, before: 'set $service_url http://127.0.0.1:', after: ';\n' },
+    expect(p.routing).toEqual({
+      include: {
+        path: INC,
+        text: 'set $service_url http://127.0.0.1:8080;\n',
+        target: { port: 8080, address: '127.0.0.1:8080', before: 'set $service_url http://', after: ';\n' },
+      },
+      upstream: { path: UP, name: 'bluegreen_service_url', text: undefined, servers: undefined },
     });
   });
 });

@@ -2,6 +2,7 @@
 // rollout.ts). Until nginx is switched, every failure undoes what was started (the new app is stopped) so the
 // old version keeps serving; after the switch, a failed check through nginx switches back while the old app
 // still runs.
+import { bake } from './steps/bake.js';
 import { checkCancelled, type HostContext } from './steps/context.js';
 import { detectLive } from './steps/detect.js';
 import { drain } from './steps/drain.js';
@@ -36,6 +37,7 @@ export async function deployHost(ctx: HostContext): Promise<HostResult> {
     await drain(ctx, oldWorkers);
     const verifyUrl = ctx.settings.verifyUrl;
     if (verifyUrl) await verifyThroughNginx(ctx, verifyUrl, plan, app);
+    await bake(ctx, plan, app);
     await stopOld(ctx, plan);
     await prune(ctx, releaseId);
     return { activePort: plan.idle, previousPort: plan.live, releaseId };

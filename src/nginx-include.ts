@@ -1,59 +1,81 @@
 // The nginx include as the user wrote it: `set $service_url <target>;`, where the target names the app's port
 // (`http://127.0.0.1:8080`, `http://localhost:8080/`, `"http://[::1]:8080"`, or `127.0.0.1:8080` used as
-// `proxy_pass http://$service_url;`). A switch changes the port digits of that one line and nothing else; a
-// restore puts back the exact previous bytes. What cannot be recognised is an error, never a guess.
+// `proxy_pass http://$service_url;`), or, once the action keeps a warm backup (bake-time), the upstream group it
+// manages (`http://bluegreen_service_url`). A switch changes that address and nothing else; a restore puts back
+// the exact previous bytes. What cannot be recognised is an error, never a guess.
 
-/** Where in the include the port is: the text before and after its digits. */
+/** Where in the include the address is: the text around it, and what it names. */
 export interface IncludeTarget {
-  port: number;
   before: string;
   after: string;
+  /** `host:port`, or the name of an upstream group of ours. */
+  address: string;
+  /** The port, when the address is `host:port`. */
+  port?: number;
+  /** The upstream group, when the address names one of ours. */
+  upstream?: string;
 }
 
-/** `set $service_url`, an optional quote and scheme, a host (name, IPv4 or [IPv6]), `:`, the port. */
+/** Upstream groups the action writes are named bluegreen_<something>; any other name is the user's own. */
+export const UPSTREAM_PREFIX = 'bluegreen_';
+
+/** `set $service_url`, an optional quote and scheme, then `host:port` (host: name, IPv4 or [IPv6]) or a name. */
 const SET_LINE =
-  /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):)(\d{1,5})((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
+  /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?)((?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}|bluegreen_[A-Za-z0-9_]+)((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
 
 export const UNDERSTOOD_FORMS =
-  'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), or set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;';
+  'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)';
 
-/** The one `set $service_url` line with a port; undefined when there is none or more than one. */
+/** The one `set $service_url` line we understand; undefined when there is none or more than one. */
 export function parseInclude(text: string): IncludeTarget | undefined {
-  const lines = text.split('\n');
   const found: IncludeTarget[] = [];
   let offset = 0;
-  for (const line of lines) {
+  for (const line of text.split('\n')) {
     const m = SET_LINE.exec(line);
-    if (m) {
-      const start = offset + m[1].length;
-      const end = start + m[2].length;
-      found.push({ port: Number(m[2]), before: text.slice(0, start), after: text.slice(end) });
-    }
+    if (m) found.push(target(text, offset + m[1].length, m[2]));
     offset += line.length + 1;
   }
-  return found.length === 1 && found[0].port > 0 && found[0].port < 65536 ? found[0] : undefined;
+  const [one] = found;
+  if (found.length !== 1) return undefined;
+  if (one.port !== undefined && (one.port < 1 || one.port > 65535)) return undefined;
+  return one;
 }
 
-/** The same bytes with only the port changed. */
+function target(text: string, start: number, address: string): IncludeTarget {
+  const around = { before: text.slice(0, start), after: text.slice(start + address.length), address };
+  if (address.startsWith(UPSTREAM_PREFIX)) return { ...around, upstream: address };
+  return { ...around, port: Number(address.slice(address.lastIndexOf(':') + 1)) };
+}
+
+/** The same bytes with only the address changed. */
+export function withAddress(target: IncludeTarget, address: string): string {
+  return `${target.before}${address}${target.after}`;
+}
+
+/** The same bytes with only the port changed (an address `host:port`). */
 export function withPort(target: IncludeTarget, port: number): string {
-  return `${target.before}${port}${target.after}`;
+  return withAddress(target, target.address.replace(/:\d+$/, `:${port}`));
 }
 
-/** A first deploy's include, when there is none yet. */
-export function freshInclude(port: number): string {
-  return `# Written by the blue/green deploy action; it changes only the port below.\nset $service_url http://127.0.0.1:${port};\n`;
-}
+const FRESH_COMMENT = '# Written by the blue/green deploy action; it changes only the address below.';
 
-/** Is this include text empty for our purpose (no directives at all, only blank lines and comments)? */
-export function isBlank(text: string): boolean {
-  return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
+/** A first deploy's include, when there is none yet: straight to a port, or to our upstream group. */
+export function freshInclude(address: string): string {
+  const url = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address;
+  return `${FRESH_COMMENT}\nset $service_url http://${url};\n`;
 }
 
 /** Includes written by versions before 0.2 carry a comment naming a release and port, stale after a switch. */
 const LEGACY_COMMENT = /^# Written by the blue\/green deploy action: .*\n/;
 
-/** The include routed to `port`: only the port changed (and an old version's stale comment replaced). */
-export function switchedText(target: IncludeTarget | undefined, port: number): string {
-  if (!target) return freshInclude(port);
-  return withPort(target, port).replace(LEGACY_COMMENT, freshInclude(port).split('\n')[0] + '\n');
+/** The include routed to `address` (a port, or an upstream name): only the address changes. */
+export function switchedText(target: IncludeTarget | undefined, address: number | string): string {
+  if (!target) return freshInclude(String(address));
+  const text = typeof address === 'number' ? withPort(target, address) : withAddress(target, address);
+  return text.replace(LEGACY_COMMENT, `${FRESH_COMMENT}\n`);
+}
+
+/** Is this include text empty for our purpose (no directives at all, only blank lines and comments)? */
+export function isBlank(text: string): boolean {
+  return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
 }

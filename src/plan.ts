@@ -2,7 +2,8 @@
 // stopped or refused. State that cannot be read or recognised on a host the action has deployed to is an
 // error that names the fix, never a "first deploy".
 import type { Detection, PortState } from './commands/detect.js';
-import { isBlank, UNDERSTOOD_FORMS, type IncludeTarget } from './nginx-include.js';
+import { isBlank, parseInclude, UNDERSTOOD_FORMS, type IncludeTarget } from './nginx-include.js';
+import { parseUpstream, upstreamName, type UpstreamServers } from './nginx-upstream.js';
 
 export interface ProcessRef {
   pid: number;
@@ -13,13 +14,25 @@ export interface PortPlan {
   /** The port nginx routes to and where something listens; undefined on a first deploy. */
   live?: number;
   idle: number;
-  /** The include as it is now: its exact text (for a restore) and where its port is (for the switch). */
-  include: { text?: string; target?: IncludeTarget };
+  /** The files that route traffic, as they are now: for the switch, and for a byte-for-byte restore. */
+  routing: Routing;
   /** A stale process of ours on the idle port, to stop gracefully before launching. */
   staleOnIdle?: ProcessRef;
   /** The process serving the live port, to stop after the switch (ours, or the visible listener). */
   oldProcess?: ProcessRef & { ours: boolean; command?: string };
   notes: string[];
+}
+
+export interface Routing {
+  include: { path: string; text?: string; target?: IncludeTarget };
+  upstream: { path: string; name: string; text?: string; servers?: UpstreamServers };
+}
+
+export interface PlanInput {
+  blue: number;
+  green: number;
+  includePath: string;
+  upstreamPath: string;
 }
 
 export class PortConflictError extends Error {}
@@ -33,16 +46,18 @@ function describe(state: PortState): string {
     : 'a process the deploy user cannot see (owned by another user)';
 }
 
-export function planPorts(d: Detection, blue: number, green: number, includePath: string): PortPlan {
+export function planPorts(d: Detection, input: PlanInput): PortPlan {
+  const { blue, green } = input;
   const notes: string[] = [];
   const state = (port: number): PortState => d.ports.get(port) ?? { port, listening: false };
   const usable = (port: number) => !state(port).listening || state(port).ours !== undefined;
 
-  const includePort = routedPort(d, includePath, notes);
+  const routing = readRouting(d, input);
+  const routedPort = routedTo(d, routing, notes);
   let live: number | undefined;
-  if (includePort !== undefined && state(includePort).listening) live = includePort;
-  else if (includePort !== undefined) {
-    notes.push(`the nginx include points to port ${includePort}, where nothing listens: first deploy`);
+  if (routedPort !== undefined && state(routedPort).listening) live = routedPort;
+  else if (routedPort !== undefined) {
+    notes.push(`nginx routes to port ${routedPort}, where nothing listens: first deploy`);
   }
 
   let idle: number;
@@ -58,41 +73,79 @@ export function planPorts(d: Detection, blue: number, green: number, includePath
     );
   }
 
-  const include = { text: d.includeText, target: d.includeTarget };
-  const plan: PortPlan = { live, idle, include, notes };
+  const plan: PortPlan = { live, idle, routing, notes };
   if (idleState.ours) plan.staleOnIdle = { pid: idleState.ours.pid, start: idleState.ours.start };
   if (live !== undefined) plan.oldProcess = oldProcess(state(live), notes);
   return plan;
 }
 
-/** The port the include routes to; undefined on a host the action never deployed to and no include yet. */
-function routedPort(d: Detection, path: string, notes: string[]): number | undefined {
+/** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
+function readRouting(d: Detection, input: PlanInput): Routing {
+  const name = upstreamName(input.includePath);
+  const unreadable = (path: string) =>
+    new HostStateError(
+      `${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`,
+    );
+  if (d.include.state === 'unreadable') throw unreadable(input.includePath);
+  if (d.upstream.state === 'unreadable') throw unreadable(input.upstreamPath);
+  const includeText = d.include.state === 'present' ? d.include.text : undefined;
+  const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
+  const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);
+  if (upstreamText !== undefined && !servers) {
+    throw new HostStateError(
+      `${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`,
+    );
+  }
+  return {
+    include: {
+      path: input.includePath,
+      text: includeText,
+      target: includeText === undefined ? undefined : parseInclude(includeText),
+    },
+    upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
+  };
+}
+
+/** The port the files route to; undefined on a host the action never deployed to and no include yet. */
+function routedTo(d: Detection, routing: Routing, notes: string[]): number | undefined {
+  const { include, upstream } = routing;
   const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
   const deployed = running.length > 0 || d.releases > 0;
   const evidence =
     running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
-  if (d.include === 'unreadable') {
-    throw new HostStateError(
-      `${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`,
-    );
-  }
-  if (d.include === 'missing') {
+  if (include.text === undefined) {
     if (deployed) {
       throw new HostStateError(
-        `${path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`,
+        `${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`,
       );
     }
     notes.push('the nginx include is missing: this is a first deploy, it will be written');
     return undefined;
   }
-  if (d.includeTarget) return d.includeTarget.port;
-  if (!deployed && isBlank(d.includeText ?? '')) {
+  const target = include.target;
+  if (target?.port !== undefined) return target.port;
+  if (target?.upstream !== undefined) return upstreamPort(target.upstream, upstream);
+  if (!deployed && isBlank(include.text)) {
     notes.push('the nginx include has no `set $service_url` line yet: it will be written');
     return undefined;
   }
   throw new HostStateError(
-    `cannot recognise where ${path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`,
+    `cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`,
   );
+}
+
+function upstreamPort(name: string, upstream: Routing['upstream']): number {
+  if (name !== upstream.name) {
+    throw new HostStateError(
+      `the include routes to upstream ${name}, but this include's group is ${upstream.name}; nothing was changed`,
+    );
+  }
+  if (!upstream.servers) {
+    throw new HostStateError(
+      `the include routes to upstream ${name}, but ${upstream.path} is missing: put it back (or route the include to 127.0.0.1:PORT); nothing was changed`,
+    );
+  }
+  return upstream.servers.primary;
 }
 
 function oldProcess(live: PortState, notes: string[]): PortPlan['oldProcess'] {

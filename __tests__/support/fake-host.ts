@@ -3,7 +3,6 @@
 import type { CommandKind, CommandResults, RemoteCommand } from '../../src/commands/types.js';
 import type { LockCommand } from '../../src/commands/lock.js';
 import type { Settings } from '../../src/inputs.js';
-import { parseInclude } from '../../src/nginx-include.js';
 import type { Log } from '../../src/log.js';
 import { RemoteCommandError, type Executor, type HeldCommand, type HttpResult } from '../../src/remote.js';
 
@@ -35,6 +34,7 @@ export const settings: Settings = {
   healthIntervalMs: 50,
   nginxInclude: '/etc/nginx/conf.d/service-url.inc',
   nginxReload: 'auto',
+  bakeTimeMs: 0,
   sudo: 'auto',
   drainTimeoutMs: 1000,
   stopTimeoutMs: 1000,
@@ -49,9 +49,8 @@ export type Answers = { [K in CommandKind]?: Answer<K> };
 export const INCLUDE_TEXT = '# mine\nset $service_url "http://localhost:8080/";\n';
 
 export const blueLive = (): CommandResults['detect'] => ({
-  include: 'present',
-  includeText: INCLUDE_TEXT,
-  includeTarget: parseInclude(INCLUDE_TEXT),
+  include: { state: 'present', text: INCLUDE_TEXT },
+  upstream: { state: 'missing' },
   releases: 1,
   ports: new Map([
     [8080, { port: 8080, listening: true, ours: { pid: 11, start: '100', release: 'r1' } }],

@@ -1,54 +1,16 @@
-// Step 1: what is live? Reads the nginx include and, for each candidate port, whether something listens and
-// whether it is a process we started (our pid file, same start time). Prints key=value lines.
+// Step 3: what is true on the host? The exact bytes of the nginx include and of our upstream file (parsed in
+// src/nginx-include.ts and src/nginx-upstream.ts, restored byte for byte), how many releases exist, and for
+// each port involved whether something listens and whether it is a process we started (our pid file, same
+// start time). Prints key=value lines.
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import { LISTENING, OURS, PATH_SETUP } from './functions.js';
-import { parseInclude, type IncludeTarget } from '../nginx-include.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
-export function detectPorts(
-  paths: Layout,
-  include: string,
-  ports: readonly [number, number],
-): RemoteCommand<'detect'> {
-  return {
-    kind: 'detect',
-    title: `detect live port (${include})`,
-    script: script(
-      PATH_SETUP,
-      OURS,
-      LISTENING,
-      `inc=${quote(include)}`,
-      'ip=',
-      // The exact bytes, for the parser (src/nginx-include.ts) and for a byte-for-byte restore.
-      'if [ -r "$inc" ] && b=$(base64 -w0 < "$inc" 2>/dev/null); then',
-      '  echo include=present',
-      '  echo "include_b64=$b"',
-      // Only to know which port to look at as well; the parser decides what the include says.
-      '  ip=$(sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$inc" | head -n 1)',
-      'elif [ -e "$inc" ]; then echo include=unreadable',
-      'else echo include=missing',
-      'fi',
-      `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`,
-      `set -- ${ports.join(' ')}`,
-      'case " $* " in *" $ip "*) ;; *) [ -n "$ip" ] && set -- "$@" "$ip" ;; esac',
-      'for p in "$@"; do',
-      '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
-      `  f=${quote(paths.runDir)}/"$p".pid`,
-      '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
-      '    echo "pid_$p=$pid $start $rel"',
-      '  fi',
-      '  lp=$(listener_pid "$p")',
-      '  if [ -n "$lp" ]; then',
-      '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
-      '  fi',
-      'done',
-    ),
-    parse: (stdout) => parseDetection(stdout, ports),
-  };
-}
+/** What a file on the host held: its exact text, or why there is none. */
+export type FileRead = { state: 'present'; text: string } | { state: 'missing' | 'unreadable' };
 
-/** One candidate port as the host reported it. */
+/** One port as the host reported it. */
 export interface PortState {
   port: number;
   listening: boolean;
@@ -59,38 +21,108 @@ export interface PortState {
 }
 
 export interface Detection {
-  include: 'present' | 'missing' | 'unreadable';
-  /** The include's exact text, when present. */
-  includeText?: string;
-  /** Where the include routes to; undefined when it names no port in a form we understand. */
-  includeTarget?: IncludeTarget;
+  include: FileRead;
+  upstream: FileRead;
   /** How many release folders the host has: any means the action deployed here before. */
   releases: number;
   ports: Map<number, PortState>;
 }
 
-function parseDetection(output: string, candidates: readonly number[]): Detection {
-  const kv = keyValues(output);
-  const include = required(kv, 'include');
-  if (include !== 'present' && include !== 'missing' && include !== 'unreadable')
-    throw new OutputError(`the detect script printed include=${include}`);
-  const b64 = kv.get('include_b64');
-  const includeText = include === 'present' ? Buffer.from(b64 ?? '', 'base64').toString('utf8') : undefined;
-  const includeTarget = includeText === undefined ? undefined : parseInclude(includeText);
-  const ports = [...new Set([...candidates, ...(includeTarget ? [includeTarget.port] : [])])];
-  const releases = requiredNumber(kv, 'releases');
-  const detection: Detection = { include, includeText, includeTarget, releases, ports: new Map() };
-  for (const port of ports) {
-    const state: PortState = { port, listening: kv.get(`listening_${port}`) === '1' };
-    const ours = kv.get(`pid_${port}`)?.split(' ');
-    if (ours && ours.length >= 2)
-      state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
-    const listener = kv.get(`listener_${port}`);
-    if (listener) {
-      const [pid, start, ...command] = listener.split(' ');
-      state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
-    }
-    detection.ports.set(port, state);
+/** read_file KEY PATH: KEY=present and KEY_b64=<bytes>, or KEY=unreadable, or KEY=missing. */
+const READ_FILE = [
+  'read_file() {',
+  '  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"',
+  '  elif [ -e "$2" ]; then echo "$1=unreadable"',
+  '  else echo "$1=missing"; fi',
+  '}',
+].join('\n');
+
+/** Every port either file names, to look at as well; the parsers decide what the files say. */
+const NAMED_PORTS = [
+  'named_ports() {',
+  '  sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$1" 2>/dev/null',
+  '  sed -n \'s/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p\' "$2" 2>/dev/null',
+  '}',
+].join('\n');
+
+/** For each port: listening_P, and pid_P (ours) and listener_P (who listens) when known. */
+const PORT_REPORT = [
+  'for p in $(printf \'%s\\n\' "$@" | sort -un); do',
+  '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
+  '  f="$run/$p.pid"',
+  '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
+  '    echo "pid_$p=$pid $start $rel"',
+  '  fi',
+  '  lp=$(listener_pid "$p")',
+  '  if [ -n "$lp" ]; then',
+  '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
+  '  fi',
+  'done',
+];
+
+export interface DetectFiles {
+  include: string;
+  upstream: string;
+}
+
+export function detectPorts(
+  paths: Layout,
+  files: DetectFiles,
+  ports: readonly [number, number],
+): RemoteCommand<'detect'> {
+  return {
+    kind: 'detect',
+    title: `detect live port (${files.include})`,
+    script: script(
+      PATH_SETUP,
+      OURS,
+      LISTENING,
+      READ_FILE,
+      NAMED_PORTS,
+      `inc=${quote(files.include)}`,
+      `up=${quote(files.upstream)}`,
+      `run=${quote(paths.runDir)}`,
+      'read_file include "$inc"',
+      'read_file upstream "$up"',
+      `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`,
+      `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`,
+      ...PORT_REPORT,
+    ),
+    parse: parseDetection,
+  };
+}
+
+function fileRead(kv: Map<string, string>, key: string): FileRead {
+  const state = required(kv, key);
+  if (state === 'present')
+    return { state, text: Buffer.from(required(kv, `${key}_b64`), 'base64').toString('utf8') };
+  if (state === 'missing' || state === 'unreadable') return { state };
+  throw new OutputError(`the detect script printed ${key}=${state}`);
+}
+
+function portState(kv: Map<string, string>, port: number): PortState {
+  const state: PortState = { port, listening: kv.get(`listening_${port}`) === '1' };
+  const ours = kv.get(`pid_${port}`)?.split(' ');
+  if (ours && ours.length >= 2) state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
+  const listener = kv.get(`listener_${port}`);
+  if (listener) {
+    const [pid, start, ...command] = listener.split(' ');
+    state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
   }
-  return detection;
+  return state;
+}
+
+function parseDetection(output: string): Detection {
+  const kv = keyValues(output);
+  const ports = new Map<number, PortState>();
+  for (const key of kv.keys()) {
+    const m = /^listening_(\d+)$/.exec(key);
+    if (m) ports.set(Number(m[1]), portState(kv, Number(m[1])));
+  }
+  return {
+    include: fileRead(kv, 'include'),
+    upstream: fileRead(kv, 'upstream'),
+    releases: requiredNumber(kv, 'releases'),
+    ports,
+  };
 }

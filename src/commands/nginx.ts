@@ -14,6 +14,7 @@ export const EXIT_RELOAD_FAILED = 33;
 export const EXIT_NO_NEW_WORKERS = 34;
 export const EXIT_LAUNCH_GONE = 35;
 export const EXIT_INCLUDE_CHANGED = 36;
+export const EXIT_NOT_LOADED = 37;
 
 /** After a reload: the old workers, which still finish requests routed by the previous include. */
 export interface Switched {
@@ -21,16 +22,19 @@ export interface Switched {
 }
 
 export interface NginxSpec {
-  include: string;
   config?: string;
   reload: ReloadMode;
   sudo: SudoMode;
 }
 
-/** What to write, and what the include must hold until then (undefined: it must not exist). */
-export interface IncludeChange {
-  content: string;
+/** A file to write, and what it must hold until then (undefined: it must not exist). */
+export interface FileChange {
+  path: string;
+  /** undefined: the file is removed. */
+  content: string | undefined;
   expected: string | undefined;
+  /** nginx must really load it (checked in nginx -T): a file in http { } that nothing includes does nothing. */
+  mustLoad?: boolean;
 }
 
 /** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
@@ -64,27 +68,101 @@ function reloadFunction(spec: NginxSpec): string {
 const WORKERS =
   'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
 
-/** Common part of switch and restore: write, test, reload, wait for the new workers. */
-function rewriteInclude(spec: NginxSpec, change: IncludeChange, pending?: string): string[] {
+/** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
+function rewriteFiles(spec: NginxSpec, changes: readonly FileChange[], pending?: string): string[] {
   return [
     PATH_SETUP,
     asRoot(spec.sudo),
     reloadFunction(spec),
     WORKERS,
     ...(pending ? claimLaunch(pending) : []),
-    `inc=${quote(spec.include)}`,
-    'tmp="$inc.tmp"',
-    `new=${quote(change.content)}`,
-    `expected=${textSum(change.expected)}`,
     "before=$(nginx_workers | tr '\\n' ' ')",
     `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
     'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
-    ...writeTestReload(spec),
+    // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
+    'write_file() { printf \'%s\' "$2" | as_root tee "$1.tmp" >/dev/null && as_root chmod 644 "$1.tmp" && as_root mv -f "$1.tmp" "$1"; }',
+    ...changes.flatMap(readAndCheck),
+    ...restoreFunction(changes),
+    `if ! { ${writes(changes)}; }; then`,
+    '  restore',
+    `  echo "could not write ${changes.map((c) => c.path).join(' and ')}" >&2`,
+    `  exit ${EXIT_WRITE_FAILED}`,
+    'fi',
+    ...testAndReload(spec, changes),
     ...awaitNewWorkers(),
     // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
     ...(pending ? ['rm -f -- "$claim"'] : []),
     'echo "workers_before=$before"',
     'echo "workers_new=$fresh"',
+  ];
+}
+
+/** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
+function writes(changes: readonly FileChange[]): string {
+  if (changes.length === 0) return ':';
+  return changes
+    .map((c, i) => (c.content === undefined ? `as_root rm -f "$f${i}"` : `write_file "$f${i}" "$new${i}"`))
+    .join(' && ');
+}
+
+/**
+ * File i: its new text, and its old bytes for a restore (the x keeps trailing newlines through $( )). A file
+ * that changed since detection (someone edited it, another tool) stops everything before any write.
+ */
+function readAndCheck(change: FileChange, i: number): string[] {
+  return [
+    `f${i}=${quote(change.path)}`,
+    ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
+    `if [ -f "$f${i}" ]; then`,
+    `  had${i}=1`,
+    `  old${i}=$(cat -- "$f${i}" && echo x) || { echo "cannot read $f${i}" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    `  old${i}=\${old${i}%x}`,
+    `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
+    `else had${i}=0; old${i}=; now=absent; fi`,
+    `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+  ];
+}
+
+/** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
+function restoreFunction(changes: readonly FileChange[]): string[] {
+  return [
+    'restore() {',
+    ...changes.flatMap((_, i) => [
+      `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root rm -f "$f${i}"; fi`,
+      `  [ -e "$f${i}.tmp" ] && as_root rm -f "$f${i}.tmp"`,
+    ]),
+    '  echo "the previous configuration was restored; nginx still serves it" >&2',
+    '}',
+  ];
+}
+
+/** nginx -t; files nginx must load are looked for in nginx -T; reload. Any failure restores. */
+function testAndReload(spec: NginxSpec, changes: readonly FileChange[]): string[] {
+  const loaded = changes.flatMap((c, i) =>
+    c.mustLoad
+      ? [
+          `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "# configuration file $f${i}:"; then`,
+          '  restore',
+          `  echo "nginx does not load $f${i}: add \\"include $f${i};\\" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file" >&2`,
+          `  exit ${EXIT_NOT_LOADED}`,
+          'fi',
+        ]
+      : [],
+  );
+  return [
+    `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
+    '  printf \'%s\\n\' "$out" >&2',
+    '  echo "nginx -t rejected the new configuration" >&2',
+    '  restore',
+    `  exit ${EXIT_TEST_FAILED}`,
+    'fi',
+    ...loaded,
+    'if ! out=$(reload_nginx 2>&1); then',
+    '  printf \'%s\\n\' "$out" >&2',
+    '  echo "nginx reload failed" >&2',
+    '  restore',
+    `  exit ${EXIT_RELOAD_FAILED}`,
+    'fi',
   ];
 }
 
@@ -99,40 +177,6 @@ function claimLaunch(pending: string): string[] {
     `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
     'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
     'trap give_back EXIT',
-  ];
-}
-
-/** Write the include (temp file, then mv), nginx -t, reload; on any failure the previous bytes go back. */
-function writeTestReload(spec: NginxSpec): string[] {
-  return [
-    // The x keeps trailing newlines through $( ), so a restore is byte for byte; a failed read stops here.
-    'if [ -f "$inc" ]; then',
-    '  had=1',
-    `  old=$(cat -- "$inc" && echo x) || { echo "cannot read $inc" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
-    '  old=${old%x}',
-    '  now=$(printf \'%s\' "$old" | sha256sum | cut -c 1-64)',
-    'else had=0; old=; now=absent; fi',
-    `[ "$now" = "$expected" ] || { echo "$inc changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
-    // chmod: under a umask such as 027 the file would be unreadable for the deploy user and for nginx's workers.
-    'write_include() { printf \'%s\' "$1" | as_root tee "$tmp" >/dev/null && as_root chmod 644 "$tmp" && as_root mv -f "$tmp" "$inc"; }',
-    'restore() {',
-    '  if [ "$had" = 1 ]; then write_include "$old"; else as_root rm -f "$inc"; fi',
-    '  [ -e "$tmp" ] && as_root rm -f "$tmp"',
-    '  echo "the previous include was restored; nginx still serves the old configuration" >&2',
-    '}',
-    `write_include "$new" || { [ -e "$tmp" ] && as_root rm -f "$tmp"; echo "could not write $inc" >&2; exit ${EXIT_WRITE_FAILED}; }`,
-    `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
-    '  printf \'%s\\n\' "$out" >&2',
-    '  echo "nginx -t rejected the configuration with the new include" >&2',
-    '  restore',
-    `  exit ${EXIT_TEST_FAILED}`,
-    'fi',
-    `if ! out=$(reload_nginx 2>&1); then`,
-    '  printf \'%s\\n\' "$out" >&2',
-    '  echo "nginx reload failed" >&2',
-    '  restore',
-    `  exit ${EXIT_RELOAD_FAILED}`,
-    'fi',
   ];
 }
 
@@ -159,27 +203,21 @@ function awaitNewWorkers(): string[] {
   ];
 }
 
-/** `pending` is the launch record to clear once nginx routes to the new app. */
+/**
+ * One change of what nginx routes to: the files to write (each checked against what detection read), then
+ * nginx -t, reload, and the new workers awaited. `pending` is the launch record to clear once nginx routes to
+ * the new app (the switch to a new release only).
+ */
 export function switchNginx(
   spec: NginxSpec,
-  port: number,
-  change: IncludeChange,
-  pending: string,
+  title: string,
+  changes: readonly FileChange[],
+  pending?: string,
 ): RemoteCommand<'switch'> {
   return {
     kind: 'switch',
-    title: `switch nginx to port ${port}`,
-    script: script(...rewriteInclude(spec, change, pending)),
-    parse: parseSwitched,
-  };
-}
-
-/** Rollback: put the previous include's exact bytes back (same write/test/reload path). */
-export function restoreNginx(spec: NginxSpec, port: number, change: IncludeChange): RemoteCommand<'switch'> {
-  return {
-    kind: 'switch',
-    title: `switch nginx back to port ${port}`,
-    script: script(...rewriteInclude(spec, change)),
+    title,
+    script: script(...rewriteFiles(spec, changes, pending)),
     parse: parseSwitched,
   };
 }

@@ -49,6 +49,9 @@ function readOptions(c: Checker) {
     healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
     nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
     nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
+    nginxUpstreamFile:
+      c.raw('nginx-upstream-file') === '' ? undefined : c.absolutePath('nginx-upstream-file', ''),
+    bakeTimeMs: c.seconds('bake-time', 10),
     nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'] as const, 'auto'),
     sudo: c.choice('sudo', ['auto', 'always', 'never'] as const, 'auto'),
     drainTimeoutMs: c.seconds('drain-timeout', 30),

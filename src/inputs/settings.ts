@@ -53,6 +53,10 @@ export interface Settings {
 
   nginxInclude: string;
   nginxConfig?: string;
+  /** Our upstream group's file (http { } context); default: beside the include. */
+  nginxUpstreamFile?: string;
+  /** How long the old app stays warm as nginx's backup after the switch; 0: no bake window. */
+  bakeTimeMs: number;
   nginxReload: ReloadMode;
   verifyUrl?: string;
   sudo: SudoMode;

@@ -55,7 +55,7 @@ export function hostContext(init: HostContextInit): HostContext {
     clock: realClock,
     ...init,
     paths: layout(s.remoteDir),
-    nginx: { include: s.nginxInclude, config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
+    nginx: { config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
     state: {},
     undo: new UndoList(),
   };

@@ -1,25 +1,22 @@
-// Step 8: point nginx at the new port (write, nginx -t, reload; the previous include is put back on any
-// failure). Only the port in the user's own line changes. From here nginx routes to the new app: nothing that
-// fails later may stop it, so the undo list ends.
-import { switchNginx, type IncludeChange } from '../commands/nginx.js';
-import { switchedText } from '../nginx-include.js';
+// Step 8: point nginx at the new port (write, nginx -t, reload; every file is put back on any failure). With a
+// bake window the old app stays in nginx's upstream group as the backup. From here nginx routes to the new
+// app: nothing that fails later may stop it, so the undo list ends.
+import { switchNginx } from '../commands/nginx.js';
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
-
-/** What the switch writes over what detection read. */
-export function switchChange(plan: PortPlan): IncludeChange {
-  const { text, target } = plan.include;
-  return { content: switchedText(target, plan.idle), expected: text };
-}
+import { switchChanges } from './routing.js';
 
 /** Returns the old nginx workers, which still finish requests routed to the old app. */
 export async function switchTraffic(ctx: HostContext, plan: PortPlan): Promise<number[]> {
+  const bake = ctx.settings.bakeTimeMs > 0;
   return ctx.steps.run('Switch nginx', async (detail) => {
-    const command = switchNginx(ctx.nginx, plan.idle, switchChange(plan), ctx.paths.pending);
-    const { oldWorkers } = await ctx.host.run(command);
+    const title = `switch nginx to port ${plan.idle}`;
+    const changes = switchChanges(plan, bake);
+    const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, changes, ctx.paths.pending));
     ctx.undo.clear();
     ctx.state.servingPort = plan.idle;
-    detail(`${ctx.settings.nginxInclude} -> port ${plan.idle}, nginx reloaded`);
+    const backup = bake && plan.live !== undefined ? `, port ${plan.live} kept as backup` : '';
+    detail(`nginx routes to port ${plan.idle}${backup} (${changes.map((c) => c.path).join(', ')}), reloaded`);
     return oldWorkers;
   });
 }

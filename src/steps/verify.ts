@@ -1,11 +1,9 @@
 // Step 10 (with verify-url): the new version must answer healthy through nginx. If it does not, nginx is
 // switched back to the old app while it still runs, and the new app is stopped once no worker routes to it.
-import { stopApp, type AppProcess } from '../commands/app.js';
-import { drainWorkers } from '../commands/drain.js';
-import { restoreNginx } from '../commands/nginx.js';
+import type { AppProcess } from '../commands/app.js';
 import { pollHealth } from '../health.js';
 import type { PortPlan } from '../plan.js';
-import { switchChange } from './switch.js';
+import { switchBack } from './switch-back.js';
 import type { HostContext } from './context.js';
 
 /** Short: while it runs, users may be getting the new version's errors. */
@@ -39,24 +37,4 @@ export async function verifyThroughNginx(
         (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'),
     );
   });
-}
-
-/** Returns false on a first deploy, where there is nothing to go back to. */
-async function switchBack(ctx: HostContext, plan: PortPlan, app: AppProcess): Promise<boolean> {
-  const { host, log, settings: s } = ctx;
-  const previous = plan.include.text;
-  if (plan.live === undefined || previous === undefined) {
-    log.warning('first deploy: there is no previous version to switch back to');
-    return false;
-  }
-  // The exact bytes the include had before this deploy.
-  const change = { content: previous, expected: switchChange(plan).content };
-  const { oldWorkers } = await host.run(restoreNginx(ctx.nginx, plan.live, change));
-  ctx.state.servingPort = plan.live;
-  log.info(`nginx points at port ${plan.live} again`);
-  await host.run(drainWorkers(oldWorkers, s.drainTimeoutMs));
-  await host.run(
-    stopApp(ctx.paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false }),
-  );
-  return true;
 }
