@@ -553,7 +553,8 @@ function sudoersCommands(line: string): string[] {
 
 /** A command with its system-specific parts abstracted: program basename, include as INC, no `-c CONFIG`. */
 function shape(command: string, include: string, config?: string): string {
-  let c = command.split(include).join('INC');
+  const upstream = path.join(path.dirname(include), 'bluegreen-service-url.conf');
+  let c = command.split(upstream).join('UP').split(include).join('INC');
   if (config) c = c.split(` -c ${config}`).join('');
   const [program, ...args] = c.split(' ');
   return [path.basename(program), ...args].join(' ');
@@ -562,11 +563,18 @@ function shape(command: string, include: string, config?: string): string {
 describe('least privilege', () => {
   const HARNESS_SHAPES = [
     'nginx -t',
+    'nginx -T',
     'nginx -s reload',
     'tee INC.tmp',
+    'chmod 644 INC.tmp',
     'mv -f INC.tmp INC',
     'rm -f INC.tmp',
     'rm -f INC',
+    'tee UP.tmp',
+    'chmod 644 UP.tmp',
+    'mv -f UP.tmp UP',
+    'rm -f UP.tmp',
+    'rm -f UP',
   ];
 
   // Guards: the deploy user the tests use has exactly the narrow line, nothing broader (so every passing

@@ -48,6 +48,9 @@ http {
     uwsgi_temp_path ${n}/tmp/uwsgi;
     scgi_temp_path ${n}/tmp/scgi;
 
+    # The action's upstream group (bake window), as conf.d/*.conf is loaded on a real server.
+    include ${path.posix.dirname(include)}/bluegreen-*.conf;
+
     server {
         listen 127.0.0.1:${port};
 
@@ -60,6 +63,8 @@ http {
                 return 502;
             }
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            # During a bake window: what the new app refuses or fails, its backup (the old app) answers.
+            proxy_next_upstream error timeout http_500 http_502 http_503;
             proxy_pass $service_url;
         }
     }

@@ -108,18 +108,19 @@ function checkedSharedRoot(root: string): string {
 async function setUp(t: Target, opts: TargetOptions, bastionPort: number | null): Promise<void> {
   const [account, tools] = await Promise.all([
     ensureUser('deploy').then((deploy) => (t.username === 'root' ? ensureUser('root') : deploy)),
-    Promise.all(['nginx', 'tee', 'mv', 'rm'].map(which)),
+    Promise.all(['nginx', 'tee', 'mv', 'rm', 'chmod'].map(which)),
     opts.privateKeyPath
       ? copyClientKey(opts.privateKeyPath, t.privateKeyPath)
       : keygen(t.privateKeyPath, 'ed25519'),
     ...HOST_KEY_TYPES.map((type) => keygen(path.join(t.dir, `ssh_host_${type}_key`), type)),
   ]);
-  const [nginxPath, tee, mv, rm] = tools;
+  const [nginxPath, tee, mv, rm, chmod] = tools;
   t.nginxBin = nginxPath;
-  const [I, C] = [t.nginxInclude, t.nginxConfig];
+  const [I, C, U] = [t.nginxInclude, t.nginxConfig, t.nginxUpstreamFile];
+  const write = (f: string) => `${tee} ${f}.tmp, ${chmod} 644 ${f}.tmp, ${mv} -f ${f}.tmp ${f}, ${rm} -f ${f}.tmp, ${rm} -f ${f}`;
   t.sudoersLine =
-    `deploy ALL=(root) NOPASSWD: ${nginxPath} -c ${C} -t, ${nginxPath} -c ${C} -s reload, ` +
-    `${tee} ${I}.tmp, ${mv} -f ${I}.tmp ${I}, ${rm} -f ${I}.tmp, ${rm} -f ${I}`;
+    `deploy ALL=(root) NOPASSWD: ${nginxPath} -c ${C} -t, ${nginxPath} -c ${C} -T, ${nginxPath} -c ${C} -s reload, ` +
+    `${write(I)}, ${write(U)}`;
   t.privateKey = fs.readFileSync(t.privateKeyPath, 'utf8');
   authorize(t.dir, t.username, t.privateKeyPath, account);
   await writeHostKeys(t);

@@ -52,6 +52,8 @@ export class Target {
   readonly nginxConfig: string;
   /** <nginx dir>/service-url.inc (root-owned, 644): `set $service_url http://127.0.0.1:<port>;` */
   readonly nginxInclude: string;
+  /** The action's upstream group (bake window): beside the include, loaded in http { }. */
+  readonly nginxUpstreamFile: string;
   readonly privateKeyPath: string;
   /** File holding knownHosts (used by ssh()). */
   readonly knownHostsPath: string;
@@ -101,6 +103,7 @@ export class Target {
     this.nginxDir = path.join(dir, 'nginx');
     this.nginxConfig = path.join(root, 'nginx', 'nginx.conf');
     this.nginxInclude = path.join(root, 'nginx', 'service-url.inc');
+    this.nginxUpstreamFile = path.join(root, 'nginx', 'bluegreen-service-url.conf');
     this.nginxUrl = `http://127.0.0.1:${this.nginxPort}`;
     this.privateKeyPath = path.join(dir, 'client_key');
     this.knownHostsPath = path.join(dir, 'known_hosts');

@@ -5,6 +5,7 @@
 
 export const NGINX_SITE = '/etc/nginx/sites-enabled/app';
 export const NGINX_INCLUDE = '/etc/nginx/conf.d/service-url.inc';
+export const NGINX_UPSTREAM = '/etc/nginx/conf.d/bluegreen-service-url.conf';
 export const SUDOERS_FILE = '/etc/sudoers.d/deploy';
 export const APP_DIR = '/opt/app';
 
@@ -25,6 +26,7 @@ server {
     location / {
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_next_upstream error timeout http_500 http_502 http_503;
         proxy_pass $service_url;
     }
 }
@@ -46,10 +48,11 @@ install -d -m 755 -o deploy -g "$(id -gn deploy)" ${APP_DIR}
 
 if [ "$BGD_SUDO" = 1 ]; then
   nginx=$(command -v nginx) tee=$(command -v tee) mv=$(command -v mv) rm=$(command -v rm)
-  systemctl=$(command -v systemctl)
+  systemctl=$(command -v systemctl) chmod=$(command -v chmod)
   i=${NGINX_INCLUDE}
+  u=${NGINX_UPSTREAM}
   {
-    echo "deploy ALL=(root) NOPASSWD: $nginx -t, $nginx -s reload, $systemctl reload nginx, $tee $i.tmp, $mv -f $i.tmp $i, $rm -f $i.tmp, $rm -f $i"
+    echo "deploy ALL=(root) NOPASSWD: $nginx -t, $nginx -T, $nginx -s reload, $systemctl reload nginx, $tee $i.tmp, $chmod 644 $i.tmp, $mv -f $i.tmp $i, $rm -f $i.tmp, $rm -f $i, $tee $u.tmp, $chmod 644 $u.tmp, $mv -f $u.tmp $u, $rm -f $u.tmp, $rm -f $u"
     [ -z "$BGD_SUDOERS_EXTRA" ] || printf '%s\\n' "$BGD_SUDOERS_EXTRA"
   } > /etc/sudoers.d/.deploy.tmp
   chmod 440 /etc/sudoers.d/.deploy.tmp
