@@ -33,6 +33,14 @@ export interface DemoJarOptions {
   brokenBehindProxy?: boolean;
   /** How long SIGTERM waits for in-flight requests (default 10000). */
   shutdownGraceMs?: number;
+  /** Exit (status 1, like a crash) this long after the first healthy answer of /actuator/health. */
+  dieAfterHealthyMs?: number;
+  /** This long after the first healthy answer, /actuator/health answers 503 DOWN and `/` 503. */
+  badAfterHealthyMs?: number;
+  /** Start a child process that ignores SIGTERM (a forking app). */
+  forkChild?: boolean;
+  /** The SIGTERM handler never finishes: only SIGKILL ends the app. */
+  hangOnSigterm?: boolean;
   /** Jar file name (default `demo-<version>.jar`). */
   name?: string;
   /** Cache directory (default `<repo>/.test-output/jars`). */
@@ -114,6 +122,12 @@ export function demoProperties(opts: DemoJarOptions): string {
     lines.push(`broken-behind-proxy=${opts.brokenBehindProxy ? 'true' : 'false'}`);
   }
   if (opts.shutdownGraceMs !== undefined) lines.push(`shutdown-grace-ms=${Math.round(opts.shutdownGraceMs)}`);
+  if (opts.dieAfterHealthyMs !== undefined)
+    lines.push(`die-after-healthy-ms=${Math.round(opts.dieAfterHealthyMs)}`);
+  if (opts.badAfterHealthyMs !== undefined)
+    lines.push(`bad-after-healthy-ms=${Math.round(opts.badAfterHealthyMs)}`);
+  if (opts.forkChild) lines.push('fork-child=true');
+  if (opts.hangOnSigterm) lines.push('hang-on-sigterm=true');
   return lines.join('\n') + '\n';
 }
 

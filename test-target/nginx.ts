@@ -25,6 +25,15 @@ export interface NginxSpec {
   up?: (port: number) => Promise<boolean>;
 }
 
+/** The port an include routes to: its own, or the first server of the action's upstream group; or null. */
+export function routedPort(include: string, group: () => string): number | null {
+  const direct = /http:\/\/127\.0\.0\.1:(\d+)[/;]/.exec(include);
+  if (direct) return Number(direct[1]);
+  if (!include.includes('bluegreen_')) return null;
+  const first = /^ {4}server 127\.0\.0\.1:(\d+);$/m.exec(group());
+  return first ? Number(first[1]) : null;
+}
+
 /** The include's text for a port (null: empty). */
 export function includeText(port: number | null): string {
   return port === null ? '' : `set $service_url http://127.0.0.1:${port};\n`;

@@ -117,7 +117,8 @@ async function setUp(t: Target, opts: TargetOptions, bastionPort: number | null)
   const [nginxPath, tee, mv, rm, chmod] = tools;
   t.nginxBin = nginxPath;
   const [I, C, U] = [t.nginxInclude, t.nginxConfig, t.nginxUpstreamFile];
-  const write = (f: string) => `${tee} ${f}.tmp, ${chmod} 644 ${f}.tmp, ${mv} -f ${f}.tmp ${f}, ${rm} -f ${f}.tmp, ${rm} -f ${f}`;
+  const write = (f: string) =>
+    `${tee} ${f}.tmp, ${chmod} 644 ${f}.tmp, ${mv} -f ${f}.tmp ${f}, ${rm} -f ${f}.tmp, ${rm} -f ${f}`;
   t.sudoersLine =
     `deploy ALL=(root) NOPASSWD: ${nginxPath} -c ${C} -t, ${nginxPath} -c ${C} -T, ${nginxPath} -c ${C} -s reload, ` +
     `${write(I)}, ${write(U)}`;

@@ -9,7 +9,7 @@ import type { Bastion } from './bastion.js';
 import { exec, runTracked, type Daemon, type ExecResult } from './exec.js';
 import { forget, killOnExit } from './exit-cleanup.js';
 import { httpGet, httpGetVia, type GetOptions, type HttpResult } from './http.js';
-import { includeText, NGINX, reloadNginx } from './nginx.js';
+import { includeText, NGINX, reloadNginx, routedPort } from './nginx.js';
 import { isolatedCommand, type Argv, type NetNamespace } from './netns.js';
 import { isListening, readConnections, releasePorts, ssArgs } from './ports.js';
 import { cwdOf, descendants, listProcesses, netnsOf, signal, terminate, type ProcInfo } from './processes.js';
@@ -52,8 +52,7 @@ export class Target {
   readonly nginxConfig: string;
   /** <nginx dir>/service-url.inc (root-owned, 644): `set $service_url http://127.0.0.1:<port>;` */
   readonly nginxInclude: string;
-  /** The action's upstream group (bake window): beside the include, loaded in http { }. */
-  readonly nginxUpstreamFile: string;
+  readonly nginxUpstreamFile: string; // the action's upstream group (bake window), loaded in http { }
   readonly privateKeyPath: string;
   /** File holding knownHosts (used by ssh()). */
   readonly knownHostsPath: string;
@@ -152,10 +151,10 @@ export class Target {
     return fs.readFileSync(this.localPath(this.nginxInclude), 'utf8');
   }
 
-  /** The port the include names, or null when it names none. */
+  /** The port the include names (directly, or as the first server of the action's upstream group), or null. */
   includePort(): number | null {
-    const m = /http:\/\/127\.0\.0\.1:(\d+);/.exec(this.readInclude());
-    return m ? Number(m[1]) : null;
+    const group = this.localPath(this.nginxUpstreamFile);
+    return routedPort(this.readInclude(), () => fs.readFileSync(group, 'utf8'));
   }
 
   /** Test helper (as root): rewrites the include for port (null: empty) and reloads nginx. */
@@ -171,12 +170,8 @@ export class Target {
     return reloadNginx(this.nginxPid, this.nginxConfig, (f, a) => this.nsCommand(f, a));
   }
 
-  /**
-   * Live processes whose command line mentions this target's dir (or whose working directory is inside it,
-   * e.g. `cd app && java -jar v1.jar`), except sshd, nginx and the harness's own ssh clients. Isolated targets:
-   * their processes name the common paths, which other isolated targets share, so only those in this target's
-   * network namespace count.
-   */
+  /** Live processes naming this target's dir (or working in it), but sshd, nginx and the harness's ssh clients;
+   * isolated targets: only those in this target's network namespace (they all name the common paths). */
   appProcesses(): ProcInfo[] {
     const own = new Set([
       this.sshdPid,

@@ -28,6 +28,10 @@ import java.util.concurrent.TimeUnit;
 public final class DemoApp {
     private static final Object COUNT_LOCK = new Object();
     private static int inFlight = 0;
+    /** When /actuator/health first answered healthy (0: not yet). */
+    private static final java.util.concurrent.atomic.AtomicLong FIRST_HEALTHY = new java.util.concurrent.atomic.AtomicLong();
+    private static long dieAfterHealthyMs = -1;
+    private static long badAfterHealthyMs = -1;
 
     private DemoApp() {}
 
@@ -64,6 +68,10 @@ public final class DemoApp {
         final boolean brokenBehindProxy =
                 Boolean.parseBoolean(props.getProperty("broken-behind-proxy", "false").trim());
         final long graceMs = parseLong(props.getProperty("shutdown-grace-ms", "10000"), "shutdown-grace-ms");
+        dieAfterHealthyMs = parseLong(props.getProperty("die-after-healthy-ms", "-1"), "die-after-healthy-ms");
+        badAfterHealthyMs = parseLong(props.getProperty("bad-after-healthy-ms", "-1"), "bad-after-healthy-ms");
+        final boolean forkChild = Boolean.parseBoolean(props.getProperty("fork-child", "false").trim());
+        final boolean hangOnSigterm = Boolean.parseBoolean(props.getProperty("hang-on-sigterm", "false").trim());
         final int requestedPort = (int) parseLong(portText, "server.port");
 
         log("Starting DemoApp version=" + version + " on port " + requestedPort
@@ -107,7 +115,25 @@ public final class DemoApp {
         server.setExecutor(executor);
         server.start();
 
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(server, graceMs), "shutdown"));
+        if (forkChild) {
+            // A helper process of the app's own that ignores SIGTERM: only a stop of the whole group ends it.
+            Process child = new ProcessBuilder("sh", "-c", "trap '' TERM; exec sleep 600")
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            log("forked child pid " + child.pid());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (hangOnSigterm) {
+                log("Ignoring SIGTERM (hang-on-sigterm=true)");
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            shutdown(server, graceMs);
+        }, "shutdown"));
 
         long uptime = ManagementFactory.getRuntimeMXBean().getUptime();
         log("Started DemoApp in " + uptime + " ms (version=" + version + ", port=" + port + ")");
@@ -129,6 +155,10 @@ public final class DemoApp {
         String path = uri.getPath();
         switch (path) {
             case "/":
+                if (turnedBad()) {
+                    send(exchange, 503, "text/plain", "turned bad\n", head);
+                    return;
+                }
                 send(exchange, 200, "text/plain", body, head);
                 return;
             case "/slow": {
@@ -155,7 +185,8 @@ public final class DemoApp {
                 return;
             }
             case "/actuator/health":
-                if ("UP".equals(health)) {
+                if ("UP".equals(health) && !turnedBad()) {
+                    healthyNow();
                     send(exchange, 200, "application/json", "{\"status\":\"UP\"}", head);
                 } else {
                     send(exchange, 503, "application/json", "{\"status\":\"DOWN\"}", head);
@@ -164,6 +195,30 @@ public final class DemoApp {
             default:
                 send(exchange, 404, "text/plain", "not found\n", head);
         }
+    }
+
+    /** The first healthy answer starts the clocks of die-after-healthy-ms and bad-after-healthy-ms. */
+    private static void healthyNow() {
+        if (!FIRST_HEALTHY.compareAndSet(0, System.currentTimeMillis()) || dieAfterHealthyMs < 0) {
+            return;
+        }
+        Thread killer = new Thread(() -> {
+            try {
+                Thread.sleep(dieAfterHealthyMs);
+            } catch (InterruptedException e) {
+                return;
+            }
+            log("Dying " + dieAfterHealthyMs + " ms after the first healthy answer (die-after-healthy-ms)");
+            System.out.flush();
+            Runtime.getRuntime().halt(1);
+        }, "die-after-healthy");
+        killer.setDaemon(true);
+        killer.start();
+    }
+
+    private static boolean turnedBad() {
+        long first = FIRST_HEALTHY.get();
+        return badAfterHealthyMs >= 0 && first > 0 && System.currentTimeMillis() - first >= badAfterHealthyMs;
     }
 
     private static void send(HttpExchange exchange, int status, String type, String text, boolean head)
