@@ -1,4 +1,4 @@
-// Step 11: stop the old app, now that no nginx worker routes to it. By default the step ends once it has
+// Step 12: stop the old app, now that no nginx worker routes to it. By default the step ends once it has
 // closed its port (its graceful shutdown may take its whole grace period; a detached killer SIGKILLs it at
 // stop-timeout); with await-stop it waits for the exit.
 import { stopApp, type StopOutcome } from '../commands/app.js';
