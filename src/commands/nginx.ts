@@ -85,7 +85,8 @@ function rewriteFiles(spec: NginxSpec, changes: readonly FileChange[], pending?:
     ...restoreFunction(changes),
     `if ! { ${writes(changes)}; }; then`,
     '  restore',
-    `  echo "could not write ${changes.map((c) => c.path).join(' and ')}" >&2`,
+    // The paths by their variables: a path is user input and must never be spliced into a shell string.
+    `  echo "could not write ${changes.map((_, i) => `$f${i}`).join(' and ')}" >&2`,
     `  exit ${EXIT_WRITE_FAILED}`,
     'fi',
     ...testAndReload(spec, changes),
