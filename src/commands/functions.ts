@@ -76,6 +76,14 @@ const GROUP_ALIVE = [
 ].join('\n');
 
 /**
+ * running PID START: the app, or what is left of its group when the app itself has died (a child holding the
+ * port). A live process with that pid and another start time is a recycled pid: the kernel reuses no pid while
+ * a group of that id exists, so ours is gone, and the group of that id (a service's session, say) is not ours.
+ */
+const RUNNING =
+  'running() { ours "$1" "$2" || { _s=$(start_time "$1"); { [ -z "$_s" ] || [ "$_s" = "$2" ]; } && group_alive "$1"; }; }';
+
+/**
  * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until the group is gone, or, given
  * PORT, until nothing listens there any more; SIGKILL to the group at the deadline. Prints `stop=` gone,
  * exited, closed (port closed, still shutting down) or killed, and `stop_ms=`. Needs OURS, LISTENING, NOW_MS.
@@ -83,8 +91,7 @@ const GROUP_ALIVE = [
 export const STOP_GROUP = [
   SIGNAL_GROUP,
   GROUP_ALIVE,
-  // The app, or what is left of its group when the app itself has died (a child holding the port).
-  'running() { ours "$1" "$2" || group_alive "$1"; }',
+  RUNNING,
   'stop_group() {',
   '  running "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
   '  signal_group TERM "$1" || { echo "cannot signal pid $1 (another user\'s process?)" >&2; return 1; }',
@@ -114,7 +121,7 @@ export const STOP_GROUP = [
  */
 export const KILL_LATER = [
   'kill_later() {',
-  `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\n${GROUP_ALIVE}\nsleep "$3"; if ours "$1" "$2" || group_alive "$1"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
+  `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\n${GROUP_ALIVE}\n${RUNNING}\nsleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
   '}',
 ].join('\n');
 
