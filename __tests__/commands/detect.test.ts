@@ -1,32 +1,43 @@
-// detectPorts: the whole script, the parser, and the script run against real include files in a sandbox.
+// detectPorts: the whole script, the parser, and the script run against real include and upstream files in a
+// sandbox.
 import { detectPorts } from '../../src/commands/detect.js';
 import { LISTENING, OURS, PATH_SETUP } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
 import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
-import { body, paths } from './helpers.js';
+import { body, paths, replaced } from './helpers.js';
+
+const FILES = {
+  include: '/etc/nginx/conf.d/service url.inc',
+  upstream: '/etc/nginx/conf.d/bluegreen-service-url.conf',
+};
 
 describe('detectPorts script', () => {
   test('whole script', () => {
-    const cmd = detectPorts(paths, '/etc/nginx/conf.d/service url.inc', [8080, 8081]);
+    const cmd = detectPorts(paths, FILES, [8080, 8081]);
     expect(cmd.kind).toBe('detect');
     expect(cmd.title).toBe('detect live port (/etc/nginx/conf.d/service url.inc)');
     expect(cmd.quiet).toBeUndefined();
     expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING])).toMatchInlineSnapshot(`
-"inc='/etc/nginx/conf.d/service url.inc'
-ip=
-if [ -r "$inc" ]; then
-  echo include=present
-  ip=$(sed -n 's/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p' "$inc" | head -n 1)
-  echo "include_port=$ip"
-elif [ -e "$inc" ]; then echo include=unreadable
-else echo include=missing
-fi
-set -- 8080 8081
-case " $* " in *" $ip "*) ;; *) [ -n "$ip" ] && set -- "$@" "$ip" ;; esac
-for p in "$@"; do
+"read_file() {
+  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"
+  elif [ -e "$2" ]; then echo "$1=unreadable"
+  else echo "$1=missing"; fi
+}
+named_ports() {
+  sed -n 's/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p' "$1" 2>/dev/null
+  sed -n 's/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p' "$2" 2>/dev/null
+}
+inc='/etc/nginx/conf.d/service url.inc'
+up=/etc/nginx/conf.d/bluegreen-service-url.conf
+run=/srv/app/run
+read_file include "$inc"
+read_file upstream "$up"
+n=0; for d in /srv/app/releases/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"
+set -- 8080 8081 $(named_ports "$inc" "$up")
+for p in $(printf '%s\\n' "$@" | sort -un); do
   if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi
-  f=/srv/app/run/"$p".pid
+  f="$run/$p.pid"
   if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then
     echo "pid_$p=$pid $start $rel"
   fi
@@ -38,16 +49,41 @@ done
 "
 `);
   });
+
+  test('other files, ports and remote-dir change only their own lines', () => {
+    const other = detectPorts(
+      layout("/srv/it's"),
+      { include: '/inc', upstream: '/etc/nginx/conf.d/up $x.conf' },
+      [9000, 9001],
+    ).script;
+    expect(other).toBe(
+      replaced(detectPorts(paths, FILES, [8080, 8081]).script, {
+        "inc='/etc/nginx/conf.d/service url.inc'": 'inc=/inc',
+        'up=/etc/nginx/conf.d/bluegreen-service-url.conf': "up='/etc/nginx/conf.d/up $x.conf'",
+        'run=/srv/app/run': `run='/srv/it'\\''s/run'`,
+        'n=0; for d in /srv/app/releases/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"': `n=0; for d in '/srv/it'\\''s/releases'/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`,
+        'set -- 8080 8081 $(named_ports "$inc" "$up")': 'set -- 9000 9001 $(named_ports "$inc" "$up")',
+      }),
+    );
+  });
 });
 
-describe('detectPorts parser', () => {
-  const parse = (stdout: string) => detectPorts(paths, '/inc', [8080, 8081]).parse(stdout);
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
-  test('typical output: include port, ours, a listener with its command line', () => {
+describe('detectPorts parser', () => {
+  const parse = (stdout: string) => detectPorts(paths, FILES, [8080, 8081]).parse(stdout);
+  const FILES_OK = 'include=missing\nupstream=missing\nreleases=0\n';
+
+  test('typical output: both files, releases, ours, a listener with its command line', () => {
+    const include = 'set $service_url http://127.0.0.1:8080;\n';
+    const upstream = 'upstream bluegreen_x {\n    server 127.0.0.1:8080;\n}\n';
     const d = parse(
       [
         'include=present',
-        'include_port=8080',
+        `include_b64=${b64(include)}`,
+        'upstream=present',
+        `upstream_b64=${b64(upstream)}`,
+        'releases=3',
         'listening_8080=1',
         'pid_8080=4242 987654 r1',
         'listener_8080=4242 987654 java -jar /srv/app/releases/r1/app.jar --server.port=8080 ',
@@ -55,89 +91,95 @@ describe('detectPorts parser', () => {
         '',
       ].join('\n'),
     );
-    expect(d.include).toBe('present');
-    expect(d.includePort).toBe(8080);
-    expect([...d.ports.entries()]).toEqual([
-      [
-        8080,
-        {
-          port: 8080,
-          listening: true,
-          ours: { pid: 4242, start: '987654', release: 'r1' },
-          listener: {
-            pid: 4242,
-            start: '987654',
-            command: 'java -jar /srv/app/releases/r1/app.jar --server.port=8080',
-          },
-        },
-      ],
-      [8081, { port: 8081, listening: false }],
-    ]);
-  });
-
-  test('an include port outside the candidates is reported too', () => {
-    const d = parse(
-      'include=present\ninclude_port=9000\nlistening_8080=0\nlistening_8081=0\nlistening_9000=1\n',
-    );
-    expect(d.includePort).toBe(9000);
-    expect([...d.ports.keys()]).toEqual([8080, 8081, 9000]);
-    expect(d.ports.get(9000)).toEqual({ port: 9000, listening: true });
-  });
-
-  test('an include port that is a candidate is not listed twice', () => {
-    const d = parse('include=present\ninclude_port=8081\nlistening_8081=1\n');
-    expect([...d.ports.keys()]).toEqual([8080, 8081]);
-    expect(d.ports.get(8081)).toEqual({ port: 8081, listening: true });
-    expect(d.ports.get(8080)).toEqual({ port: 8080, listening: false });
-  });
-
-  test('no include port, missing and unreadable includes', () => {
-    expect(parse('include=present\ninclude_port=\n')).toEqual({
-      include: 'present',
-      includePort: undefined,
+    expect(d).toEqual({
+      include: { state: 'present', text: include },
+      upstream: { state: 'present', text: upstream },
+      releases: 3,
       ports: new Map([
-        [8080, { port: 8080, listening: false }],
+        [
+          8080,
+          {
+            port: 8080,
+            listening: true,
+            ours: { pid: 4242, start: '987654', release: 'r1' },
+            listener: {
+              pid: 4242,
+              start: '987654',
+              command: 'java -jar /srv/app/releases/r1/app.jar --server.port=8080',
+            },
+          },
+        ],
         [8081, { port: 8081, listening: false }],
       ]),
     });
-    expect(parse('include=missing\n').include).toBe('missing');
-    expect(parse('include=unreadable\n').include).toBe('unreadable');
-    expect(parse('include=missing\n').includePort).toBeUndefined();
   });
 
-  test('no include line, or an unknown include state, is an OutputError', () => {
+  test('the ports are exactly those with a listening_ line, in the order printed', () => {
+    const d = parse(`${FILES_OK}listening_8080=0\nlistening_9000=1\nlistening_8081=0\npid_7000=1 2 r\n`);
+    expect([...d.ports.keys()]).toEqual([8080, 9000, 8081]);
+    expect(d.ports.get(9000)).toEqual({ port: 9000, listening: true });
+    expect(parse(FILES_OK).ports).toEqual(new Map());
+    expect(parse(`${FILES_OK}listening_8080=yes\n`).ports.get(8080)?.listening).toBe(false);
+  });
+
+  test('exact bytes: no final newline, CRLF, UTF-8, an empty file', () => {
+    const text = 'set $service_url "http://[::1]:8080/é";\r\n\n# x';
+    const d = parse(
+      `include=present\ninclude_b64=${b64(text)}\nupstream=present\nupstream_b64=\nreleases=0\n`,
+    );
+    expect(d.include).toEqual({ state: 'present', text });
+    expect(d.upstream).toEqual({ state: 'present', text: '' });
+  });
+
+  test('missing and unreadable files', () => {
+    const d = parse('include=unreadable\nupstream=missing\nreleases=0\n');
+    expect(d.include).toEqual({ state: 'unreadable' });
+    expect(d.upstream).toEqual({ state: 'missing' });
+    expect(parse('include=missing\nupstream=unreadable\nreleases=1\n').upstream).toEqual({
+      state: 'unreadable',
+    });
+  });
+
+  test('a missing or unknown key is an OutputError', () => {
     expect(() => parse('')).toThrow(new OutputError('the remote script printed no include='));
-    expect(() => parse('include=maybe\n')).toThrow(
+    expect(() => parse('include=maybe\nupstream=missing\nreleases=0\n')).toThrow(
       new OutputError('the detect script printed include=maybe'),
+    );
+    expect(() => parse('include=missing\nreleases=0\n')).toThrow(
+      new OutputError('the remote script printed no upstream='),
+    );
+    expect(() => parse('include=missing\nupstream=gone\nreleases=0\n')).toThrow(
+      new OutputError('the detect script printed upstream=gone'),
+    );
+    expect(() => parse('include=present\nupstream=missing\nreleases=0\n')).toThrow(
+      new OutputError('the remote script printed no include_b64='),
+    );
+    expect(() => parse('include=missing\nupstream=present\nreleases=0\n')).toThrow(
+      new OutputError('the remote script printed no upstream_b64='),
+    );
+    expect(() => parse('include=missing\nupstream=missing\n')).toThrow(
+      new OutputError('the remote script printed no releases='),
+    );
+    expect(() => parse('include=missing\nupstream=missing\nreleases=two\n')).toThrow(
+      new OutputError('the remote script printed releases=two, not a number'),
     );
   });
 
-  test('garbage include ports are ignored', () => {
-    for (const text of ['abc', '0', '-5', '80.5']) {
-      const d = parse(`include=present\ninclude_port=${text}\n`);
-      expect(d.includePort).toBeUndefined();
-      expect([...d.ports.keys()]).toEqual([8080, 8081]);
-    }
-  });
-
   test('a pid record without a release, and one too short to use', () => {
-    expect(parse('include=missing\npid_8080=12 34\n').ports.get(8080)?.ours).toEqual({
+    expect(parse(`${FILES_OK}listening_8080=1\npid_8080=12 34\n`).ports.get(8080)?.ours).toEqual({
       pid: 12,
       start: '34',
       release: '',
     });
-    expect(parse('include=missing\npid_8080=12\n').ports.get(8080)?.ours).toBeUndefined();
+    expect(parse(`${FILES_OK}listening_8080=1\npid_8080=12\n`).ports.get(8080)?.ours).toBeUndefined();
   });
 
   test('a listener without a visible command line', () => {
-    expect(parse('include=missing\nlistener_8081=55 66 \n').ports.get(8081)?.listener).toEqual({
-      pid: 55,
-      start: '66',
-      command: '',
-    });
-    expect(parse('include=missing\nlistener_8081=\n').ports.get(8081)?.listener).toBeUndefined();
+    const port = (extra: string) => parse(`${FILES_OK}listening_8081=1\n${extra}`).ports.get(8081);
+    expect(port('listener_8081=55 66 \n')?.listener).toEqual({ pid: 55, start: '66', command: '' });
+    expect(port('listener_8081=\n')?.listener).toBeUndefined();
     // an empty first word of the command line leaves no leading space
-    expect(parse('include=missing\nlistener_8081=55 66  java -jar x\n').ports.get(8081)?.listener).toEqual({
+    expect(port('listener_8081=55 66  java -jar x\n')?.listener).toEqual({
       pid: 55,
       start: '66',
       command: 'java -jar x',
@@ -152,10 +194,16 @@ describe('detectPorts run by a real sh against real files (sandbox)', () => {
   });
   afterEach(() => box.cleanup());
 
+  const INC = 'nginx/service url.inc';
+  const UP = 'nginx/bluegreen-service-url.conf';
+
   async function detect(include: string | undefined, extra = '', ports: [number, number] = [8080, 8081]) {
-    const inc = box.path('nginx/service url.inc');
-    if (include !== undefined) box.file('nginx/service url.inc', include);
-    const cmd = detectPorts(layout(box.path('app')), inc, ports);
+    if (include !== undefined) box.file(INC, include);
+    const cmd = detectPorts(
+      layout(box.path('app')),
+      { include: box.path(INC), upstream: box.path(UP) },
+      ports,
+    );
     box.file('detect.sh', cmd.script);
     const r = await box.run([SCENARIO, extra, 'sh detect.sh'].join('\n'));
     expect(r.stderr).toBe('');
@@ -163,40 +211,66 @@ describe('detectPorts run by a real sh against real files (sandbox)', () => {
     return { detection: cmd.parse(r.stdout), stdout: r.stdout };
   }
 
-  test('the port of the include; nothing listens', async () => {
-    const { detection, stdout } = await detect('# managed\nset $service_url http://127.0.0.1:8081;\n');
-    expect(stdout).toBe('include=present\ninclude_port=8081\nlistening_8080=0\nlistening_8081=0\n');
-    expect(detection.includePort).toBe(8081);
-  });
-
-  test('spacing, another host, a path after the port', async () => {
-    expect(
-      (await detect('  set   $service_url\thttp://localhost:9000/ ;  # x\n')).detection.includePort,
-    ).toBe(9000);
-    expect((await detect('set $service_url http://[::1]:8080;')).detection.includePort).toBe(8080);
-  });
-
-  test('an include port outside the candidates is probed too', async () => {
-    const { stdout } = await detect('set $service_url http://10.0.0.5:9000;\n');
+  test("the include's exact bytes; nothing listens", async () => {
+    const text = '# managed\nset $service_url http://127.0.0.1:8081;\n';
+    const { detection, stdout } = await detect(text);
     expect(stdout).toBe(
-      'include=present\ninclude_port=9000\nlistening_8080=0\nlistening_8081=0\nlistening_9000=0\n',
+      `include=present\ninclude_b64=${b64(text)}\nupstream=missing\nreleases=0\nlistening_8080=0\nlistening_8081=0\n`,
     );
+    expect(detection.include).toEqual({ state: 'present', text });
+    expect(detection.upstream).toEqual({ state: 'missing' });
   });
 
-  test('the first set line counts; a commented or other variable does not', async () => {
-    const { detection } = await detect(
-      '# set $service_url http://127.0.0.1:7000;\nset $other http://127.0.0.1:7001;\nset $service_url http://127.0.0.1:8080;\nset $service_url http://127.0.0.1:8081;\n',
-    );
-    expect(detection.includePort).toBe(8080);
+  test('byte for byte: CRLF, UTF-8, trailing blank lines, no final newline, an empty file', async () => {
+    for (const text of ['set $service_url http://127.0.0.1:8080;\r\n# é ü\n\n\n', '# no newline', '']) {
+      expect((await detect(text)).detection.include).toEqual({ state: 'present', text });
+    }
   });
 
-  test('missing, unreadable, no set line', async () => {
-    expect((await detect(undefined)).stdout).toBe('include=missing\nlistening_8080=0\nlistening_8081=0\n');
-    box.file('nginx/service url.inc', 'set $service_url http://127.0.0.1:8081;\n', 0o000);
-    expect((await detect(undefined)).stdout).toBe('include=unreadable\nlistening_8080=0\nlistening_8081=0\n');
-    expect((await detect('# nothing here\n')).stdout).toBe(
-      'include=present\ninclude_port=\nlistening_8080=0\nlistening_8081=0\n',
+  test('every port the include names is probed too, once, in order', async () => {
+    const { detection, stdout } = await detect(
+      '  set   $service_url\thttp://localhost:9000/ ;  # x\nset $service_url http://[::1]:8080;\n# set $service_url http://127.0.0.1:7000;\nset $other http://127.0.0.1:7001;\n',
     );
+    expect(stdout.split('\n').filter((l) => l.startsWith('listening_'))).toEqual([
+      'listening_8080=0',
+      'listening_8081=0',
+      'listening_9000=0',
+    ]);
+    expect([...detection.ports.keys()]).toEqual([8080, 8081, 9000]);
+  });
+
+  test('with an upstream file: its exact bytes, and the ports of its servers', async () => {
+    const upstream =
+      '# Written by the blue/green deploy action\nupstream bluegreen_service_url {\n    server 127.0.0.1:8082;\n    server 127.0.0.1:8083 backup;\n}\n';
+    box.file(UP, upstream);
+    box.file('app/releases/r1/app.jar', 'x');
+    box.file('app/releases/r2/.keep', '');
+    box.file('app/releases/not-a-release', '');
+    const { detection, stdout } = await detect('set $service_url http://bluegreen_service_url;\n');
+    expect(detection.upstream).toEqual({ state: 'present', text: upstream });
+    expect(detection.include).toEqual({
+      state: 'present',
+      text: 'set $service_url http://bluegreen_service_url;\n',
+    });
+    expect(detection.releases).toBe(2);
+    expect(stdout).toContain(
+      '\nreleases=2\nlistening_8080=0\nlistening_8081=0\nlistening_8082=0\nlistening_8083=0\n',
+    );
+    expect([...detection.ports.keys()]).toEqual([8080, 8081, 8082, 8083]);
+  });
+
+  test('missing files, and an unreadable include (mode 000: no CAP_DAC_OVERRIDE in the sandbox)', async () => {
+    expect((await detect(undefined)).stdout).toBe(
+      'include=missing\nupstream=missing\nreleases=0\nlistening_8080=0\nlistening_8081=0\n',
+    );
+    box.file(INC, 'set $service_url http://127.0.0.1:9000;\n', 0o000);
+    box.file(UP, 'upstream x {\n    server 127.0.0.1:9001;\n}\n', 0o000);
+    const { detection, stdout } = await detect(undefined);
+    expect(stdout).toBe(
+      'include=unreadable\nupstream=unreadable\nreleases=0\nlistening_8080=0\nlistening_8081=0\n',
+    );
+    expect(detection.include).toEqual({ state: 'unreadable' });
+    expect(detection.upstream).toEqual({ state: 'unreadable' });
   });
 
   test('a listener we started (pid file, same start time) and its command line', async () => {
