@@ -1,14 +1,26 @@
-// launchApp, isAlive, logTail, stopApp: whole scripts for each option, and their parsers.
+// launchApp, isAlive, portOwner, logTail, stopApp: whole scripts for each option, and their parsers; launch,
+// isAlive, portOwner and logTail run in the sandbox (stopApp: stop.test.ts).
 import {
   isAlive,
   javaArgv,
+  LAUNCH_RECORD_EXIT,
   launchApp,
+  LOG_TAIL_BYTES,
   logTail,
   parseStop,
+  portOwner,
   stopApp,
   type StopSpec,
 } from '../../src/commands/app.js';
-import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
+import {
+  KILL_LATER,
+  LISTENING,
+  NOW_MS,
+  OURS,
+  PATH_SETUP,
+  PORT_OWNER,
+  STOP_GROUP,
+} from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
 import { SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
@@ -47,20 +59,25 @@ describe('launchApp', () => {
     expect(cmd.kind).toBe('launch');
     expect(cmd.title).toBe('launch 20261130T055400Z-abc1234 on port 8081');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [PATH_SETUP, OURS])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP])).toMatchInlineSnapshot(`
 "cd -- /srv/app || exit 1
 rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
 (
   if [ -f /srv/app/releases/20261130T055400Z-abc1234/app.env ]; then set -a; . /srv/app/releases/20261130T055400Z-abc1234/app.env; set +a; fi
-  exec setsid sh -c 'echo "$$" > "$1"; shift; exec "$@"' launcher /srv/app/releases/20261130T055400Z-abc1234/.launch.pid '/usr/lib/jvm/java 17/bin/java' -Xmx256m '-Dgreeting=hello world' -jar /srv/app/releases/20261130T055400Z-abc1234/app.jar --server.port=8081 '--who=it'\\''s' --spring.profiles.active=prod
+  exec setsid sh -c 'echo "$$" > "$1" || exit 1; shift; exec "$@"' launcher /srv/app/releases/20261130T055400Z-abc1234/.launch.pid '/usr/lib/jvm/java 17/bin/java' -Xmx256m '-Dgreeting=hello world' -jar /srv/app/releases/20261130T055400Z-abc1234/app.jar --server.port=8081 '--who=it'\\''s' --spring.profiles.active=prod
 ) </dev/null >>/srv/app/releases/20261130T055400Z-abc1234/app.log 2>&1 &
 i=0
 while [ ! -s /srv/app/releases/20261130T055400Z-abc1234/.launch.pid ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 pid=$(cat /srv/app/releases/20261130T055400Z-abc1234/.launch.pid 2>/dev/null); rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
 [ -n "$pid" ] || { echo "the launcher did not start within 5 s" >&2; exit 1; }
 start=$(start_time "$pid")
-printf '%s %s %s\\n' "$pid" "$start" 20261130T055400Z-abc1234 > /srv/app/run/8081.pid
-printf '%s %s %s\\n' "$pid" "$start" 8081 > /srv/app/run/pending
+if ! { printf '%s %s %s\\n' "$pid" "$start" 20261130T055400Z-abc1234 > /srv/app/run/8081.pid &&
+  printf '%s %s %s\\n' "$pid" "$start" 8081 > /srv/app/run/pending; }; then
+  stop_group "$pid" "$start" 5000 >/dev/null
+  rm -f -- /srv/app/run/8081.pid /srv/app/run/pending
+  echo "could not record the new app (disk full?): it was stopped" >&2
+  exit 40
+fi
 echo "pid=$pid"
 echo "start=$start"
 "
@@ -109,14 +126,54 @@ describe('isAlive', () => {
   });
 });
 
+describe('portOwner', () => {
+  test('whole script', () => {
+    const cmd = portOwner({ pid: 4242, start: '987654' }, 8081);
+    expect(cmd.kind).toBe('portOwner');
+    expect(cmd.title).toBe('who listens on port 8081');
+    expect(cmd.quiet).toBeUndefined();
+    expect(body(cmd.script, [PATH_SETUP, PORT_OWNER])).toMatchInlineSnapshot(`
+"pids=$(port_pids 8081 | tr '\\n' ' ')
+echo "pids=$pids"
+[ -n "$pids" ] || { echo owner=unseen; exit 0; }
+for p in $pids; do descends "$p" 4242 || { echo owner=foreign; exit 0; }; done
+echo owner=ours
+"
+`);
+  });
+
+  test('another app and port', () => {
+    expect(portOwner({ pid: 7, start: 'x' }, 9090).script).toBe(
+      replaced(portOwner({ pid: 4242, start: '987654' }, 8081).script, {
+        "pids=$(port_pids 8081 | tr '\\n' ' ')": "pids=$(port_pids 9090 | tr '\\n' ' ')",
+        'for p in $pids; do descends "$p" 4242 || { echo owner=foreign; exit 0; }; done':
+          'for p in $pids; do descends "$p" 7 || { echo owner=foreign; exit 0; }; done',
+      }),
+    );
+  });
+
+  test('parses ours, foreign and unseen; anything else is an OutputError', () => {
+    const parse = (stdout: string) => portOwner({ pid: 1, start: '2' }, 8081).parse(stdout);
+    expect(parse('pids=10 11 \nowner=ours\n')).toEqual({ owner: 'ours', pids: [10, 11] });
+    expect(parse('pids=12 \nowner=foreign\n')).toEqual({ owner: 'foreign', pids: [12] });
+    expect(parse('pids=\nowner=unseen\n')).toEqual({ owner: 'unseen' });
+    expect(() => parse('pids=1\nowner=maybe\n')).toThrow(
+      new OutputError('the port script printed owner=maybe'),
+    );
+    expect(() => parse('pids=1\n')).toThrow(new OutputError('the remote script printed no owner='));
+    expect(() => parse('owner=ours\n')).toThrow(new OutputError('the remote script printed no pids='));
+  });
+});
+
 describe('logTail', () => {
   test('whole script, and the output as it is', () => {
     const cmd = logTail(paths, 'r 1', 40);
     expect(cmd.kind).toBe('logTail');
     expect(cmd.title).toBe('last 40 lines of /srv/app/releases/r 1/app.log');
     expect(cmd.quiet).toBeUndefined();
+    expect(LOG_TAIL_BYTES).toBe(16384);
     expect(cmd.script).toMatchInlineSnapshot(`
-"tail -n 40 -- '/srv/app/releases/r 1/app.log' 2>&1
+"tail -c 16384 -- '/srv/app/releases/r 1/app.log' 2>&1 | tail -n 40
 "
 `);
     expect(cmd.parse('a=1\n  b\n')).toBe('a=1\n  b\n');
@@ -285,6 +342,57 @@ describe('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
     expect(r.stdout).toBe('');
   });
 
+  /** Prints left=PID for each live process of the launch: the launcher, the fake JVM or its sleep. */
+  const LEFTOVERS = [
+    'for d in /proc/[0-9]*; do',
+    // not the sandbox's init nor this scenario, whose command lines hold these words
+    '  case "${d#/proc/}" in 1|"$$") continue ;; esac',
+    `  c=$(tr '\\0' ' ' < "$d/cmdline" 2>/dev/null)`,
+    '  case "$c" in *fakejava*|*launcher*|"sleep 30 ") gone "${d#/proc/}" || echo "left=${d#/proc/}" ;; esac',
+    'done',
+  ].join('\n');
+
+  async function launchFails(setup: string, timeoutMs = 5000) {
+    box.file('launch.sh', launchApp(layout(box.path('app')), spec).script);
+    return box.run([SCENARIO, setup, 'sh launch.sh; echo "code=$?"', LEFTOVERS].join('\n'), { timeoutMs });
+  }
+
+  test('records that cannot be written (run/ read-only): the app is stopped, LAUNCH_RECORD_EXIT', async () => {
+    const r = await launchFails('chmod 555 app/run');
+    expect(r.stdout).toBe(`code=${LAUNCH_RECORD_EXIT}\n`);
+    expect(r.stderr).toMatch(/could not record the new app \(disk full\?\): it was stopped\n$/);
+    expect(box.exists('app/run/8081.pid')).toBe(false);
+    expect(box.exists('app/run/pending')).toBe(false);
+    // it did start (and was stopped): the fake JVM printed its arguments
+    expect(box.read('app/releases/r1/app.log')).toMatch(/^arg=-Dgreeting=hello world\n/);
+  });
+
+  test('run/ is a file: LAUNCH_RECORD_EXIT, nothing left running', async () => {
+    const r = await launchFails('rm -rf app/run; echo x > app/run');
+    expect(r.stdout).toBe(`code=${LAUNCH_RECORD_EXIT}\n`);
+    expect(box.read('app/run')).toBe('x\n');
+  });
+
+  test('a full disk (/dev/full) for the pid file or the launch record: stopped, both records gone', async () => {
+    let r = await launchFails('ln -s /dev/full app/run/8081.pid');
+    expect(r.stdout).toBe(`code=${LAUNCH_RECORD_EXIT}\n`);
+    expect(box.exists('app/run/8081.pid')).toBe(false);
+    expect(box.exists('app/run/pending')).toBe(false);
+    r = await launchFails('ln -s /dev/full app/run/pending');
+    expect(r.stdout).toBe(`code=${LAUNCH_RECORD_EXIT}\n`);
+    expect(box.exists('app/run/8081.pid')).toBe(false);
+    expect(box.exists('app/run/pending')).toBe(false);
+  });
+
+  test('a launcher that cannot write its pid starts no JVM: exit 1 after 5 s, nothing left running', async () => {
+    box.file('app/releases/r1/app.log', '', 0o666);
+    const r = await launchFails('chmod 555 app/releases/r1', 10000);
+    expect(r.stdout).toBe('code=1\n');
+    expect(r.stderr).toMatch(/the launcher did not start within 5 s\n$/);
+    expect(box.read('app/releases/r1/app.log')).not.toContain('arg=');
+    expect(box.exists('app/run/8081.pid')).toBe(false);
+  }, 15000);
+
   test('isAlive answers for the launched process', async () => {
     const paths = layout(box.path('app'));
     box.file('launch.sh', launchApp(paths, spec).script);
@@ -308,9 +416,19 @@ describe('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
     box.file('app/releases/r1/app.log', 'one\ntwo\nthree\n');
     const tail = logTail(layout(box.path('app')), 'r1', 2);
     expect(await box.run(tail.script)).toMatchObject({ code: 0, stdout: 'two\nthree\n', stderr: '' });
+    // what tail says goes to the output (the pipe's last tail exits 0): the reason is shown, not a failure
     const missing = await box.run(logTail(layout(box.path('app')), 'r9', 2).script);
-    expect(missing.code).not.toBe(0);
-    expect(missing.stdout).toContain('app.log');
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toMatch(
+      /^tail: cannot open '.*\/app\/releases\/r9\/app\.log' for reading: No such file or directory\n$/,
+    );
     expect(missing.stderr).toBe('');
+  });
+
+  test('logTail reads at most LOG_TAIL_BYTES of the end: one huge line does not cross whole', async () => {
+    box.file('app/releases/r1/app.log', `start\n${'x'.repeat(1_000_000)}\nlast\n`);
+    const r = await box.run(logTail(layout(box.path('app')), 'r1', 40).script);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${'x'.repeat(LOG_TAIL_BYTES - 'last\n'.length - 1)}\nlast\n`);
   });
 });

@@ -167,16 +167,19 @@ describe('the launch record: the switch and the watchdog never both act', () => 
     box.file('ps.out', '  100 1 nginx: worker process\n');
     box.file('nginx.inc', 'set $service_url http://127.0.0.1:8080;\n');
   }
-  const nginxSpec = () => ({
-    include: box.path('nginx.inc'),
-    reload: 'signal' as const,
-    sudo: 'never' as const,
-  });
+  const nginxSpec = { reload: 'signal' as const, sudo: 'never' as const };
+  const toNewApp = () => [
+    {
+      path: box.path('nginx.inc'),
+      content: 'set $service_url http://127.0.0.1:8081;\n',
+      expected: 'set $service_url http://127.0.0.1:8080;\n',
+    },
+  ];
 
   test('after a switch, a session that ends stops nothing: nginx routes to the new app', async () => {
     fakeNginx();
     box.file('lock.sh', lock('run 1').script);
-    box.file('switch.sh', switchNginx(nginxSpec(), 8081, 'r2', paths().pending).script);
+    box.file('switch.sh', switchNginx(nginxSpec, 'switch', toNewApp(), paths().pending).script);
     const r = await box.run(
       [
         SCENARIO,
@@ -193,7 +196,7 @@ describe('the launch record: the switch and the watchdog never both act', () => 
   test('after the watchdog, a late switch changes nothing and exits EXIT_LAUNCH_GONE', async () => {
     fakeNginx();
     box.file('lock.sh', lock('run 1').script);
-    box.file('switch.sh', switchNginx(nginxSpec(), 8081, 'r2', paths().pending).script);
+    box.file('switch.sh', switchNginx(nginxSpec, 'switch', toNewApp(), paths().pending).script);
     const r = await box.run(
       [
         SCENARIO,
