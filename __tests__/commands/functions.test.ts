@@ -1,4 +1,5 @@
-// The shell functions the scripts share, pinned whole; their behaviour runs in a sandbox in stop.test.ts.
+// The shell functions the scripts share, pinned whole; listening, ours and port_pids/descends (with portOwner)
+// run in a sandbox here, stop_group and kill_later in stop.test.ts.
 import {
   asRoot,
   KILL_LATER,
@@ -6,8 +7,11 @@ import {
   NOW_MS,
   OURS,
   PATH_SETUP,
+  PORT_OWNER,
   STOP_GROUP,
 } from '../../src/commands/functions.js';
+import { portOwner, type AppProcess } from '../../src/commands/app.js';
+import { quote } from '../../src/shell.js';
 import { existsSync } from 'node:fs';
 import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
 
@@ -62,17 +66,28 @@ listener_pid() {
     expect(NOW_MS).toBe('now_ms() { date +%s%3N; }');
   });
 
-  test('signal_group and stop_group', () => {
+  test('signal_group, group_alive, running and stop_group', () => {
     expect(STOP_GROUP).toMatchInlineSnapshot(`
 "signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }
+group_alive() {
+  sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |
+    awk -v g="$1" "\\$2 == g && \\$3 == g && \\$1 !~ /^[ZX]/ { f = 1 } END { exit !f }"
+}
+running() { ours "$1" "$2" || { _s=$(start_time "$1"); { [ -z "$_s" ] || [ "$_s" = "$2" ]; } && group_alive "$1"; }; }
 stop_group() {
-  ours "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }
+  running "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }
   signal_group TERM "$1" || { echo "cannot signal pid $1 (another user's process?)" >&2; return 1; }
   _t0=$(now_ms)
   _how=exited
-  while ours "$1" "$2"; do
+  while running "$1" "$2"; do
     if [ -n "\${4-}" ] && ! listening "$4"; then _how=closed; break; fi
-    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then signal_group KILL "$1"; _how=killed; break; fi
+    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then
+      signal_group KILL "$1"
+      _how=killed
+      _k=0
+      while running "$1" "$2" && [ "$_k" -lt 250 ]; do sleep 0.02; _k=$((_k + 1)); done
+      break
+    fi
     sleep 0.02
   done
   echo "stop=$_how"
@@ -81,7 +96,7 @@ stop_group() {
 `);
   });
 
-  test('kill_later carries ours and signal_group into its detached shell', () => {
+  test('kill_later carries ours, signal_group, group_alive and running into its detached shell', () => {
     expect(KILL_LATER).toMatchInlineSnapshot(`
 "kill_later() {
   setsid sh -c 'ours() {
@@ -92,13 +107,47 @@ stop_group() {
 }
 start_time() { sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null | cut -d " " -f 20; }
 signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }
-sleep "$3"; if ours "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &
+group_alive() {
+  sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |
+    awk -v g="$1" "\\$2 == g && \\$3 == g && \\$1 !~ /^[ZX]/ { f = 1 } END { exit !f }"
+}
+running() { ours "$1" "$2" || { _s=$(start_time "$1"); { [ -z "$_s" ] || [ "$_s" = "$2" ]; } && group_alive "$1"; }; }
+sleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &
+}"
+`);
+  });
+
+  test('port_pids and descends', () => {
+    expect(PORT_OWNER).toMatchInlineSnapshot(`
+"port_pids() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u
+  elif command -v lsof >/dev/null 2>&1; then
+    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u
+  else
+    _hex=$(printf ":%04X " "$1")
+    for _ino in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" 'index($2 " ", p) && $4 == "0A" { print $10 }'); do
+      for _fd in /proc/[0-9]*/fd/*; do
+        [ "$(readlink "$_fd" 2>/dev/null)" = "socket:[$_ino]" ] && echo "$_fd" | cut -d / -f 3
+      done
+    done | sort -u
+  fi
+}
+descends() {
+  _p=$1
+  while [ -n "$_p" ] && [ "$_p" -gt 1 ]; do
+    [ "$_p" = "$2" ] && return 0
+    _f=$(sed "s/^.*) //" "/proc/$_p/stat" 2>/dev/null) || return 1
+    [ "$(printf "%s\\n" "$_f" | cut -d " " -f 4)" = "$2" ] && return 0
+    _p=$(printf "%s\\n" "$_f" | cut -d " " -f 2)
+  done
+  return 1
 }"
 `);
   });
 });
 
-describe('listening and listener_pid with each tool (sandbox)', () => {
+describe('listening, listener_pid and port_pids with each tool (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();
@@ -108,7 +157,22 @@ describe('listening and listener_pid with each tool (sandbox)', () => {
 
   /** A PATH holding only the tools the functions may use, with or without ss and lsof. */
   function tools(dir: string, extra: string[]): string {
-    const base = ['sh', 'cat', 'awk', 'sed', 'head', 'tail', 'tr', 'cut', 'sleep', 'rm', 'printf'];
+    const base = [
+      'sh',
+      'cat',
+      'awk',
+      'sed',
+      'head',
+      'tail',
+      'tr',
+      'cut',
+      'sleep',
+      'rm',
+      'printf',
+      'sort',
+      'grep',
+      'readlink',
+    ];
     for (const tool of [...base, ...extra]) {
       const found = ['/usr/bin', '/bin'].map((d) => `${d}/${tool}`).find((f) => existsSync(f));
       if (!found) throw new Error(`no ${tool}`);
@@ -136,11 +200,16 @@ describe('listening and listener_pid with each tool (sandbox)', () => {
         'echo "pid=$(listener_pid 8080)"',
         'echo "none=$(listener_pid 8081)"',
         'echo "a=$a"',
+        PORT_OWNER,
+        `echo "port_pids=$(port_pids 8080 | tr '\\n' ' ')"`,
+        `echo "port_pids_none=$(port_pids 8081 | tr '\\n' ' ')"`,
       ].join('\n'),
     );
     expect(r.stderr).toBe('');
     const a = /^a=(\d+)$/m.exec(r.stdout)?.[1] ?? 'none';
-    expect(r.stdout).toBe(`8080=1\n8081=0\n8082=1\n80=0\npid=${seesPid ? a : ''}\nnone=\na=${a}\n`);
+    expect(r.stdout).toBe(
+      `8080=1\n8081=0\n8082=1\n80=0\npid=${seesPid ? a : ''}\nnone=\na=${a}\nport_pids=${a} \nport_pids_none=\n`,
+    );
   });
 });
 
@@ -193,5 +262,67 @@ describe('ours and start_time (sandbox)', () => {
     } finally {
       box.cleanup();
     }
+  });
+});
+
+describe('portOwner: who listens, and is it the app or one of its own processes (sandbox)', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+    box.file('listener.py', LISTENER_PY);
+  });
+  afterEach(() => box.cleanup());
+
+  test('the app itself, its child, a re-parented grandchild, a stranger, nothing', async () => {
+    const started = box.start(
+      [
+        SCENARIO,
+        'ready() { while [ ! -e "$1" ]; do sleep 0.01; done; }',
+        'spawn_app a.rec /usr/bin/python3 listener.py 8080 plain ready.a; ready ready.a; echo "a=$pid $start"',
+        `spawn_app b.rec sh -c '/usr/bin/python3 listener.py 8081 plain ready.b & wait'; ready ready.b; echo "b=$pid $start"`,
+        // the listener's parent exits at once: it is re-parented, and stays in the app's session
+        `spawn_app c.rec sh -c '(/usr/bin/python3 listener.py 8082 plain ready.c &); exec sleep 30'; ready ready.c; echo "c=$pid $start"`,
+        'spawn_app d.rec /usr/bin/python3 listener.py 8083 plain ready.d; ready ready.d; echo "d=$pid $start"',
+        'echo ready',
+        'run_given owner',
+      ].join('\n'),
+      { timeoutMs: 10000 },
+    );
+    const app = async (name: string): Promise<AppProcess> => {
+      const [pid, start] = (await started.waitFor(new RegExp(`^${name}=`))).slice(2).split(' ');
+      return { pid: Number(pid), start };
+    };
+    const [a, b, c, d] = [await app('a'), await app('b'), await app('c'), await app('d')];
+    await started.waitFor(/^ready$/);
+    const cases: [string, AppProcess, number][] = [
+      ['self', a, 8080],
+      ['child', b, 8081],
+      ['reparented', c, 8082],
+      ['stranger', a, 8083],
+      ['another_app', b, 8080],
+      ['nothing', a, 8084],
+    ];
+    box.give(
+      'owner',
+      cases
+        .map(
+          ([name, of, port]) => `echo "${name}=$(sh -c ${quote(portOwner(of, port).script)} | tr '\\n' ' ')"`,
+        )
+        .join('\n'),
+    );
+    const r = await started.done;
+    expect(r.stderr).toBe('');
+    const line = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(r.stdout)?.[1] ?? '';
+    const parse = (name: string) => portOwner(a, 1).parse(line(name).replace(/ owner=/, '\nowner='));
+    expect(parse('self')).toEqual({ owner: 'ours', pids: [a.pid] });
+    const child = parse('child');
+    expect(child.owner).toBe('ours');
+    expect(child.owner !== 'unseen' && child.pids[0]).not.toBe(b.pid);
+    expect(parse('reparented').owner).toBe('ours');
+    expect(parse('stranger')).toEqual({ owner: 'foreign', pids: [d.pid] });
+    expect(parse('another_app')).toEqual({ owner: 'foreign', pids: [a.pid] });
+    expect(parse('nothing')).toEqual({ owner: 'unseen' });
+    expect(line('nothing')).toBe('pids= owner=unseen ');
+    expect(c.pid).toBeGreaterThan(1);
   });
 });

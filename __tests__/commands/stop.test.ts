@@ -1,6 +1,7 @@
 // stop_group and stopApp against real processes in a sandbox: each scenario starts its processes, prints their
 // pid and start time, and runs the stop script the test builds for exactly that process (box.give).
 import { isAlive, parseStop, stopApp, type AppProcess, type StopSpec } from '../../src/commands/app.js';
+import { KILL_LATER } from '../../src/commands/functions.js';
 import { layout } from '../../src/layout.js';
 import { quote } from '../../src/shell.js';
 import { LISTENER_PY, SCENARIO, sandbox, type RunResult, type Sandbox } from '../support/sandbox.js';
@@ -237,6 +238,110 @@ describe('stopApp until closed', () => {
     );
     expect(parseStop(given)).toEqual({ how: 'gone', ms: 0 });
     expect(values(result.stdout)).toMatchObject({ code: '0' });
+  });
+});
+
+describe('stop_group stops the whole process group, not just its leader', () => {
+  beforeEach(() => box.file('listener.py', LISTENER_PY));
+
+  /** The app: a shell that exits on SIGTERM, its child a listener on 8080 that ignores SIGTERM. */
+  const LEADER_AND_STUBBORN_CHILD = [
+    `spawn_app app.rec sh -c '(trap "" TERM; exec /usr/bin/python3 listener.py 8080 plain ready) & echo $! > child.pid; wait'`,
+    'while [ ! -e ready ] || [ ! -s child.pid ]; do sleep 0.01; done; child=$(cat child.pid)',
+    'echo "app=$pid $start"',
+  ].join('\n');
+  const AFTER = [
+    'wait_gone "$child" 2000 && echo child_gone=1',
+    'gone "$pid" && echo leader_gone=1',
+    `ss -Hltn 'sport = :8080' | grep -q . || echo port_free=1`,
+  ].join('\n');
+
+  test('a leader that exits on SIGTERM, a child that ignores it and holds the port: killed at the timeout', async () => {
+    const { given, result } = await withApp(
+      LEADER_AND_STUBBORN_CHILD,
+      (app) => stop(app, { timeoutMs: 400 }),
+      AFTER,
+    );
+    const outcome = parseStop(given);
+    expect(outcome.how).toBe('killed');
+    expect(outcome.ms).toBeGreaterThanOrEqual(400);
+    expect(outcome.ms).toBeLessThan(3000);
+    expect(values(result.stdout)).toMatchObject({
+      code: '0',
+      child_gone: '1',
+      leader_gone: '1',
+      port_free: '1',
+    });
+  });
+
+  test('the same until the port closes: the child keeps it open, so it is killed, and the port is free', async () => {
+    const { given, result } = await withApp(
+      LEADER_AND_STUBBORN_CHILD,
+      (app) => stop(app, { timeoutMs: 400, untilClosed: true }),
+      AFTER,
+    );
+    expect(parseStop(given).how).toBe('killed');
+    expect(values(result.stdout)).toMatchObject({ code: '0', child_gone: '1', port_free: '1' });
+  });
+
+  test('a group whose leader already died is still stopped (its child held the port)', async () => {
+    const { given, result } = await withApp(
+      [
+        `spawn_app app.rec sh -c '/usr/bin/python3 listener.py 8080 plain ready & echo $! > child.pid; wait'`,
+        'while [ ! -e ready ] || [ ! -s child.pid ]; do sleep 0.01; done; child=$(cat child.pid)',
+        'kill -9 "$pid"; wait_gone "$pid" 1000 && echo leader_dead=1',
+        'echo "app=$pid $start"',
+      ].join('\n'),
+      (app) => stop(app),
+      AFTER,
+    );
+    expect(parseStop(given).how).toBe('exited');
+    expect(values(result.stdout)).toMatchObject({ leader_dead: '1', child_gone: '1', port_free: '1' });
+  });
+
+  test('a dead leader whose child ignores SIGTERM: killed at the timeout', async () => {
+    const { given, result } = await withApp(
+      [
+        LEADER_AND_STUBBORN_CHILD.replace(/\necho "app=.*$/, ''),
+        'kill -9 "$pid"; wait_gone "$pid" 1000',
+        'echo "app=$pid $start"',
+      ].join('\n'),
+      (app) => stop(app, { timeoutMs: 300 }),
+      AFTER,
+    );
+    const outcome = parseStop(given);
+    expect(outcome.how).toBe('killed');
+    expect(outcome.ms).toBeGreaterThanOrEqual(300);
+    expect(values(result.stdout)).toMatchObject({ child_gone: '1', port_free: '1' });
+  });
+
+  test('a recycled pid that leads its own group is never signalled, even with a live group of that id', async () => {
+    // a process started in its own session (as a service is) took the pid: its group is not ours
+    const { given, result } = await withApp(
+      [
+        `spawn_app app.rec sh -c 'sleep 30 & echo $! > child.pid; wait'`,
+        'while [ ! -s child.pid ]; do sleep 0.01; done; child=$(cat child.pid)',
+        'echo "app=$pid $start"',
+      ].join('\n'),
+      (app) => stop({ pid: app.pid, start: `1${app.start}` }),
+      'sleep 0.1; gone "$pid" || echo alive=1; gone "$child" || echo child_alive=1',
+    );
+    expect(parseStop(given)).toEqual({ how: 'gone', ms: 0 });
+    expect(values(result.stdout)).toMatchObject({ alive: '1', child_alive: '1', code: '0' });
+  });
+
+  test('kill_later: a group whose leader is gone but whose child still runs is killed at the deadline', async () => {
+    const { result } = await withApp(
+      [
+        `spawn_app app.rec sh -c '(trap "" TERM; exec sleep 30) & echo $! > child.pid; wait'`,
+        'while [ ! -s child.pid ]; do sleep 0.01; done; child=$(cat child.pid)',
+        'kill -9 "$pid"; wait_gone "$pid" 1000',
+        'echo "app=$pid $start"',
+      ].join('\n'),
+      (app) => [KILL_LATER, `kill_later ${app.pid} ${app.start} 1`].join('\n'),
+      'gone "$child" || echo alive_at_once=1; wait_gone "$child" 3000 && echo child_gone=1',
+    );
+    expect(values(result.stdout)).toMatchObject({ alive_at_once: '1', child_gone: '1' });
   });
 });
 
