@@ -85,6 +85,8 @@ export function detectPorts(
       'read_file include "$inc"',
       'read_file upstream "$up"',
       `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`,
+      // Split on purpose: named_ports prints digits only, one port a line.
+      '# shellcheck disable=SC2046',
       `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`,
       ...PORT_REPORT,
     ),
