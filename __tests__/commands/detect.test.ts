@@ -34,6 +34,7 @@ run=/srv/app/run
 read_file include "$inc"
 read_file upstream "$up"
 n=0; for d in /srv/app/releases/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"
+# shellcheck disable=SC2046
 set -- 8080 8081 $(named_ports "$inc" "$up")
 for p in $(printf '%s\\n' "$@" | sort -un); do
   if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi

@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { isAlive, launchApp, logTail, stopApp } from '../../src/commands/app.js';
+import { isAlive, launchApp, logTail, portOwner, stopApp } from '../../src/commands/app.js';
 import { detectPorts } from '../../src/commands/detect.js';
 import { drainWorkers } from '../../src/commands/drain.js';
 import { httpGetOnHost } from '../../src/commands/http.js';
 import { holdLock } from '../../src/commands/lock.js';
-import { restoreNginx, switchNginx } from '../../src/commands/nginx.js';
+import { EXIT_WRITE_FAILED, switchNginx, type FileChange } from '../../src/commands/nginx.js';
 import { prepareRelease, pruneReleases, verifyUpload } from '../../src/commands/release.js';
 import { layout, type Layout } from '../../src/layout.js';
 import { sandbox } from '../support/sandbox.js';
@@ -21,7 +21,7 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
   const app = { pid: 4242, start: value };
   const all: { title: string; script: string }[] = [
     holdLock(p, { holder: value, timeoutSeconds: 300, stopTimeoutMs: 5000 }),
-    detectPorts(p, `${p.root}/${value}.inc`, [8080, 8081]),
+    detectPorts(p, { include: `${p.root}/${value}.inc`, upstream: `${p.root}/${value}.conf` }, [8080, 8081]),
     prepareRelease(p, value, SHA, 1000),
     verifyUpload(p, value, SHA),
     launchApp(p, {
@@ -32,6 +32,7 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
       appArgs: [value],
     }),
     isAlive(app),
+    portOwner(app, 8081),
     logTail(p, value, 40),
     stopApp(p, { app, port: 8080, timeoutMs: 5000, untilClosed: false }),
     stopApp(p, { app, port: 8080, timeoutMs: 5000, untilClosed: true }),
@@ -40,11 +41,28 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
     pruneReleases(p, 5, value),
     httpGetOnHost(`http://127.0.0.1:8080/health?x=${value}`, 5000),
   ];
+  const include: FileChange = {
+    path: `${p.root}/${value}.inc`,
+    content: `set $service_url http://${value}:8081;\n`,
+    expected: `set $service_url http://${value}:8080;\n`,
+  };
+  const upstream: FileChange = {
+    path: `${p.root}/${value}.upstream.conf`,
+    content: `upstream ${value} {}\n`,
+    expected: undefined,
+    mustLoad: true,
+  };
+  const removal: FileChange = { ...upstream, content: undefined, expected: `upstream ${value} {}\n` };
   for (const sudo of ['auto', 'always', 'never'] as const) {
     for (const reload of ['auto', 'systemctl', 'service', 'signal'] as const) {
       for (const config of [undefined, `${p.root}/${value}.conf`]) {
-        const spec = { include: `${p.root}/${value}.inc`, config, reload, sudo };
-        all.push(switchNginx(spec, 8081, value, p.pending), restoreNginx(spec, 8080, value));
+        const spec = { config, reload, sudo };
+        all.push(
+          switchNginx(spec, value, [include], p.pending),
+          switchNginx(spec, value, [upstream, include], p.pending),
+          switchNginx(spec, value, [removal, include]),
+          switchNginx(spec, value, []),
+        );
       }
     }
   }
@@ -56,7 +74,7 @@ const all = () => [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HO
 
 describe('every remote script', () => {
   test('there are many of them', () => {
-    expect(all().length).toBe(2 * (13 + 3 * 4 * 2 * 2));
+    expect(all().length).toBe(2 * (14 + 3 * 4 * 2 * 4));
   });
 
   test('passes shellcheck as POSIX sh, hostile values included', () => {
@@ -107,11 +125,13 @@ describe('hostile paths, run for real in the sandbox', () => {
           holdLock(p, { holder: `$(touch ${canary})`, timeoutSeconds: 5, stopTimeoutMs: 100 }).script,
         ),
       ).toBe(0);
-      expect(await run(detectPorts(p, `${evil}.inc`, [1, 2]).script)).toBe(0);
+      expect(
+        await run(detectPorts(p, { include: `${evil}.inc`, upstream: `${evil}.conf` }, [1, 2]).script),
+      ).toBe(0);
       expect(await run(prepareRelease(p, 'r1', SHA, 10).script)).toBe(0);
       box.file(relative(box.root, `${p.jar('r1')}.part`), 'x');
       expect(await run(verifyUpload(p, 'r1', SHA).script)).not.toBe(0);
-      expect(await run(logTail(p, 'r1', 5).script)).not.toBe(0);
+      expect(await run(logTail(p, 'r1', 5).script)).toBe(0);
       expect(
         await run(
           stopApp(p, { app: { pid: 999999, start: '1' }, port: 1, timeoutMs: 100, untilClosed: true }).script,
@@ -122,14 +142,18 @@ describe('hostile paths, run for real in the sandbox', () => {
         await run(launchApp(p, { releaseId: 'r1', port: 1, java: 'true', javaOpts: [], appArgs: [] }).script),
       ).toBe(0);
       expect(await run(isAlive({ pid: 1, start: `$(touch ${canary})` }).script)).toBe(0);
+      expect(await run(portOwner({ pid: 1, start: `$(touch ${canary})` }, 1).script)).toBe(0);
       box.fake('ps', 'echo "  100 1 nginx: worker process"');
-      const spec = {
-        include: `${evil}.inc`,
-        config: `${evil}.conf`,
-        reload: 'signal' as const,
-        sudo: 'never' as const,
-      };
-      expect(await run(switchNginx(spec, 8081, `$(touch ${canary})`, p.pending).script)).not.toBe(0);
+      const spec = { config: `${evil}.conf`, reload: 'signal' as const, sudo: 'never' as const };
+      const changes: FileChange[] = [
+        { path: `${evil}.up`, content: `$(touch ${canary})`, expected: undefined, mustLoad: true },
+        { path: `${evil}.inc`, content: `\`touch ${canary}\``, expected: undefined },
+        // a file that cannot be written: the failure message names the paths
+        { path: `/usr/${evil.slice(box.root.length)}.inc`, content: 'x', expected: undefined },
+      ];
+      expect(await run(switchNginx(spec, `$(touch ${canary})`, changes, p.pending).script)).toBe(
+        EXIT_WRITE_FAILED,
+      );
       expect(box.exists('pwned')).toBe(false);
       // the odd path itself arrived intact, and nothing was created beside it
       expect(box.read(relative(box.root, p.pidFile(1)))).toMatch(/^\d+ \d* r1\n$/);
