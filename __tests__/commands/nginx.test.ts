@@ -1,5 +1,7 @@
 // switchNginx and restoreNginx: the whole script for the default options, and for every other reload mode,
 // sudo mode and main config the default with exactly the lines that change. Behaviour: nginx.sandbox.test.ts.
+// Equivalent StrykerJS survivor (src/commands/nginx.ts, workerPairs): `.split(/\s+/)` as `.split(/\s/)`: the
+// empty words the single-space split adds are dropped by the .filter(Boolean) that follows.
 import { asRoot, PATH_SETUP } from '../../src/commands/functions.js';
 import {
   EXIT_LAUNCH_GONE,
