@@ -11,7 +11,7 @@ import {
 import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
-import { SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, paths, replaced } from './helpers.js';
 
 const launch = {
@@ -204,7 +204,7 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
   });
 });
 
-describe('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
+describeInSandbox('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();

@@ -3,7 +3,7 @@ import { detectPorts } from '../../src/commands/detect.js';
 import { LISTENING, OURS, PATH_SETUP } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
-import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { LISTENER_PY, SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, paths } from './helpers.js';
 
 describe('detectPorts script', () => {
@@ -145,7 +145,7 @@ describe('detectPorts parser', () => {
   });
 });
 
-describe('detectPorts run by a real sh against real files (sandbox)', () => {
+describeInSandbox('detectPorts run by a real sh against real files (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();

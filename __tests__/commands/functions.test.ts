@@ -9,7 +9,7 @@ import {
   STOP_GROUP,
 } from '../../src/commands/functions.js';
 import { existsSync } from 'node:fs';
-import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { LISTENER_PY, SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 
 describe('shared shell functions, exactly', () => {
   test('PATH gets the sbin directories', () => {
@@ -98,7 +98,7 @@ sleep "$3"; if ours "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" 
   });
 });
 
-describe('listening and listener_pid with each tool (sandbox)', () => {
+describeInSandbox('listening and listener_pid with each tool (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();
@@ -144,7 +144,7 @@ describe('listening and listener_pid with each tool (sandbox)', () => {
   });
 });
 
-describe('ours and start_time (sandbox)', () => {
+describeInSandbox('ours and start_time (sandbox)', () => {
   test('our process, another start time, a zombie, no pid, no process', async () => {
     const box = sandbox();
     try {
