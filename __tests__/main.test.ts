@@ -26,6 +26,7 @@ const inputs: Record<string, string> = {
   'release-id': 'r2',
   'secret-env': 'TOKEN=very-secret-value',
   'health-timeout': '1',
+  'bake-time': '0',
 };
 
 beforeEach(() => {

@@ -23,7 +23,7 @@ import {
 } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
-import { SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, paths, replaced } from './helpers.js';
 
 const launch = {
@@ -261,7 +261,7 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
   });
 });
 
-describe('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
+describeInSandbox('launchApp, isAlive and logTail run by a real sh (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();

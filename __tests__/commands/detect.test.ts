@@ -4,7 +4,7 @@ import { detectPorts } from '../../src/commands/detect.js';
 import { LISTENING, OURS, PATH_SETUP } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
-import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { LISTENER_PY, SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, paths, replaced } from './helpers.js';
 
 const FILES = {
@@ -188,7 +188,7 @@ describe('detectPorts parser', () => {
   });
 });
 
-describe('detectPorts run by a real sh against real files (sandbox)', () => {
+describeInSandbox('detectPorts run by a real sh against real files (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();

@@ -2,7 +2,7 @@
 import { drainWorkers } from '../../src/commands/drain.js';
 import { NOW_MS } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
-import { SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, replaced } from './helpers.js';
 
 describe('drainWorkers script', () => {
@@ -54,7 +54,7 @@ echo "drain_ms=$(($(now_ms) - t0))"
   });
 });
 
-describe('drainWorkers with real processes (sandbox)', () => {
+describeInSandbox('drainWorkers with real processes (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();

@@ -13,7 +13,7 @@ import {
 import { portOwner, type AppProcess } from '../../src/commands/app.js';
 import { quote } from '../../src/shell.js';
 import { existsSync } from 'node:fs';
-import { LISTENER_PY, SCENARIO, sandbox, type Sandbox } from '../support/sandbox.js';
+import { LISTENER_PY, SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 
 describe('shared shell functions, exactly', () => {
   test('PATH gets the sbin directories', () => {
@@ -121,7 +121,7 @@ sleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$
     expect(PORT_OWNER).toMatchInlineSnapshot(`
 "port_pids() {
   if command -v ss >/dev/null 2>&1; then
-    ss -Hltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u
+    ss -ltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u
   elif command -v lsof >/dev/null 2>&1; then
     lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u
   else
@@ -147,7 +147,7 @@ descends() {
   });
 });
 
-describe('listening, listener_pid and port_pids with each tool (sandbox)', () => {
+describeInSandbox('listening, listener_pid and port_pids with each tool (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();
@@ -213,7 +213,7 @@ describe('listening, listener_pid and port_pids with each tool (sandbox)', () =>
   });
 });
 
-describe('ours and start_time (sandbox)', () => {
+describeInSandbox('ours and start_time (sandbox)', () => {
   test('our process, another start time, a zombie, no pid, no process', async () => {
     const box = sandbox();
     try {
@@ -265,7 +265,7 @@ describe('ours and start_time (sandbox)', () => {
   });
 });
 
-describe('portOwner: who listens, and is it the app or one of its own processes (sandbox)', () => {
+describeInSandbox('portOwner: who listens, and is it the app or one of its own processes (sandbox)', () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();

@@ -1,4 +1,7 @@
 // httpGetOnHost: whole script, its curl timeout rounding, and the parser.
+// Equivalent StrykerJS survivors (src/commands/http.ts, parseHttpOnHost):
+// - `Number(stdout.slice(cut + 1).trim())` without .trim(): Number() ignores surrounding whitespace itself.
+// - `cut < 0` as `cut <= 0`: at cut = 0 the body is stdout.slice(0, 0), '' either way.
 import { httpGetOnHost, NO_CURL_EXIT, parseHttpOnHost } from '../../src/commands/http.js';
 import { replaced } from './helpers.js';
 

@@ -2,6 +2,8 @@
 // launch record), and for every other option the default with exactly the lines that change: each reload mode,
 // each sudo mode, a main config, no launch record, two files, a new file, a removal, a file nginx must load.
 // Behaviour: nginx.sandbox.test.ts.
+// Equivalent StrykerJS survivor (src/commands/nginx.ts, workerPairs): `.split(/\s+/)` as `.split(/\s/)`: the
+// empty words the single-space split adds are dropped by the .filter(Boolean) that follows.
 import { spawnSync } from 'node:child_process';
 import { asRoot, PATH_SETUP } from '../../src/commands/functions.js';
 import {

@@ -126,14 +126,15 @@ export const KILL_LATER = [
 ].join('\n');
 
 /**
- * port_pids PORT: the pids of the processes listening on PORT that this user may see: ss, else lsof, else the
+ * port_pids PORT: the pids of the processes listening on PORT that this user may see: ss (no -H: older iproute2,
+ * e.g. CentOS 7's, lacks it; the header has no pid=), else lsof, else the
  * socket inodes of /proc/net/tcp* matched against /proc/PID/fd. descends PID ROOT: PID is ROOT, one of its
  * descendants, or in ROOT's session (a child re-parented after its parent's exit stays in the session).
  */
 export const PORT_OWNER = [
   'port_pids() {',
   '  if command -v ss >/dev/null 2>&1; then',
-  '    ss -Hltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u',
+  '    ss -ltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u',
   '  elif command -v lsof >/dev/null 2>&1; then',
   '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u',
   '  else',
