@@ -10,6 +10,7 @@ import { freeIdlePort, launch } from './steps/launch.js';
 import { acquireLock, releaseLock } from './steps/lock.js';
 import { prune } from './steps/prune.js';
 import { stopOld } from './steps/stop-old.js';
+import { checkSupervisor, enableAtBoot } from './steps/supervise.js';
 import { switchTraffic } from './steps/switch.js';
 import { upload } from './steps/upload.js';
 import { verifyThroughNginx } from './steps/verify.js';
@@ -23,6 +24,7 @@ export interface HostResult {
 export async function deployHost(ctx: HostContext): Promise<HostResult> {
   const lock = await acquireLock(ctx);
   try {
+    await checkSupervisor(ctx);
     const plan = await detectLive(ctx);
     checkCancelled(ctx);
     const releaseId = await upload(ctx);
@@ -36,6 +38,7 @@ export async function deployHost(ctx: HostContext): Promise<HostResult> {
     await drain(ctx, oldWorkers);
     const verifyUrl = ctx.settings.verifyUrl;
     if (verifyUrl) await verifyThroughNginx(ctx, verifyUrl, plan, app);
+    await enableAtBoot(ctx, plan);
     await stopOld(ctx, plan);
     await prune(ctx, releaseId);
     return { activePort: plan.idle, previousPort: plan.live, releaseId };
