@@ -20,6 +20,7 @@ export const integrationSuites = [
   'no-forwarding',
   'preflight',
   'security',
+  'supervision',
   'zero-downtime',
 ];
 

@@ -171,3 +171,16 @@ export function supervisorCheck(spec: SupervisorCheckSpec): RemoteCommand<'super
         .map((l) => l.slice('problem='.length)),
   };
 }
+
+/** The sudoers line for supervisor: systemd (README), with the host's systemctl and tee. */
+export function sudoersLine(
+  user: string,
+  serviceName: string,
+  ports: readonly number[],
+  bin = { systemctl: '/usr/bin/systemctl', tee: '/usr/bin/tee' },
+): string {
+  const commands = sudoCommands(serviceName, ports).map((c) =>
+    c.replace('$sc', bin.systemctl).replace('$tee', bin.tee),
+  );
+  return `${user} ALL=(root) NOPASSWD: ${commands.join(', ')}`;
+}
