@@ -57,7 +57,7 @@ export function launchUnit(paths: Layout, spec: UnitLaunchSpec): RemoteCommand<'
   const launcher = `${paths.runDir}/${port}.launch`;
   const name = quote(unit.name);
   const record = quote(unitRecord(unit));
-  const cannotRecord = `{ echo "cannot write the launch records in ${paths.runDir} (disk full?)" >&2; exit ${LAUNCH_RECORD_EXIT}; }`;
+  const cannotRecord = `{ echo ${quote(`cannot write the launch records in ${paths.runDir} (disk full?)`)} >&2; exit ${LAUNCH_RECORD_EXIT}; }`;
   return {
     kind: 'launch',
     title: `launch ${spec.releaseId} as ${unit.name}`,
