@@ -6,6 +6,8 @@
 // is launched, naming the fix.
 import { jest } from '@jest/globals';
 import { sudoersLine } from '../src/commands/systemd-launch.js';
+import { stopUnit } from '../src/commands/systemd.js';
+import { layout } from '../src/layout.js';
 import { APP_DIR, bootHost, NGINX_INCLUDE, type BootedHost } from '../test-target/booted/index.js';
 import { buildDemoJar, type DemoJarOptions } from '../test-target/demo-jar.js';
 import {
@@ -20,6 +22,7 @@ import { errors, expectFailure, expectSuccess } from './support/action.js';
 
 jest.setTimeout(90_000);
 
+const STOP_TIMEOUT_S = 3;
 const BLUE = 8080;
 const GREEN = 8081;
 type Mode = 'systemd' | 'systemd-user';
@@ -27,6 +30,7 @@ type Mode = 'systemd' | 'systemd-user';
 const CHMOD_INCLUDE = `deploy ALL=(root) NOPASSWD: /usr/bin/chmod 644 ${NGINX_INCLUDE}.tmp`;
 
 afterEach(stopStartedActions);
+const paths = layout(APP_DIR);
 
 describe.each<Mode>(['systemd', 'systemd-user'])('supervisor: %s', (mode) => {
   let host: BootedHost;
@@ -85,7 +89,7 @@ describe.each<Mode>(['systemd', 'systemd-user'])('supervisor: %s', (mode) => {
       nginxInclude: NGINX_INCLUDE,
       nginxConfig: '',
     };
-    return targetInputs(target, { jar, supervisor: mode, ...extra });
+    return targetInputs(target, { jar, supervisor: mode, 'stop-timeout': String(STOP_TIMEOUT_S), ...extra });
   }
 
   async function deploy(jar: DemoJarOptions, extra: Record<string, string> = {}): Promise<ActionResult> {
@@ -187,5 +191,22 @@ describe.each<Mode>(['systemd', 'systemd-user'])('supervisor: %s', (mode) => {
     expect(await state(BLUE)).toMatchObject({ active: 'active', enabled: 'enabled' });
     expect(await settled(GREEN)).toMatchObject({ active: 'inactive', enabled: 'disabled' });
     expect((await host.exec(['pgrep', '-u', 'deploy', '-f', `server.port=${GREEN}`])).code).toBe(1);
+  });
+
+  test('an app that ignores SIGTERM is SIGKILLed at stop-timeout, and the stop says so', async () => {
+    const launcher = "#!/bin/sh\ntrap '' TERM\nexec sleep 1000\n";
+    await host.writeFile(`${APP_DIR}/run/${GREEN}.launch`, launcher, { owner: 'deploy:deploy' });
+    await systemctl('start', unit(GREEN));
+    const { pid } = await state(GREEN);
+    expect(pid).toBeGreaterThan(1);
+    const scope = mode === 'systemd' ? 'system' : 'user';
+    const app = { pid, start: '0', unit: { scope, name: unit(GREEN), sudo: 'auto' } as const };
+    const cmd = stopUnit(paths, { app, port: GREEN, timeoutMs: STOP_TIMEOUT_S * 1000, untilClosed: false });
+    const r = await host.ssh('sh -s', { input: cmd.script });
+    expect(r.code).toBe(0);
+    const stopped = cmd.parse(r.stdout);
+    expect(stopped.how).toBe('killed');
+    expect(stopped.ms).toBeGreaterThanOrEqual(STOP_TIMEOUT_S * 1000 - 100);
+    expect((await settled(GREEN)).active).toBe('failed');
   });
 });
