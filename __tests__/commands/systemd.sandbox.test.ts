@@ -2,7 +2,8 @@
 // systemd sees as MainPID) is the JVM's, recorded with its start time; the env file is sourced; the output
 // reaches app.log and the unit's stdout (journald); a stop (SIGTERM to every process of the cgroup) still gets
 // the app's last words into app.log.
-import { launcherBody } from '../../src/commands/systemd.js';
+import { asRoot } from '../../src/commands/functions.js';
+import { launcherBody, STOP_UNIT } from '../../src/commands/systemd.js';
 import { layout } from '../../src/layout.js';
 import { quote } from '../../src/shell.js';
 import { sandbox, SCENARIO, type Sandbox } from '../support/sandbox.js';
@@ -58,4 +59,39 @@ test('records its own pid (the exec-ed JVM), logs to app.log and stdout, keeps t
   const expected = "hello big world: -jar it's.jar\nbye after TERM\n";
   expect(box.read('app/releases/r1/app.log')).toBe(expected);
   expect(box.read('journal.txt')).toBe(expected);
+});
+
+test("the watchdog's stop_unit: stop, wait for inactive, disable when enabled; system as root, user with --user", async () => {
+  box.fake(
+    'systemctl',
+    [
+      '#!/bin/sh',
+      'echo "$*${XDG_RUNTIME_DIR:+ [xdg]}" >> "$HOME/calls"',
+      'case "$*" in *"show -p ActiveState"*) echo inactive ;; *is-enabled*) echo enabled ;; esac',
+    ].join('\n'),
+  );
+  const r = await box.run(
+    [
+      asRoot('never'),
+      STOP_UNIT,
+      'stop_unit system:app@8081.service 1000',
+      'stop_unit user:shop@8080.service 1000',
+      'stop_unit bogus 1000 || echo bogus=1',
+    ].join('\n'),
+  );
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toBe('bogus=1\n');
+  expect(box.read('calls')).toBe(
+    [
+      'stop --no-block app@8081.service',
+      'show -p ActiveState --value app@8081.service',
+      'is-enabled app@8081.service',
+      'disable app@8081.service',
+      '--user stop --no-block shop@8080.service [xdg]',
+      '--user show -p ActiveState --value shop@8080.service [xdg]',
+      '--user is-enabled shop@8080.service [xdg]',
+      '--user disable shop@8080.service [xdg]',
+      '',
+    ].join('\n'),
+  );
 });
