@@ -179,7 +179,11 @@ describe.each<Mode>(['systemd', 'systemd-user'])('supervisor: %s', (mode) => {
     console.log(`${mode}: v2 served ${ms} ms after the host was up again`);
     expect(await state(BLUE)).toMatchObject({ active: 'inactive', enabled: 'disabled' });
 
-    expectSuccess(await deploy({ version: 'v3' }));
+    const v3 = await deploy({ version: 'v3' });
+    expectSuccess(v3);
+    // The launcher recorded the app systemd started at boot: the deploy knows it as its own.
+    expect(v3.stdout).not.toContain('not started by this action');
+    expect(v3.stdout).toMatch(/old pid \d+ on port 8081: (exited after SIGTERM|closed its port)/);
     await servesThroughNginx('v3', BLUE, 1000);
     expect(await state(BLUE)).toMatchObject({ active: 'active', enabled: 'enabled' });
     expect(await settled(GREEN)).toMatchObject({ active: 'inactive', enabled: 'disabled' });
@@ -191,6 +195,16 @@ describe.each<Mode>(['systemd', 'systemd-user'])('supervisor: %s', (mode) => {
     expect(await state(BLUE)).toMatchObject({ active: 'active', enabled: 'enabled' });
     expect(await settled(GREEN)).toMatchObject({ active: 'inactive', enabled: 'disabled' });
     expect((await host.exec(['pgrep', '-u', 'deploy', '-f', `server.port=${GREEN}`])).code).toBe(1);
+
+    // A build that crashes at start fails at once (systemd would restart it for ever): stopped and disabled.
+    const crashed = await deploy({ version: 'v5', crash: true });
+    expectFailure(crashed);
+    expect(errors(crashed).join('\n')).toMatch(/exited before it became healthy/);
+    expect(crashed.stdout).toContain('crash requested');
+    const after = await settled(GREEN);
+    expect(['inactive', 'failed']).toContain(after.active);
+    expect(after.enabled).toBe('disabled');
+    await servesThroughNginx('v3', BLUE, 1000);
   });
 
   test('an app that ignores SIGTERM is SIGKILLed at stop-timeout, and the stop says so', async () => {
