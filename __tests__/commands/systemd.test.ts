@@ -190,7 +190,7 @@ describe('stopUnit', () => {
     const blocks = [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, systemctlFunctions('system', 'auto')];
     expect(body(cmd.script, blocks)).toMatchInlineSnapshot(`
 "case "$(sshow show -p ActiveState --value app@8081.service)" in
-  active|activating|reloading)
+  active|activating|deactivating|reloading)
     t0=$(now_ms); how=
     sctl stop --no-block app@8081.service || exit 1
     while :; do

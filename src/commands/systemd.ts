@@ -170,7 +170,7 @@ export function stopUnit(
       STOP_GROUP,
       systemctlFunctions(app.unit.scope, app.unit.sudo),
       `case "$(sshow show -p ActiveState --value ${unit})" in`,
-      '  active|activating|reloading)',
+      '  active|activating|deactivating|reloading)',
       '    t0=$(now_ms); how=',
       `    sctl stop --no-block ${unit} || exit 1`,
       '    while :; do',
