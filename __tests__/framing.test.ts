@@ -4,8 +4,8 @@ import { frame } from '../src/ssh/framing.js';
 import { sandbox, type Sandbox } from './support/sandbox.js';
 
 let box: Sandbox;
-beforeAll(async () => {
-  box = await sandbox();
+beforeAll(() => {
+  box = sandbox();
 });
 afterAll(() => box.cleanup());
 

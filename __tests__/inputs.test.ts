@@ -257,3 +257,31 @@ test('release ids sort by time', () => {
     '20260102T030405Z-abcdef012345',
   );
 });
+
+describe('supervisor and service-name', () => {
+  test('defaults: none, app', async () => {
+    expect(await readSettings(reader({}))).toMatchObject({ supervisor: 'none', serviceName: 'app' });
+  });
+
+  test('systemd and systemd-user, any case; a service name of letters, digits, - and _', async () => {
+    const s = await readSettings(reader({ supervisor: 'SystemD-User', 'service-name': 'shop_api-2' }));
+    expect(s).toMatchObject({ supervisor: 'systemd-user', serviceName: 'shop_api-2' });
+    expect(await readSettings(reader({ supervisor: 'systemd' }))).toMatchObject({ supervisor: 'systemd' });
+  });
+
+  test('bad values name the input and the rule', async () => {
+    expect(await problems({ supervisor: 'upstart', 'service-name': 'my app@x' })).toEqual([
+      'supervisor: must be one of none, systemd, systemd-user, got "upstart"',
+      'service-name: must be 1 to 64 letters, digits, "-" or "_", got "my app@x"',
+    ]);
+    expect(await problems({ 'service-name': 'a'.repeat(65) })).toHaveLength(1);
+  });
+
+  test('with a supervisor, remote-dir must be a path a unit file names as it is', async () => {
+    expect(await problems({ supervisor: 'systemd', 'remote-dir': '/srv/my app' })).toEqual([
+      'remote-dir: must consist of letters, digits, ".", "_", "+", "-" and "/" with supervisor: systemd (a unit file names it), got "/srv/my app"',
+    ]);
+    expect(await problems({ 'remote-dir': '/srv/my app' })).toEqual([]);
+    expect(await problems({ supervisor: 'systemd-user', 'remote-dir': '/srv/%i' })).toHaveLength(1);
+  });
+});

@@ -11,6 +11,7 @@ import { freeIdlePort, launch } from './steps/launch.js';
 import { acquireLock, releaseLock } from './steps/lock.js';
 import { prune } from './steps/prune.js';
 import { stopOld } from './steps/stop-old.js';
+import { checkSupervisor, enableAtBoot } from './steps/supervise.js';
 import { switchTraffic } from './steps/switch.js';
 import { upload } from './steps/upload.js';
 import { verifyThroughNginx } from './steps/verify.js';
@@ -24,6 +25,7 @@ export interface HostResult {
 export async function deployHost(ctx: HostContext): Promise<HostResult> {
   const lock = await acquireLock(ctx);
   try {
+    await checkSupervisor(ctx);
     const plan = await detectLive(ctx);
     checkCancelled(ctx);
     const releaseId = await upload(ctx);
@@ -38,6 +40,7 @@ export async function deployHost(ctx: HostContext): Promise<HostResult> {
     const verifyUrl = ctx.settings.verifyUrl;
     if (verifyUrl) await verifyThroughNginx(ctx, verifyUrl, plan, app);
     await bake(ctx, plan, app);
+    await enableAtBoot(ctx, plan);
     await stopOld(ctx, plan);
     await prune(ctx, releaseId);
     return { activePort: plan.idle, previousPort: plan.live, releaseId };

@@ -12,4 +12,5 @@ export {
   type ReloadMode,
   type Settings,
   type SudoMode,
+  type Supervisor,
 } from './inputs/settings.js';

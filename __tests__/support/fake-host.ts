@@ -40,6 +40,8 @@ export const settings: Settings = {
   stopTimeoutMs: 1000,
   awaitStop: false,
   lockTimeoutMs: 1000,
+  supervisor: 'none',
+  serviceName: 'app',
 };
 
 type Answer<K extends CommandKind> = (cmd: RemoteCommand<K>) => CommandResults[K] | Error;
@@ -71,6 +73,8 @@ const DEFAULTS: Required<Answers> = {
   drain: () => ({ ms: 30, timedOut: false }),
   prune: () => [],
   httpOnHost: () => ({ status: 200, body: '' }),
+  supervisorCheck: () => [],
+  enableUnit: () => undefined,
 };
 
 /** A non-zero exit of the named command, as the executor reports it. */

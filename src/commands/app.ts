@@ -2,6 +2,7 @@
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
 import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, PORT_OWNER, STOP_GROUP } from './functions.js';
+import { stopUnit, type Unit } from './systemd.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 export interface LaunchSpec {
@@ -19,6 +20,8 @@ export const LAUNCH_RECORD_EXIT = 40;
 export interface AppProcess {
   pid: number;
   start: string;
+  /** The systemd unit instance that runs it, when supervised: it is stopped through systemd. */
+  unit?: Unit;
 }
 
 export type Launched = AppProcess;
@@ -161,6 +164,8 @@ export interface StopSpec {
  */
 export function stopApp(paths: Layout, spec: StopSpec): RemoteCommand<'stop'> {
   const { app, port } = spec;
+  const unit = app.unit;
+  if (unit) return stopUnit(paths, { ...spec, app: { ...app, unit } });
   const pid = app.pid;
   const forget = (file: string) =>
     `if [ -r ${quote(file)} ] && read -r p _ < ${quote(file)} && [ "$p" = ${pid} ]; then rm -f -- ${quote(file)}; fi`;

@@ -3,7 +3,9 @@
 // ends before the switch, the same shell stops the half-started app it finds recorded as pending.
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
-import { LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
+import type { SudoMode } from '../inputs.js';
+import { asRoot, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
+import { STOP_UNIT } from './systemd.js';
 import { script } from './types.js';
 
 /** Exit code of the lock shell when the lock was not acquired in time. */
@@ -31,6 +33,11 @@ export interface LockSpec {
   timeoutSeconds: number;
   /** How long the watchdog gives a half-started app to stop before SIGKILL. */
   stopTimeoutMs: number;
+  /**
+   * With a supervisor: the pending record may name a unit instance (`system:NAME` or `user:NAME`), which the
+   * watchdog stops through systemd (as root by this sudo mode), since killing the JVM would only restart it.
+   */
+  supervised?: { sudo: SudoMode };
 }
 
 export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
@@ -44,6 +51,8 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
       LISTENING,
       NOW_MS,
       STOP_GROUP,
+      spec.supervised && asRoot(spec.supervised.sudo),
+      spec.supervised && STOP_UNIT,
       `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`,
       // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
       `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`,
@@ -60,9 +69,7 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
       "trap '' PIPE",
       // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
       `if mv -f -- ${quote(pending)} ${quote(`${pending}.stop`)} 2>/dev/null; then`,
-      `  if read -r pid start port < ${quote(`${pending}.stop`)}; then`,
-      '    echo "watchdog: stopping half-started app $pid on port $port" >&2',
-      `    stop_group "$pid" "$start" ${spec.stopTimeoutMs} >/dev/null`,
+      ...watchdogStop(`${pending}.stop`, spec),
       `    rm -f -- ${quote(runDir)}/"$port".pid`,
       '  fi',
       `  rm -f -- ${quote(`${pending}.stop`)}`,
@@ -77,6 +84,21 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
       return line === undefined ? undefined : afterEquals(line);
     },
   };
+}
+
+function watchdogStop(record: string, spec: LockSpec): string[] {
+  if (!spec.supervised) {
+    return [
+      `  if read -r pid start port < ${quote(record)}; then`,
+      '    echo "watchdog: stopping half-started app $pid on port $port" >&2',
+      `    stop_group "$pid" "$start" ${spec.stopTimeoutMs} >/dev/null`,
+    ];
+  }
+  return [
+    `  if read -r pid start port unit < ${quote(record)}; then`,
+    '    echo "watchdog: stopping half-started app $pid on port $port${unit:+ ($unit)}" >&2',
+    `    if [ -n "$unit" ]; then stop_unit "$unit" ${spec.stopTimeoutMs}; else stop_group "$pid" "$start" ${spec.stopTimeoutMs} >/dev/null; fi`,
+  ];
 }
 
 function afterEquals(line: string): string {

@@ -21,6 +21,9 @@ export interface CommandResults {
   drain: Drained;
   prune: string[];
   httpOnHost: HttpResult;
+  /** The problems that stop supervision by systemd on this host (none: all is well). */
+  supervisorCheck: string[];
+  enableUnit: undefined;
 }
 
 export type CommandKind = keyof CommandResults;

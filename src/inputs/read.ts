@@ -61,17 +61,40 @@ function readOptions(c: Checker) {
   };
 }
 
+/** Letters, digits, - and _: a unit name that needs no escaping anywhere (systemd, sudoers, sh). */
+const SERVICE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A remote-dir that a unit file can name without systemd's quoting, specifiers or escapes. */
+const UNIT_PATH = /^\/[A-Za-z0-9._/+-]*$/;
+
+/** supervisor and service-name; with systemd, remote-dir must be a path a unit file can name as it is. */
+function readSupervision(c: Checker, remoteDir: string) {
+  const supervisor = c.choice('supervisor', ['none', 'systemd', 'systemd-user'] as const, 'none');
+  const serviceName = c.raw('service-name') || 'app';
+  if (!SERVICE_NAME.test(serviceName)) {
+    c.fail('service-name', `must be 1 to 64 letters, digits, "-" or "_", got "${serviceName}"`);
+  }
+  if (supervisor !== 'none' && !UNIT_PATH.test(remoteDir)) {
+    c.fail(
+      'remote-dir',
+      `must consist of letters, digits, ".", "_", "+", "-" and "/" with supervisor: ${supervisor} (a unit file names it), got "${remoteDir}"`,
+    );
+  }
+  return { supervisor, serviceName };
+}
+
 export async function readSettings(read: InputReader, now = new Date()): Promise<Settings> {
   const c = new Checker(read);
   const connection = readConnection(c);
   const app = readApp(c);
   const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
   const jarPattern = c.required('jar');
+  const options = readOptions(c);
   const settings: Omit<Settings, 'jarPath' | 'jarSha256' | 'releaseId'> = {
     ...connection,
     batchSize,
     ...app,
-    ...readOptions(c),
+    ...options,
+    ...readSupervision(c, options.remoteDir),
   };
 
   // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.

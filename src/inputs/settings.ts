@@ -3,6 +3,8 @@ import type { KnownHostEntry } from '../host-key.js';
 
 export type SudoMode = 'auto' | 'always' | 'never';
 export type ReloadMode = 'auto' | 'systemctl' | 'service' | 'signal';
+/** Who keeps the app running between deploys: nobody, a system unit, or a user unit of the deploy user. */
+export type Supervisor = 'none' | 'systemd' | 'systemd-user';
 
 export interface HostTarget {
   host: string;
@@ -65,6 +67,10 @@ export interface Settings {
   stopTimeoutMs: number;
   awaitStop: boolean;
   lockTimeoutMs: number;
+
+  supervisor: Supervisor;
+  /** The template unit's name: `<serviceName>@<port>.service`. */
+  serviceName: string;
 }
 
 /** Reads one input as the runner passes it (empty string when unset). */

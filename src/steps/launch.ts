@@ -1,8 +1,11 @@
 // Steps 5 and 6: free the idle port of a stale app of ours, then start the new release there. From the launch
 // until the switch, the undo list stops the new app if anything fails.
-import { launchApp, stopApp, type AppProcess } from '../commands/app.js';
+import { javaArgv, launchApp, stopApp, type AppProcess, type LaunchSpec } from '../commands/app.js';
+import { launchUnit } from '../commands/systemd-launch.js';
+import type { RemoteCommand } from '../commands/types.js';
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
+import { unitFileSpec, unitFor } from './supervise.js';
 
 export async function freeIdlePort(ctx: HostContext, plan: PortPlan): Promise<void> {
   const name = `Free port ${plan.idle}`;
@@ -13,8 +16,9 @@ export async function freeIdlePort(ctx: HostContext, plan: PortPlan): Promise<vo
   }
   await ctx.steps.run(name, async (detail) => {
     const timeoutMs = ctx.settings.stopTimeoutMs;
+    const app = { ...stale, unit: unitFor(ctx, plan.idle) };
     const stopped = await ctx.host.run(
-      stopApp(ctx.paths, { app: stale, port: plan.idle, timeoutMs, untilClosed: false }),
+      stopApp(ctx.paths, { app, port: plan.idle, timeoutMs, untilClosed: false }),
     );
     detail(`stale pid ${stale.pid}: ${stopped.how} after ${stopped.ms} ms`);
   });
@@ -24,11 +28,20 @@ export async function launch(ctx: HostContext, plan: PortPlan, releaseId: string
   const { settings: s, paths } = ctx;
   return ctx.steps.run(`Launch on ${plan.idle}`, async (detail) => {
     const spec = { releaseId, port: plan.idle, java: s.java, javaOpts: s.javaOpts, appArgs: s.appArgs };
-    const app = await ctx.host.run(launchApp(paths, spec));
-    ctx.undo.push(`stop the new app (pid ${app.pid})`, () =>
+    const app = await ctx.host.run(launchCommand(ctx, spec));
+    const what = app.unit ? `${app.unit.name}, pid ${app.pid}` : `pid ${app.pid}`;
+    ctx.undo.push(`stop the new app (${what})`, () =>
       ctx.host.run(stopApp(paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false })),
     );
-    detail(`pid ${app.pid}, log ${paths.log(releaseId)}`);
+    detail(`${what}, log ${paths.log(releaseId)}`);
     return app;
   });
+}
+
+/** A detached process group, or an instance of the supervisor's unit. */
+function launchCommand(ctx: HostContext, spec: LaunchSpec): RemoteCommand<'launch'> {
+  const unit = unitFor(ctx, spec.port);
+  if (!unit) return launchApp(ctx.paths, spec);
+  const args = javaArgv(ctx.paths, spec).slice(1);
+  return launchUnit(ctx.paths, { ...spec, args, unit, unitFile: unitFileSpec(ctx) });
 }

@@ -11,6 +11,7 @@ export async function acquireLock(ctx: HostContext): Promise<HeldCommand> {
       holder: ctx.lockHolder,
       timeoutSeconds,
       stopTimeoutMs: s.stopTimeoutMs,
+      ...(s.supervisor === 'none' ? {} : { supervised: { sudo: s.sudo } }),
     });
     const lock = await ctx.host.hold(command);
     try {

@@ -4,6 +4,7 @@
 import { stopApp, type StopOutcome } from '../commands/app.js';
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
+import { unitFor } from './supervise.js';
 
 export async function stopOld(ctx: HostContext, plan: PortPlan): Promise<void> {
   const { oldProcess: old, live } = plan;
@@ -13,8 +14,10 @@ export async function stopOld(ctx: HostContext, plan: PortPlan): Promise<void> {
   }
   const { stopTimeoutMs, awaitStop } = ctx.settings;
   await ctx.steps.run('Stop old app', async (detail) => {
+    // Supervised, the old app is stopped (and its instance disabled) through systemd, which would restart it.
+    const app = { pid: old.pid, start: old.start, unit: unitFor(ctx, live) };
     const stopped = await ctx.host.run(
-      stopApp(ctx.paths, { app: old, port: live, timeoutMs: stopTimeoutMs, untilClosed: !awaitStop }),
+      stopApp(ctx.paths, { app, port: live, timeoutMs: stopTimeoutMs, untilClosed: !awaitStop }),
     );
     detail(`old pid ${old.pid} on port ${live}: ${describeStop(stopped, stopTimeoutMs)}`);
   });

@@ -1,0 +1,95 @@
+// A deploy with a supervisor, against the fake host: the check runs before anything changes, the new app is an
+// instance of the unit, the live instance is enabled after the switch, the old one is stopped (and disabled)
+// through systemd, and a failed deploy stops the new instance through systemd too.
+import { deployHost } from '../src/deploy.js';
+import type { Settings } from '../src/inputs.js';
+import { hostContext } from '../src/steps/context.js';
+import { StepError, StepRunner } from '../src/steps/runner.js';
+import { FakeHost, fakeClock, recordingLog, settings, type Answers } from './support/fake-host.js';
+
+function deploy(answers: Answers = {}, extra: Partial<Settings> = {}) {
+  const host = new FakeHost({ launch: (cmd) => cmd.parse('pid=22\nstart=200\n'), ...answers });
+  const log = recordingLog();
+  const steps = new StepRunner('h', log, () => 0);
+  const ctx = hostContext({
+    settings: { ...settings, supervisor: 'systemd', ...extra },
+    host,
+    steps,
+    log,
+    lockHolder: 't',
+    clock: fakeClock(),
+  });
+  const stepRows = () => steps.records.map((r) => [r.name, r.status, r.detail]);
+  return { host, steps: stepRows, run: () => deployHost(ctx) };
+}
+
+test('systemd: check, launch as app@8081, enable it, stop app@8080 through systemd', async () => {
+  const scripts: string[] = [];
+  const d = deploy({ stop: (cmd) => (scripts.push(cmd.script), { how: 'exited', ms: 40 }) });
+  await expect(d.run()).resolves.toMatchObject({ activePort: 8081, previousPort: 8080 });
+  expect(d.host.commands()).toEqual([
+    'lock /opt/app/.deploy.lock',
+    'check supervisor systemd',
+    'detect live port (/etc/nginx/conf.d/service-url.inc)',
+    'prepare release r2',
+    'upload /opt/app/releases/r2/app.jar.part',
+    'verify sha256 of /opt/app/releases/r2/app.jar',
+    'launch r2 as app@8081.service',
+    'who listens on port 8081',
+    'switch nginx to port 8081',
+    'wait for 2 old nginx workers',
+    'enable app@8081.service',
+    'stop app@8080.service (pid 11)',
+    'keep the newest 5 releases',
+  ]);
+  expect(d.steps()).toContainEqual([
+    'Check supervisor',
+    'ok',
+    'systemd: app@8080.service and app@8081.service',
+  ]);
+  expect(d.steps()).toContainEqual([
+    'Launch on 8081',
+    'ok',
+    'app@8081.service, pid 22, log /opt/app/releases/r2/app.log',
+  ]);
+  expect(d.steps()).toContainEqual(['Enable at boot', 'ok', 'app@8081.service enabled']);
+  expect(scripts[0]).toContain('sctl stop --no-block app@8080.service || exit 1');
+  expect(d.host.lockScripts[0]).toContain('stop_unit "$unit" 1000');
+});
+
+test('systemd-user and another service name: the user unit', async () => {
+  const d = deploy({}, { supervisor: 'systemd-user', serviceName: 'shop' });
+  await d.run();
+  expect(d.host.commands()).toContain('launch r2 as shop@8081.service');
+  expect(d.host.commands()).toContain('enable shop@8081.service');
+  expect(d.host.commands()).toContain('stop shop@8080.service (pid 11)');
+  expect(d.host.commands()[1]).toBe('check supervisor systemd-user');
+});
+
+test('a failed check stops the deploy before anything is uploaded or launched, with every problem', async () => {
+  const d = deploy({ supervisorCheck: () => ['no linger: run loginctl enable-linger deploy', 'second'] });
+  const error = (await d.run().catch((e: unknown) => e)) as StepError;
+  expect(error).toBeInstanceOf(StepError);
+  expect(error.message).toBe('Check supervisor failed: no linger: run loginctl enable-linger deploy\nsecond');
+  expect(d.host.commands()).toEqual(['lock /opt/app/.deploy.lock', 'check supervisor systemd']);
+});
+
+test('a new app that never turns healthy: its instance is stopped through systemd; nothing is enabled', async () => {
+  const d = deploy();
+  d.host.health = () => ({ status: 503, body: '{"status":"DOWN"}' });
+  await expect(d.run()).rejects.toThrow(/Health check failed/);
+  const commands = d.host.commands();
+  expect(commands).toContain('stop app@8081.service (pid 22)');
+  expect(commands.some((c) => c.startsWith('enable'))).toBe(false);
+  expect(commands.some((c) => c.includes('8080.service'))).toBe(false);
+});
+
+test('without a supervisor nothing changes: no check, no enable, a process-group stop', async () => {
+  const d = deploy({}, { supervisor: 'none' });
+  await d.run();
+  expect(d.host.commands()).not.toContain('check supervisor systemd');
+  expect(d.host.commands()).toContain('launch r2 on port 8081');
+  expect(d.host.commands()).toContain('stop pid 11 on port 8080');
+  expect(d.host.commands().some((c) => c.startsWith('enable'))).toBe(false);
+  expect(d.host.lockScripts[0]).not.toContain('stop_unit');
+});

@@ -1,0 +1,52 @@
+// Supervision by systemd (supervisor: systemd | systemd-user): the check before anything changes, the unit
+// instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
+import { supervisorCheck } from '../commands/systemd-launch.js';
+import { enableUnit, unitName, type Unit, type UnitFileSpec } from '../commands/systemd.js';
+import type { PortPlan } from '../plan.js';
+import type { HostContext } from './context.js';
+
+/** The instance that runs (or would run) the app on `port`; undefined without a supervisor. */
+export function unitFor(ctx: HostContext, port: number): Unit | undefined {
+  const s = ctx.settings;
+  if (s.supervisor === 'none') return undefined;
+  return {
+    scope: s.supervisor === 'systemd' ? 'system' : 'user',
+    name: unitName(s.serviceName, port),
+    sudo: s.sudo,
+  };
+}
+
+export function unitFileSpec(ctx: HostContext): UnitFileSpec {
+  const s = ctx.settings;
+  return {
+    scope: s.supervisor === 'systemd' ? 'system' : 'user',
+    serviceName: s.serviceName,
+    root: ctx.paths.root,
+    user: s.username,
+    stopTimeoutMs: s.stopTimeoutMs,
+  };
+}
+
+/** Fails before anything is launched when the host cannot supervise the app, naming the fix. */
+export async function checkSupervisor(ctx: HostContext): Promise<void> {
+  const s = ctx.settings;
+  if (s.supervisor === 'none') return;
+  await ctx.steps.run('Check supervisor', async (detail) => {
+    const spec = { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
+    const problems = await ctx.host.run(supervisorCheck(spec));
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+    detail(
+      `${s.supervisor}: ${unitName(s.serviceName, s.bluePort)} and ${unitName(s.serviceName, s.greenPort)}`,
+    );
+  });
+}
+
+/** The live port's instance starts at boot (the old one is disabled when it is stopped). */
+export async function enableAtBoot(ctx: HostContext, plan: PortPlan): Promise<void> {
+  const unit = unitFor(ctx, plan.idle);
+  if (!unit) return;
+  await ctx.steps.run('Enable at boot', async (detail) => {
+    await ctx.host.run(enableUnit(unit));
+    detail(`${unit.name} enabled`);
+  });
+}
