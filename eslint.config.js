@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'build/', 'coverage/', '.test-output/', '.stryker-tmp/', 'reports/'],
+    ignores: ['dist/', 'node_modules/', 'build/', 'coverage/', '.test-output/', '.stryker-tmp*/', 'reports/'],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

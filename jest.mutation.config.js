@@ -1,17 +1,23 @@
-// The unit project alone, as one jest config, for StrykerJS's jest runner (it does not run jest projects).
-// The suites that run scripts in the bubblewrap sandbox or through shellcheck are left out: every token of
-// every script is pinned by the builders' inline snapshots, which kill those mutants in milliseconds, while a
-// sandbox run per mutant costs seconds (and a mutant that breaks a script waits for the sandbox's timeout).
+// The unit suites StrykerJS runs, one area of src/ at a time (MUTATION_AREA, see stryker.config.mjs): each
+// mutant then loads only the suites of its own area. The suites that run scripts in the bubblewrap sandbox or
+// through shellcheck are left out: every token of every script is pinned by the builders' inline snapshots,
+// which kill those mutants in milliseconds, where a sandbox run costs seconds per mutant.
 import { unitProject } from './jest.config.js';
+
+const SUITES = {
+  commands: ['commands/(?!scripts|stop)[a-z-]+'],
+  steps: ['deploy', 'plan', 'health', 'rollout', 'report', 'main', 'routing', 'nginx-include', 'supervise'],
+  inputs: ['inputs', 'shell', 'host-key', 'host-key-verify', 'framing'],
+};
+
+const area = process.env.MUTATION_AREA ?? '';
+const suites = SUITES[area];
+if (!suites) throw new Error(`MUTATION_AREA must be one of ${Object.keys(SUITES).join(', ')}, not "${area}"`);
 
 export default {
   ...unitProject,
-  testPathIgnorePatterns: [
-    ...unitProject.testPathIgnorePatterns,
-    '\\.sandbox\\.test\\.ts$',
-    '/__tests__/commands/(scripts|stop)\\.test\\.ts$',
-    // action.yml and the workflows, checked by a validator binary that the mutation sandbox cannot start.
-    '/__tests__/metadata\\.test\\.ts$',
-  ],
+  testMatch: undefined,
+  testRegex: `/__tests__/(${suites.join('|')})\\.test\\.ts$`,
+  testPathIgnorePatterns: ['/node_modules/', '\\.sandbox\\.test\\.ts$'],
   testTimeout: 30000,
 };
