@@ -179,3 +179,26 @@ test('an answer whose body never ends is reported as such, not as a lost connect
     last: 'HTTP 200, but its body did not end within 5 s',
   });
 });
+
+test('a last probe cut short by the deadline keeps the answer before it; a full-length one does not', async () => {
+  const run = async (probeTimeoutMs: number) => {
+    const c = clock();
+    let n = 0;
+    return pollHealth({
+      probe: async (ms) => {
+        c.advance(n === 0 ? 900 : ms);
+        if (n++ === 0) return { status: 503, body: 'DOWN' };
+        throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      },
+      alive: async () => true,
+      expect: 'UP',
+      timeoutMs: 1000,
+      intervalMs: 50,
+      probeTimeoutMs,
+      now: c.now,
+      sleep: c.sleep,
+    });
+  };
+  expect((await run(5000)).last).toBe('HTTP 503 DOWN');
+  expect((await run(50)).last).toBe('no connection (The operation was aborted due to timeout)');
+});

@@ -69,14 +69,19 @@ export async function pollHealth(o: HealthPollOptions): Promise<HealthOutcome> {
     if (o.signal?.aborted)
       return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
     const remaining = o.timeoutMs - (now() - started);
+    const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
     attempts++;
     try {
-      const result = await o.probe(Math.max(1, Math.min(o.probeTimeoutMs, remaining)));
+      const result = await o.probe(given);
       last = describe(result);
       if (isHealthy(result, o.expect)) return { healthy: true, attempts, elapsedMs: now() - started, last };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
+      // Errors and DOMExceptions (an AbortSignal's timeout) alike: a name and a message.
+      const { name = '', message = String(error) } = error as { name?: string; message?: string };
+      // A last probe cut short by the deadline says less than the answer before it: keep that one.
+      const timedOut = /abort|timeout/i.test(`${name} ${message}`);
+      const cutShort = timedOut && given < o.probeTimeoutMs && last !== 'no answer yet';
+      if (!cutShort) last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
       if (!(await o.alive()))
         return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
     }

@@ -16,7 +16,8 @@ export async function switchTraffic(ctx: HostContext, plan: PortPlan): Promise<n
     ctx.undo.clear();
     ctx.state.servingPort = plan.idle;
     const backup = bake && plan.live !== undefined ? `, port ${plan.live} kept as backup` : '';
-    detail(`nginx routes to port ${plan.idle}${backup} (${changes.map((c) => c.path).join(', ')}), reloaded`);
+    const files = changes.length > 0 ? changes.map((c) => c.path).join(', ') : 'files unchanged';
+    detail(`nginx routes to port ${plan.idle}${backup} (${files}), reloaded`);
     return oldWorkers;
   });
 }
