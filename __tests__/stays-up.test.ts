@@ -2,7 +2,10 @@
 // state is read before it is acted on, and processes are handled as groups. Each test runs under load through
 // nginx where traffic moves, counts failed requests (0), and starts from what the target serves.
 import { jest } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { listProcesses, processAlive, waitGone } from '../test-target/processes.js';
 import {
@@ -19,6 +22,8 @@ import { expectNoFailedRequests, whileLoaded } from './support/load.js';
 import { ensureServing, otherPort, quiet, serving } from './support/serving.js';
 
 jest.setTimeout(120_000);
+
+const run = promisify(execFile);
 
 let target: Target;
 beforeAll(async () => {
@@ -97,7 +102,7 @@ describe('verified state', () => {
   test("the include keeps the user's own form: only the port changes", async () => {
     const live = await ensureServing(target, 'f1');
     // Back to a hand-written include in another form, as a user may have it.
-    const form = (port: number) => `# mine\nset   $service_url "http://localhost:${port}/";   # keep me\n`;
+    const form = (port: number) => `# mine\nset   $service_url "http://127.0.0.1:${port}";   # keep me\n`;
     fs.writeFileSync(target.localPath(target.nginxInclude), form(live.port));
     fs.rmSync(target.localPath(target.nginxUpstreamFile), { force: true });
     await target.reloadNginx();
@@ -164,19 +169,46 @@ describe('process groups', () => {
 });
 
 describe('login shells that print', () => {
+  // The deploy user's login shell prints banners (no newline, on stdout and on stderr) before it runs anything,
+  // as a chatty .bashrc or motd script does, and is dash-like (sh): every command and the upload must still work.
+  // sshd runs an external sftp-server (Debian's default) through the login shell, whose banner corrupts SFTP.
+  let chatty: Target;
+  beforeAll(async () => {
+    chatty = await startTarget({ sftpSubsystem: '/usr/lib/openssh/sftp-server' });
+  });
+  afterAll(async () => {
+    await chatty.stop();
+  });
+
   test('banners on stdout and stderr, without a newline: deploys and uploads still work', async () => {
-    await ensureServing(target, 'l0');
-    const home = '/home/deploy';
-    const rc = `${home}/.bashrc`;
-    const saved = fs.existsSync(rc) ? fs.readFileSync(rc) : undefined;
-    fs.writeFileSync(rc, "printf 'Welcome to the host'; printf 'Last login: never' >&2\n");
+    const shell = path.join(chatty.dir, 'banner-shell');
+    fs.writeFileSync(
+      shell,
+      "#!/bin/sh\nprintf 'Welcome to the host'\nprintf 'Last login: never' >&2\nexec /bin/sh \"$@\"\n",
+      { mode: 0o755 },
+    );
+    const before = (await run('getent', ['passwd', 'deploy'])).stdout.trim().split(':')[6];
+    await run('usermod', ['-s', shell, 'deploy']);
     try {
-      const r = await deploy({ jar: await buildDemoJar({ version: 'l1', name: 'banner.jar' }) });
-      if (r.code !== 0) throw new Error(readable(r));
-      expect((await serving(target))?.version).toBe('l1');
+      for (const version of ['l1', 'l2']) {
+        const jar = await buildDemoJar({ version, name: `banner-${version}.jar` });
+        const r = await runAction({
+          inputs: targetInputs(chatty, {
+            jar,
+            env: 'A=1',
+            'verify-url': `${chatty.nginxUrl}/actuator/health`,
+          }),
+        });
+        if (r.code !== 0) throw new Error(readable(r));
+        // SFTP breaks on a printing login shell: the upload and the env file went through a command instead.
+        expect(r.stdout).toMatch(
+          /::warning::.*SFTP does not start .*files are sent through a command instead/,
+        );
+        expect((await serving(chatty))?.version).toBe(version);
+      }
     } finally {
-      if (saved) fs.writeFileSync(rc, saved);
-      else fs.rmSync(rc, { force: true });
+      await run('usermod', ['-s', before, 'deploy']);
+      fs.rmSync(shell, { force: true });
     }
   });
 });

@@ -32,6 +32,8 @@ export interface TargetOptions {
   sudo?: boolean;
   /** sshd AllowTcpForwarding (default true). */
   tcpForwarding?: boolean;
+  /** sshd's sftp subsystem (default internal-sftp); an external server runs through the login shell. */
+  sftpSubsystem?: string;
   /** Port written into the initial include (default bluePort); null: an empty include file. */
   includePort?: number | null;
   /**
@@ -136,7 +138,7 @@ async function setUp(t: Target, opts: TargetOptions, bastionPort: number | null)
       listen: t.host,
       port: t.sshPort,
       hostKeyTypes: HOST_KEY_TYPES,
-      options: targetSshdOptions(t.username, opts.tcpForwarding ?? true),
+      options: targetSshdOptions(t.username, opts.tcpForwarding ?? true, opts.sftpSubsystem),
       wrap,
       up,
     }).then((d) => (t.sshd = d)),
@@ -156,12 +158,12 @@ async function setUp(t: Target, opts: TargetOptions, bastionPort: number | null)
   ]);
 }
 
-function targetSshdOptions(user: string, tcpForwarding: boolean): string[] {
+function targetSshdOptions(user: string, tcpForwarding: boolean, sftp = 'internal-sftp'): string[] {
   return [
     'PermitRootLogin prohibit-password',
     `AllowUsers ${user}`,
     `AllowTcpForwarding ${tcpForwarding ? 'yes' : 'no'}`,
-    'Subsystem sftp internal-sftp',
+    `Subsystem sftp ${sftp}`,
     'MaxSessions 50',
     'LogLevel VERBOSE',
   ];
