@@ -207,8 +207,8 @@ test('3. nginx -t rejects the configuration: the include is put back byte for by
   try {
     const { r } = await faultyDeploy('Switch nginx', { jar: await buildDemoJar({ version: 'f3' }) });
     expectLog(r, /unknown directive "this_directive_does_not_exist"/);
-    expectLog(r, /nginx -t rejected the configuration with the new include/);
-    expectLog(r, /the previous include was restored/);
+    expectLog(r, /nginx -t rejected the new configuration/);
+    expectLog(r, /the previous configuration was restored; nginx still serves it/);
     expect(fs.readFileSync(target.nginxInclude)).toEqual(include);
   } finally {
     fs.writeFileSync(target.nginxConfig, conf);
@@ -222,7 +222,7 @@ test('4. the nginx reload fails (systemctl on a host without systemd): the inclu
     'nginx-reload': 'systemctl',
   });
   expectLog(r, /nginx reload failed/);
-  expectLog(r, /the previous include was restored/);
+  expectLog(r, /the previous configuration was restored; nginx still serves it/);
   expect(fs.readFileSync(target.nginxInclude)).toEqual(include);
 });
 

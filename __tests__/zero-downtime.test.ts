@@ -95,7 +95,7 @@ test('a build broken behind nginx is rolled back after the switch, with no faile
   expect(result.stdout).toMatch(/switch nginx back to port \d+/);
   expect((await target.get('/')).body).toBe(before);
   expect(target.includePort()).toBe(live.port);
-  expect(target.readInclude()).not.toBe(includeBefore); // rewritten: switched there and back
+  expect(target.readInclude()).toBe(includeBefore); // switched there and back: the exact bytes again
   // Requests the broken build answered through nginx are its own 500s: those are the build's fault, not the
   // deploy's. No request may fail for any other reason (connection errors, 502 from a stopped upstream).
   const statuses = Object.keys(report.byStatus).filter((s) => s !== '200' && s !== '500');
