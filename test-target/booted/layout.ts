@@ -15,10 +15,17 @@ export const STATE_ROOT = '/tmp';
 
 let counter = 0;
 
-/** A new id: bgd-booted-<pid>-<n>. */
+/**
+ * A new id: bgd-booted-<pid>-<n>, with n such that no state dir, network namespace or cgroup has it yet (jest may
+ * load this module afresh for each suite in the same process).
+ */
 export function newId(): string {
-  counter += 1;
-  return `${ID_PREFIX}${process.pid}-${counter}`;
+  for (;;) {
+    counter += 1;
+    const id = `${ID_PREFIX}${process.pid}-${counter}`;
+    const inUse = [path.join(STATE_ROOT, id), path.join('/run/netns', id), path.join(cgroupParent(), id)];
+    if (!inUse.some((p) => fs.existsSync(p))) return id;
+  }
 }
 
 /** The pid in an id, or 0. */
