@@ -96343,21 +96343,8 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/host-key.ts
-/**
- * Fail-closed SSH host key verification for ssh2.
- *
- * ssh2 accepts every host key unless a `hostVerifier` is supplied. This module
- * turns the action's `known-hosts` (known_hosts lines as `ssh-keyscan` prints
- * them) and `host-fingerprint` (`SHA256:...` as `ssh-keygen -lf` prints them)
- * inputs into a policy, and verifies the server's raw host key blob against it
- * following OpenSSH known_hosts semantics (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT").
- */
-
-
+;// CONCATENATED MODULE: ./src/host-key/types.ts
+// The host key policy and the results of checking a key against it.
 class HostKeyError extends Error {
     constructor(message) {
         super(message);
@@ -96365,11 +96352,15 @@ class HostKeyError extends Error {
     }
 }
 const DEFAULT_PORT = 22;
-const HASH_MAGIC = '|1|';
-const SHA1_LEN = 20;
-// ---------------------------------------------------------------------------
-// Key blobs and fingerprints
-// ---------------------------------------------------------------------------
+/** The name OpenSSH looks up in known_hosts: `host`, or `[host]:port` off port 22. */
+function lookupName(host, port) {
+    return port === DEFAULT_PORT ? host : `[${host}]:${port}`;
+}
+
+;// CONCATENATED MODULE: ./src/host-key/key-blob.ts
+// SSH public key blobs (RFC 4253 wire format), their SHA256 fingerprints, and strict base64.
+
+
 /** Reads an SSH `string` (uint32 length + bytes) at `offset`; undefined when truncated. */
 function readSshString(buf, offset) {
     if (offset + 4 > buf.length)
@@ -96417,80 +96408,18 @@ function decodeBase64Strict(text) {
     const buf = Buffer.from(text, 'base64');
     return buf.toString('base64') === text ? buf : undefined;
 }
-// ---------------------------------------------------------------------------
-// Parsing user input
-// ---------------------------------------------------------------------------
-const KEY_TYPE_LIKE = /^(ssh-|ecdsa-|sk-|rsa-)/;
-function checkHashedPattern(pattern) {
-    if (!pattern.startsWith(HASH_MAGIC)) {
-        return `unsupported hashed host name "${pattern}" (only |1|salt|hash is known)`;
+
+;// CONCATENATED MODULE: ./src/host-key/fingerprints.ts
+// The host-fingerprint input: `SHA256:...` values as `ssh-keygen -lf` prints them.
+
+function fingerprintHint(token) {
+    if (/^MD5:/i.test(token) || /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(token)) {
+        return 'MD5 fingerprints are not supported; use the SHA256: form `ssh-keygen -lf` prints';
     }
-    const parts = pattern.slice(HASH_MAGIC.length).split('|');
-    const salt = parts.length === 2 ? decodeBase64Strict(parts[0]) : undefined;
-    const hash = parts.length === 2 ? decodeBase64Strict(parts[1]) : undefined;
-    if (salt?.length !== SHA1_LEN || hash?.length !== SHA1_LEN) {
-        return `malformed hashed host name "${pattern}" (expected |1|<base64 salt>|<base64 hash>)`;
+    if (/^\d+$/.test(token) || /^\(.*\)$/.test(token)) {
+        return 'give only the SHA256:... part of the `ssh-keygen -lf` output';
     }
-    return undefined;
-}
-/**
- * Parses known_hosts text (`[marker] host-patterns key-type base64-key [comment]`).
- * Blank lines and `#` comments are skipped; CRLF line ends are accepted. Any
- * malformed line throws a HostKeyError naming its (1-based) line number.
- */
-function parseKnownHosts(text) {
-    const entries = [];
-    const lines = text.replace(/^\uFEFF/, '').split('\n');
-    lines.forEach((rawLine, index) => {
-        const line = index + 1;
-        const content = rawLine.replace(/\r$/, '').trim();
-        if (content === '' || content.startsWith('#'))
-            return;
-        const fail = (what) => {
-            throw new HostKeyError(`known-hosts line ${line}: ${what}`);
-        };
-        const fields = content.split(/[ \t]+/);
-        let marker;
-        if (fields[0].startsWith('@')) {
-            const m = fields.shift();
-            if (m !== '@cert-authority' && m !== '@revoked') {
-                fail(`unknown marker "${m}" (expected @cert-authority or @revoked)`);
-            }
-            marker = m;
-        }
-        if (fields.length < 3) {
-            if (/^SHA256:/i.test(fields[0]) || /^MD5:/i.test(fields[0])) {
-                fail('this looks like a fingerprint, not a known_hosts line; put it in host-fingerprint');
-            }
-            if (KEY_TYPE_LIKE.test(fields[0]) && fields.length === 2) {
-                fail('missing host name: known_hosts lines start with the host (as `ssh-keyscan HOST` prints them), not with the key type');
-            }
-            fail(`expected "host-patterns key-type base64-key", found ${fields.length} field(s)`);
-        }
-        const [patterns, keyType, keyText] = fields;
-        if (KEY_TYPE_LIKE.test(patterns) && decodeBase64Strict(keyType) !== undefined) {
-            fail('missing host name: known_hosts lines start with the host (as `ssh-keyscan HOST` prints them), not with the key type');
-        }
-        for (const p of patterns.split(',')) {
-            if (p.startsWith('|')) {
-                const problem = checkHashedPattern(p);
-                if (problem !== undefined)
-                    fail(problem);
-            }
-        }
-        const key = decodeBase64Strict(keyText);
-        if (key === undefined)
-            fail(`key for ${keyType} is not valid base64`);
-        const blob = key;
-        if (!isWellFormedKeyBlob(blob))
-            fail(`key data for ${keyType} is truncated or malformed`);
-        const embedded = keyTypeOf(blob);
-        if (embedded !== keyType) {
-            fail(`key type field says "${keyType}" but the key data is a "${embedded}" key`);
-        }
-        entries.push({ ...(marker ? { marker } : {}), patterns, keyType, key: blob, line });
-    });
-    return entries;
+    return 'expected SHA256: followed by 43 base64 characters, as `ssh-keygen -lf` prints';
 }
 /**
  * Parses host-fingerprint input: `SHA256:<43 base64 chars>` values separated by
@@ -96505,14 +96434,7 @@ function parseFingerprints(text) {
         const body = m?.[1];
         // 43 chars carry 258 bits: the last char must leave the 2 spare bits zero (32 bytes exactly).
         if (body === undefined || Buffer.from(body + '=', 'base64').toString('base64') !== body + '=') {
-            let hint = 'expected SHA256: followed by 43 base64 characters, as `ssh-keygen -lf` prints';
-            if (/^MD5:/i.test(token) || /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(token)) {
-                hint = 'MD5 fingerprints are not supported; use the SHA256: form `ssh-keygen -lf` prints';
-            }
-            else if (/^\d+$/.test(token) || /^\(.*\)$/.test(token)) {
-                hint = 'give only the SHA256:... part of the `ssh-keygen -lf` output';
-            }
-            throw new HostKeyError(`invalid host-fingerprint "${token}": ${hint}`);
+            throw new HostKeyError(`invalid host-fingerprint "${token}": ${fingerprintHint(token)}`);
         }
         const fp = 'SHA256:' + body;
         if (!out.includes(fp))
@@ -96520,12 +96442,88 @@ function parseFingerprints(text) {
     }
     return out;
 }
-// ---------------------------------------------------------------------------
-// Host matching
-// ---------------------------------------------------------------------------
-/** The name OpenSSH looks up in known_hosts: `host`, or `[host]:port` off port 22. */
-function lookupName(host, port) {
-    return port === DEFAULT_PORT ? host : `[${host}]:${port}`;
+
+;// CONCATENATED MODULE: ./src/host-key/known-hosts.ts
+// The known-hosts input (known_hosts lines as `ssh-keyscan` prints them) and OpenSSH's host matching
+// (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT").
+
+
+
+const HASH_MAGIC = '|1|';
+const SHA1_LEN = 20;
+const KEY_TYPE_LIKE = /^(ssh-|ecdsa-|sk-|rsa-)/;
+const MISSING_HOST = 'missing host name: known_hosts lines start with the host (as `ssh-keyscan HOST` prints them), not with the key type';
+function checkHashedPattern(pattern) {
+    if (!pattern.startsWith(HASH_MAGIC)) {
+        return `unsupported hashed host name "${pattern}" (only |1|salt|hash is known)`;
+    }
+    const parts = pattern.slice(HASH_MAGIC.length).split('|');
+    const salt = parts.length === 2 ? decodeBase64Strict(parts[0]) : undefined;
+    const hash = parts.length === 2 ? decodeBase64Strict(parts[1]) : undefined;
+    if (salt?.length !== SHA1_LEN || hash?.length !== SHA1_LEN) {
+        return `malformed hashed host name "${pattern}" (expected |1|<base64 salt>|<base64 hash>)`;
+    }
+    return undefined;
+}
+/** Why a line with fewer than three fields (after its marker) is not a known_hosts line. */
+function tooFewFields(fields) {
+    if (/^SHA256:/i.test(fields[0]) || /^MD5:/i.test(fields[0])) {
+        return 'this looks like a fingerprint, not a known_hosts line; put it in host-fingerprint';
+    }
+    if (KEY_TYPE_LIKE.test(fields[0]) && fields.length === 2)
+        return MISSING_HOST;
+    return `expected "host-patterns key-type base64-key", found ${fields.length} field(s)`;
+}
+/** One non-blank, non-comment line; throws a HostKeyError naming the line. */
+function parseLine(content, line) {
+    const fail = (what) => {
+        throw new HostKeyError(`known-hosts line ${line}: ${what}`);
+    };
+    const fields = content.split(/[ \t]+/);
+    let marker;
+    if (fields[0].startsWith('@')) {
+        const m = fields.shift();
+        if (m !== '@cert-authority' && m !== '@revoked') {
+            fail(`unknown marker "${m}" (expected @cert-authority or @revoked)`);
+        }
+        marker = m;
+    }
+    if (fields.length < 3)
+        fail(tooFewFields(fields));
+    const [patterns, keyType, keyText] = fields;
+    if (KEY_TYPE_LIKE.test(patterns) && decodeBase64Strict(keyType) !== undefined)
+        fail(MISSING_HOST);
+    for (const p of patterns.split(',')) {
+        if (p.startsWith('|')) {
+            const problem = checkHashedPattern(p);
+            if (problem !== undefined)
+                fail(problem);
+        }
+    }
+    const key = decodeBase64Strict(keyText) ?? fail(`key for ${keyType} is not valid base64`);
+    if (!isWellFormedKeyBlob(key))
+        fail(`key data for ${keyType} is truncated or malformed`);
+    const embedded = keyTypeOf(key);
+    if (embedded !== keyType) {
+        fail(`key type field says "${keyType}" but the key data is a "${embedded}" key`);
+    }
+    return { ...(marker ? { marker } : {}), patterns, keyType, key, line };
+}
+/**
+ * Parses known_hosts text (`[marker] host-patterns key-type base64-key [comment]`).
+ * Blank lines and `#` comments are skipped; CRLF line ends are accepted. Any
+ * malformed line throws a HostKeyError naming its (1-based) line number.
+ */
+function parseKnownHosts(text) {
+    const entries = [];
+    const lines = text.replace(/^\uFEFF/, '').split('\n');
+    lines.forEach((rawLine, index) => {
+        const content = rawLine.replace(/\r$/, '').trim();
+        if (content === '' || content.startsWith('#'))
+            return;
+        entries.push(parseLine(content, index + 1));
+    });
+    return entries;
 }
 /** OpenSSH-style wildcard match: `*` any run, `?` one character, everything else literal. */
 function wildcardMatch(pattern, text) {
@@ -96588,154 +96586,16 @@ function hostMatches(patterns, host, port) {
     }
     return matched;
 }
-// ---------------------------------------------------------------------------
-// Policy
-// ---------------------------------------------------------------------------
-/** Key types of the plain (non-revoked, non-CA) entries that match the host. */
-function pinnedKeyTypes(policy, host, port) {
-    const types = [];
-    for (const e of policy.entries) {
-        if (e.marker !== undefined || !hostMatches(e.patterns, host, port))
-            continue;
-        if (!types.includes(e.keyType))
-            types.push(e.keyType);
-    }
-    return types;
-}
-const HOST_KEY_ALGORITHMS = {
-    'ssh-ed25519': ['ssh-ed25519'],
-    'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-    'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-    'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-    'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-    'ssh-dss': ['ssh-dss'],
-};
-/**
- * ssh2 `algorithms.serverHostKey` list negotiating only the pinned key types,
- * in the given order. Types ssh2 cannot negotiate are left out; an empty result
- * means "keep ssh2's default list".
- */
-function serverHostKeyAlgorithms(keyTypes) {
-    const out = [];
-    for (const t of keyTypes) {
-        for (const alg of HOST_KEY_ALGORITHMS[t] ?? []) {
-            if (!out.includes(alg))
-                out.push(alg);
-        }
-    }
-    return out;
-}
-function plural(n, one, many) {
-    return `${n} ${n === 1 ? one : many}`;
-}
-/**
- * Checks a raw host key blob against the policy. Fail-closed: an empty policy,
- * a malformed blob, a revoked key or a key matching nothing are all rejected.
- */
-function verifyHostKey(policy, host, port, keyBlob) {
-    const label = lookupName(host, port);
-    const fp = fingerprint(keyBlob);
-    let keyType;
-    try {
-        keyType = keyTypeOf(keyBlob);
-    }
-    catch {
-        return {
-            ok: false,
-            reason: `Host key verification failed for ${label}: the server sent a malformed host key (${fp}).`,
-        };
-    }
-    const offered = `a ${keyType} key with fingerprint ${fp}`;
-    const matching = policy.entries.filter((e) => hostMatches(e.patterns, host, port));
-    const revoked = matching.find((e) => e.marker === '@revoked' && e.key.equals(keyBlob));
-    if (revoked !== undefined) {
-        return {
-            ok: false,
-            reason: `Host key verification failed for ${label}: the server offered ${offered}, which is marked @revoked in known-hosts (line ${revoked.line}).`,
-        };
-    }
-    const plain = matching.filter((e) => e.marker === undefined);
-    if (plain.some((e) => e.key.equals(keyBlob)))
-        return { ok: true };
-    if (policy.fingerprints.includes(fp))
-        return { ok: true };
-    if (policy.entries.length === 0 && policy.fingerprints.length === 0) {
-        return {
-            ok: false,
-            reason: `Host key verification failed for ${label}: the server offered ${offered}, but neither known-hosts nor host-fingerprint was given, so no host key is trusted.`,
-        };
-    }
-    const problems = [];
-    if (policy.entries.length > 0) {
-        const ca = matching.filter((e) => e.marker === '@cert-authority');
-        if (plain.length === 0 && ca.length === 0) {
-            let p = `no known-hosts entry matches ${label}`;
-            if (port !== DEFAULT_PORT) {
-                const onDefault = policy.entries.filter((e) => e.marker === undefined && hostMatches(e.patterns, host, DEFAULT_PORT));
-                if (onDefault.length > 0) {
-                    p += ` (known-hosts has ${plural(onDefault.length, 'entry', 'entries')} for ${host} on port 22, but for port ${port} the host must be written as [${host}]:${port}, as \`ssh-keyscan -p ${port} ${host}\` prints it)`;
-                }
-            }
-            problems.push(p);
-        }
-        else if (plain.length === 0) {
-            problems.push(`only @cert-authority entries match ${label} (line ${ca.map((e) => e.line).join(', ')}), and host certificates are not supported: give the host's own key instead`);
-        }
-        else {
-            const expected = plain.map((e) => `${e.keyType} ${fingerprint(e.key)} (line ${e.line})`).join(', ');
-            let p = `known-hosts has ${plural(plain.length, 'entry', 'entries')} for ${label} with a different key: ${expected}`;
-            if (!plain.some((e) => e.keyType === keyType))
-                p += `; none of them is a ${keyType} key`;
-            problems.push(p);
-        }
-    }
-    if (policy.fingerprints.length > 0) {
-        problems.push(`${fp} is not among the ${plural(policy.fingerprints.length, 'host-fingerprint value', 'host-fingerprint values')}`);
-    }
-    return {
-        ok: false,
-        reason: `Host key verification failed for ${label}: the server offered ${offered}, but ${problems.join('; and ')}.`,
-    };
-}
-/**
- * A synchronous ssh2 `hostVerifier` (do not set `hostHash`, so ssh2 passes the
- * raw key blob). Reports every decision through `onResult`; returns false on
- * anything unexpected.
- */
-function createHostVerifier(policy, host, port, onResult) {
-    return (key) => {
-        let check;
-        if (!Buffer.isBuffer(key)) {
-            check = {
-                ok: false,
-                reason: `Host key verification failed for ${lookupName(host, port)}: the verifier got a hash instead of the key (hostHash must not be set).`,
-                keyType: 'unknown',
-                fingerprint: 'unknown',
-            };
-        }
-        else {
-            let keyType = 'unknown';
-            try {
-                keyType = keyTypeOf(key);
-            }
-            catch {
-                // verifyHostKey reports the malformed key
-            }
-            const r = verifyHostKey(policy, host, port, key);
-            check = { ok: r.ok, ...(r.ok ? {} : { reason: r.reason }), keyType, fingerprint: fingerprint(key) };
-        }
-        try {
-            onResult(check);
-        }
-        catch {
-            return false;
-        }
-        return check.ok;
-    };
-}
-// ---------------------------------------------------------------------------
-// Probing a server for the keys it offers
-// ---------------------------------------------------------------------------
+
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
+;// CONCATENATED MODULE: ./src/host-key/probe.ts
+// Asking a server which host keys it offers (handshakes that never authenticate), and the message that shows
+// them when its key is not trusted.
+
+
+
 const PROBE_FAMILIES = [
     'ssh-ed25519',
     'ecdsa-sha2-nistp256',
@@ -96754,7 +96614,9 @@ function probeOnce(host, port, algorithms, timeoutMs, sock) {
             done = true;
             clearTimeout(timer);
             client.removeAllListeners();
-            client.on('error', () => { });
+            client.on('error', () => {
+                // a late error of the destroyed client: the probe has its answer already
+            });
             client.destroy();
             resolve(key);
         };
@@ -96826,6 +96688,470 @@ function mismatchMessage(host, port, reason, offered) {
     lines.push(`Get its keys with: ssh-keyscan ${port === DEFAULT_PORT ? '' : `-p ${port} `}${host}`);
     lines.push('Put those lines in the known-hosts input (or a fingerprint in host-fingerprint).');
     return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/host-key/verify.ts
+
+
+
+/** Key types of the plain (non-revoked, non-CA) entries that match the host. */
+function pinnedKeyTypes(policy, host, port) {
+    const types = [];
+    for (const e of policy.entries) {
+        if (e.marker !== undefined || !hostMatches(e.patterns, host, port))
+            continue;
+        if (!types.includes(e.keyType))
+            types.push(e.keyType);
+    }
+    return types;
+}
+const HOST_KEY_ALGORITHMS = {
+    'ssh-ed25519': ['ssh-ed25519'],
+    'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+    'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+    'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+    'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+    'ssh-dss': ['ssh-dss'],
+};
+/**
+ * ssh2 `algorithms.serverHostKey` list negotiating only the pinned key types,
+ * in the given order. Types ssh2 cannot negotiate are left out; an empty result
+ * means "keep ssh2's default list".
+ */
+function serverHostKeyAlgorithms(keyTypes) {
+    const out = [];
+    for (const t of keyTypes) {
+        for (const alg of HOST_KEY_ALGORITHMS[t] ?? []) {
+            if (!out.includes(alg))
+                out.push(alg);
+        }
+    }
+    return out;
+}
+function plural(n, one, many) {
+    return `${n} ${n === 1 ? one : many}`;
+}
+/** Why the known-hosts entries that match the host do not trust the offered key. */
+function knownHostsProblem(policy, matching, target) {
+    const { host, port, keyType } = target;
+    const label = lookupName(host, port);
+    const plain = matching.filter((e) => e.marker === undefined);
+    const ca = matching.filter((e) => e.marker === '@cert-authority');
+    if (plain.length === 0 && ca.length === 0) {
+        let p = `no known-hosts entry matches ${label}`;
+        if (port !== DEFAULT_PORT) {
+            const onDefault = policy.entries.filter((e) => e.marker === undefined && hostMatches(e.patterns, host, DEFAULT_PORT));
+            if (onDefault.length > 0) {
+                p += ` (known-hosts has ${plural(onDefault.length, 'entry', 'entries')} for ${host} on port 22, but for port ${port} the host must be written as [${host}]:${port}, as \`ssh-keyscan -p ${port} ${host}\` prints it)`;
+            }
+        }
+        return p;
+    }
+    if (plain.length === 0) {
+        return `only @cert-authority entries match ${label} (line ${ca.map((e) => e.line).join(', ')}), and host certificates are not supported: give the host's own key instead`;
+    }
+    const expected = plain.map((e) => `${e.keyType} ${fingerprint(e.key)} (line ${e.line})`).join(', ');
+    let p = `known-hosts has ${plural(plain.length, 'entry', 'entries')} for ${label} with a different key: ${expected}`;
+    if (!plain.some((e) => e.keyType === keyType))
+        p += `; none of them is a ${keyType} key`;
+    return p;
+}
+/**
+ * Checks a raw host key blob against the policy. Fail-closed: an empty policy,
+ * a malformed blob, a revoked key or a key matching nothing are all rejected.
+ */
+function verifyHostKey(policy, host, port, keyBlob) {
+    const label = lookupName(host, port);
+    const fp = fingerprint(keyBlob);
+    let keyType;
+    try {
+        keyType = keyTypeOf(keyBlob);
+    }
+    catch {
+        return {
+            ok: false,
+            reason: `Host key verification failed for ${label}: the server sent a malformed host key (${fp}).`,
+        };
+    }
+    const offered = `a ${keyType} key with fingerprint ${fp}`;
+    const matching = policy.entries.filter((e) => hostMatches(e.patterns, host, port));
+    const revoked = matching.find((e) => e.marker === '@revoked' && e.key.equals(keyBlob));
+    if (revoked !== undefined) {
+        return {
+            ok: false,
+            reason: `Host key verification failed for ${label}: the server offered ${offered}, which is marked @revoked in known-hosts (line ${revoked.line}).`,
+        };
+    }
+    if (matching.some((e) => e.marker === undefined && e.key.equals(keyBlob)))
+        return { ok: true };
+    if (policy.fingerprints.includes(fp))
+        return { ok: true };
+    if (policy.entries.length === 0 && policy.fingerprints.length === 0) {
+        return {
+            ok: false,
+            reason: `Host key verification failed for ${label}: the server offered ${offered}, but neither known-hosts nor host-fingerprint was given, so no host key is trusted.`,
+        };
+    }
+    const problems = [];
+    if (policy.entries.length > 0)
+        problems.push(knownHostsProblem(policy, matching, { host, port, keyType }));
+    if (policy.fingerprints.length > 0) {
+        problems.push(`${fp} is not among the ${plural(policy.fingerprints.length, 'host-fingerprint value', 'host-fingerprint values')}`);
+    }
+    return {
+        ok: false,
+        reason: `Host key verification failed for ${label}: the server offered ${offered}, but ${problems.join('; and ')}.`,
+    };
+}
+/**
+ * A synchronous ssh2 `hostVerifier` (do not set `hostHash`, so ssh2 passes the
+ * raw key blob). Reports every decision through `onResult`; returns false on
+ * anything unexpected.
+ */
+function createHostVerifier(policy, host, port, onResult) {
+    return (key) => {
+        let check;
+        if (!Buffer.isBuffer(key)) {
+            check = {
+                ok: false,
+                reason: `Host key verification failed for ${lookupName(host, port)}: the verifier got a hash instead of the key (hostHash must not be set).`,
+                keyType: 'unknown',
+                fingerprint: 'unknown',
+            };
+        }
+        else {
+            let keyType = 'unknown';
+            try {
+                keyType = keyTypeOf(key);
+            }
+            catch {
+                // verifyHostKey reports the malformed key
+            }
+            const r = verifyHostKey(policy, host, port, key);
+            check = { ok: r.ok, ...(r.ok ? {} : { reason: r.reason }), keyType, fingerprint: fingerprint(key) };
+        }
+        try {
+            onResult(check);
+        }
+        catch {
+            return false;
+        }
+        return check.ok;
+    };
+}
+
+;// CONCATENATED MODULE: ./src/host-key.ts
+/**
+ * Fail-closed SSH host key verification for ssh2.
+ *
+ * ssh2 accepts every host key unless a `hostVerifier` is supplied. The modules
+ * under host-key/ turn the action's `known-hosts` (known_hosts lines as
+ * `ssh-keyscan` prints them) and `host-fingerprint` (`SHA256:...` as
+ * `ssh-keygen -lf` prints them) inputs into a policy, and verify the server's
+ * raw host key blob against it following OpenSSH known_hosts semantics
+ * (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"):
+ *
+ * - types.ts: the policy, the results, HostKeyError;
+ * - key-blob.ts: key blobs, their key type and SHA256 fingerprint;
+ * - known-hosts.ts and fingerprints.ts: parsing the two inputs, host matching;
+ * - verify.ts: the check itself, the ssh2 host verifier, the algorithms to negotiate;
+ * - probe.ts: asking a server for its keys, the mismatch message.
+ */
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+// The inputs that say where to connect and how: hosts, user, key, host keys, jump host.
+
+
+const USER_NAME = /^[a-z_][a-z0-9_.-]*\$?$/i;
+/** host, host:port or [ipv6]:port, separated by commas, spaces or newlines. */
+function parseHosts(text, defaultPort) {
+    const targets = [];
+    for (const item of text.split(/[\s,]+/).filter(Boolean)) {
+        const match = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(item) ?? /^([A-Za-z0-9._-]+)(?::(\d+))?$/.exec(item);
+        if (!match || match[1].startsWith('-'))
+            return `"${item}" is not a host name, IP address or host:port`;
+        const portText = match.at(2); // undefined when no :port was given
+        const port = portText === undefined ? defaultPort : Number(portText);
+        if (!(port >= 1 && port <= 65535))
+            return `"${item}" has a port out of range`;
+        targets.push({ host: match[1], port });
+    }
+    if (targets.length === 0)
+        return 'is required';
+    return targets;
+}
+function checkPrivateKey(c, key, passphrase, prefix = '') {
+    if (key === '')
+        return;
+    const parsed = lib_default().utils.parseKey(key, passphrase);
+    if (parsed instanceof Error) {
+        if (/encrypted/i.test(parsed.message) && !passphrase) {
+            c.fail(`${prefix}private-key`, `is encrypted: give its passphrase in the ${prefix}passphrase input`);
+        }
+        else if (/passphrase|decrypt|bad/i.test(parsed.message) && passphrase) {
+            c.fail(`${prefix}passphrase`, `does not open the private key (${parsed.message})`);
+        }
+        else {
+            c.fail(`${prefix}private-key`, `is not a usable private key (${parsed.message}); paste the whole key file`);
+        }
+    }
+}
+/** A known-hosts input and a host-fingerprint input: at least one of them when strict. */
+function hostKeys(c, names, strict) {
+    let knownHosts = [];
+    let hostFingerprints = [];
+    try {
+        knownHosts = parseKnownHosts(c.raw(names.knownHosts));
+    }
+    catch (error) {
+        c.fail(names.knownHosts, `${error.message}; paste lines as ssh-keyscan prints them`);
+    }
+    try {
+        hostFingerprints = parseFingerprints(c.raw(names.fingerprint));
+    }
+    catch (error) {
+        c.fail(names.fingerprint, error.message);
+    }
+    if (strict && c.raw(names.knownHosts) === '' && c.raw(names.fingerprint) === '') {
+        c.fail(names.knownHosts, `or ${names.fingerprint} is required so the server is verified: run \`ssh-keyscan -p PORT HOST\` and ` +
+            'store its output in a secret (or set strict-host-key-checking: false, not recommended)');
+    }
+    return { knownHosts, hostFingerprints };
+}
+/** The jump-* inputs; user and key default to the target's. */
+function readJumpHost(c, target, strict) {
+    if (c.raw('jump-host') === '')
+        return undefined;
+    const hosts = parseHosts(c.raw('jump-host'), c.port('jump-port', 22));
+    if (typeof hosts === 'string' || hosts.length !== 1) {
+        c.fail('jump-host', typeof hosts === 'string' ? hosts : 'must name exactly one host');
+        return undefined;
+    }
+    const username = c.raw('jump-username') || target.username;
+    if (!USER_NAME.test(username))
+        c.fail('jump-username', 'is not a valid user name');
+    const privateKey = c.raw('jump-private-key') || target.privateKey;
+    const passphrase = c.raw('jump-passphrase') || (c.raw('jump-private-key') ? undefined : target.passphrase);
+    if (c.raw('jump-private-key'))
+        checkPrivateKey(c, privateKey, passphrase, 'jump-');
+    const keys = hostKeys(c, { knownHosts: 'jump-known-hosts', fingerprint: 'jump-host-fingerprint' }, strict);
+    return { ...hosts[0], username, privateKey, passphrase, ...keys };
+}
+/** Where to deploy and how to log in, with the host keys to trust. */
+function readConnection(c) {
+    const sshPort = c.port('port', 22);
+    const hosts = parseHosts(c.raw('host'), sshPort);
+    const targets = typeof hosts === 'string' ? (c.fail('host', hosts), []) : hosts;
+    const username = c.required('username');
+    if (username !== '' && !USER_NAME.test(username))
+        c.fail('username', 'is not a valid user name');
+    const privateKey = c.required('private-key');
+    const passphrase = c.raw('passphrase') || undefined;
+    checkPrivateKey(c, privateKey, passphrase);
+    const strictHostKeyChecking = c.boolean('strict-host-key-checking', true);
+    const { knownHosts, hostFingerprints } = hostKeys(c, { knownHosts: 'known-hosts', fingerprint: 'host-fingerprint' }, strictHostKeyChecking);
+    const jump = readJumpHost(c, { username, privateKey, passphrase }, strictHostKeyChecking);
+    return {
+        targets,
+        jump,
+        username,
+        privateKey,
+        passphrase,
+        knownHosts,
+        hostFingerprints,
+        strictHostKeyChecking,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/shell.ts
+// POSIX shell quoting and word splitting. Every user value that reaches a remote shell goes through quote().
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quote one value as a single POSIX sh word; plain words stay readable, the rest is single-quoted. */
+function quote(value) {
+    if (value.includes('\0'))
+        throw new Error('a NUL byte cannot be passed to a remote shell');
+    if (value !== '' && SAFE.test(value))
+        return value;
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** Quote each value and join them with spaces: one command line. */
+function quoteAll(values) {
+    return values.map(quote).join(' ');
+}
+/**
+ * Split a string into words the way a shell would, without any expansion: whitespace separates words,
+ * '...' is literal, "..." allows \" \\ \$ \` escapes, a backslash outside quotes escapes the next character.
+ * Used for inputs such as java-opts and app-args, so users can write `-Dgreeting="hello world"`.
+ */
+function splitWords(text) {
+    const words = [];
+    let word = '';
+    let inWord = false;
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === "'") {
+            const end = text.indexOf("'", i + 1);
+            if (end < 0)
+                throw new Error(`unterminated ' in: ${text}`);
+            word += text.slice(i + 1, end);
+            inWord = true;
+            i = end + 1;
+        }
+        else if (c === '"') {
+            i++;
+            for (;;) {
+                if (i >= text.length)
+                    throw new Error(`unterminated " in: ${text}`);
+                const d = text[i];
+                if (d === '"')
+                    break;
+                if (d === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) {
+                    word += text[i + 1];
+                    i += 2;
+                }
+                else {
+                    word += d;
+                    i++;
+                }
+            }
+            inWord = true;
+            i++;
+        }
+        else if (c === '\\') {
+            if (i + 1 >= text.length)
+                throw new Error(`trailing backslash in: ${text}`);
+            if (text[i + 1] !== '\n')
+                word += text[i + 1];
+            inWord = true;
+            i += 2;
+        }
+        else if (/\s/.test(c)) {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+            i++;
+        }
+        else {
+            word += c;
+            inWord = true;
+            i++;
+        }
+    }
+    if (inWord)
+        words.push(word);
+    return words;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/checker.ts
+// Reading and checking single inputs. Problems are collected so that one run reports all of them.
+
+class Checker {
+    read;
+    problems = [];
+    constructor(read) {
+        this.read = read;
+    }
+    raw(name) {
+        return this.read(name).trim();
+    }
+    fail(name, message) {
+        this.problems.push(`${name}: ${message}`);
+        return undefined;
+    }
+    required(name) {
+        const value = this.raw(name);
+        if (value === '')
+            this.fail(name, 'is required');
+        return value;
+    }
+    /** A decimal number (no exponent); with `integer`, digits only: `1.5` and `2.0` are refused. */
+    number(name, opts, fallback) {
+        const text = this.raw(name);
+        if (text === '')
+            return fallback;
+        const value = Number(text);
+        const ok = (opts.integer ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/).test(text) &&
+            value >= opts.min &&
+            (opts.max === undefined || value <= opts.max);
+        if (!ok) {
+            const range = opts.max === undefined ? `>= ${opts.min}` : `from ${opts.min} to ${opts.max}`;
+            this.fail(name, `must be ${opts.integer ? 'a whole number' : 'a number'} ${range}, got "${text}"`);
+            return fallback;
+        }
+        return value;
+    }
+    seconds(name, fallback, min = 0) {
+        return Math.round(this.number(name, { min }, fallback) * 1000);
+    }
+    port(name, fallback) {
+        return this.number(name, { min: 1, max: 65535, integer: true }, fallback);
+    }
+    boolean(name, fallback) {
+        const text = this.raw(name).toLowerCase();
+        if (text === '')
+            return fallback;
+        if (['true', 'yes', '1'].includes(text))
+            return true;
+        if (['false', 'no', '0'].includes(text))
+            return false;
+        this.fail(name, `must be true or false, got "${text}"`);
+        return fallback;
+    }
+    choice(name, choices, fallback) {
+        const text = this.raw(name).toLowerCase();
+        if (text === '')
+            return fallback;
+        if (choices.includes(text))
+            return text;
+        this.fail(name, `must be one of ${choices.join(', ')}, got "${text}"`);
+        return fallback;
+    }
+    absolutePath(name, fallback) {
+        const value = this.raw(name) || fallback;
+        if (!value.startsWith('/'))
+            this.fail(name, `must be an absolute path on the host, got "${value}"`);
+        else if (/[\0\n\r]/.test(value))
+            this.fail(name, 'must not contain newlines');
+        else if (value.split('/').some((part) => part === '..'))
+            this.fail(name, 'must not contain ".."');
+        else if (value.replace(/\/+$/, '') === '')
+            this.fail(name, 'must not be the root directory');
+        return value.length > 1 ? value.replace(/\/+$/, '') : value;
+    }
+    words(name) {
+        try {
+            return splitWords(this.raw(name));
+        }
+        catch (error) {
+            this.fail(name, `${error.message} (quote words with ' or ")`);
+            return [];
+        }
+    }
+    envLines(name) {
+        const pairs = [];
+        this.read(name)
+            .split(/\r?\n/)
+            .forEach((line, index) => {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                return;
+            const eq = line.indexOf('=');
+            const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
+            if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+                this.fail(name, `line ${index + 1} must be KEY=VALUE with KEY made of letters, digits and _`);
+                return;
+            }
+            pairs.push([key, line.slice(eq + 1)]);
+        });
+        return pairs;
+    }
 }
 
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -100538,278 +100864,13 @@ function glob_hashFiles(patterns_1) {
     });
 }
 //# sourceMappingURL=glob.js.map
-;// CONCATENATED MODULE: ./src/shell.ts
-// POSIX shell quoting and word splitting. Every user value that reaches a remote shell goes through quote().
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Quote one value as a single POSIX sh word; plain words stay readable, the rest is single-quoted. */
-function quote(value) {
-    if (value.includes('\0'))
-        throw new Error('a NUL byte cannot be passed to a remote shell');
-    if (value !== '' && SAFE.test(value))
-        return value;
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-/** Quote each value and join them with spaces: one command line. */
-function quoteAll(values) {
-    return values.map(quote).join(' ');
-}
-/**
- * Split a string into words the way a shell would, without any expansion: whitespace separates words,
- * '...' is literal, "..." allows \" \\ \$ \` escapes, a backslash outside quotes escapes the next character.
- * Used for inputs such as java-opts and app-args, so users can write `-Dgreeting="hello world"`.
- */
-function splitWords(text) {
-    const words = [];
-    let word = '';
-    let inWord = false;
-    let i = 0;
-    while (i < text.length) {
-        const c = text[i];
-        if (c === "'") {
-            const end = text.indexOf("'", i + 1);
-            if (end < 0)
-                throw new Error(`unterminated ' in: ${text}`);
-            word += text.slice(i + 1, end);
-            inWord = true;
-            i = end + 1;
-        }
-        else if (c === '"') {
-            i++;
-            for (;;) {
-                if (i >= text.length)
-                    throw new Error(`unterminated " in: ${text}`);
-                const d = text[i];
-                if (d === '"')
-                    break;
-                if (d === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) {
-                    word += text[i + 1];
-                    i += 2;
-                }
-                else {
-                    word += d;
-                    i++;
-                }
-            }
-            inWord = true;
-            i++;
-        }
-        else if (c === '\\') {
-            if (i + 1 >= text.length)
-                throw new Error(`trailing backslash in: ${text}`);
-            if (text[i + 1] !== '\n')
-                word += text[i + 1];
-            inWord = true;
-            i += 2;
-        }
-        else if (/\s/.test(c)) {
-            if (inWord)
-                words.push(word);
-            word = '';
-            inWord = false;
-            i++;
-        }
-        else {
-            word += c;
-            inWord = true;
-            i++;
-        }
-    }
-    if (inWord)
-        words.push(word);
-    return words;
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-// action.yml inputs -> one typed, validated Settings object. Every problem is reported at once, naming the
-// input and the fix, before any connection is attempted.
+;// CONCATENATED MODULE: ./src/inputs/release.ts
+// The jar to deploy (one file matched by the `jar` glob), its sha256, and the release id that names its folder.
 
 
 
-
-
-
-class SettingsError extends Error {
-    problems;
-    constructor(problems) {
-        super(`Invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-        this.problems = problems;
-        this.name = 'SettingsError';
-    }
-}
-/** Collects problems so that one run reports all of them. */
-class Checker {
-    read;
-    problems = [];
-    constructor(read) {
-        this.read = read;
-    }
-    raw(name) {
-        return this.read(name).trim();
-    }
-    fail(name, message) {
-        this.problems.push(`${name}: ${message}`);
-        return undefined;
-    }
-    required(name) {
-        const value = this.raw(name);
-        if (value === '')
-            this.fail(name, 'is required');
-        return value;
-    }
-    number(name, opts, fallback) {
-        const text = this.raw(name);
-        if (text === '')
-            return fallback;
-        const value = Number(text);
-        const ok = /^-?\d+(\.\d+)?$/.test(text) &&
-            value >= opts.min &&
-            (opts.max === undefined || value <= opts.max) &&
-            (!opts.integer || Number.isInteger(value));
-        if (!ok) {
-            const range = opts.max === undefined ? `>= ${opts.min}` : `from ${opts.min} to ${opts.max}`;
-            this.fail(name, `must be ${opts.integer ? 'a whole number' : 'a number'} ${range}, got "${text}"`);
-            return fallback;
-        }
-        return value;
-    }
-    seconds(name, fallback, min = 0) {
-        return Math.round(this.number(name, { min }, fallback) * 1000);
-    }
-    port(name, fallback) {
-        return this.number(name, { min: 1, max: 65535, integer: true }, fallback);
-    }
-    boolean(name, fallback) {
-        const text = this.raw(name).toLowerCase();
-        if (text === '')
-            return fallback;
-        if (['true', 'yes', '1'].includes(text))
-            return true;
-        if (['false', 'no', '0'].includes(text))
-            return false;
-        this.fail(name, `must be true or false, got "${text}"`);
-        return fallback;
-    }
-    choice(name, choices, fallback) {
-        const text = this.raw(name).toLowerCase();
-        if (text === '')
-            return fallback;
-        if (choices.includes(text))
-            return text;
-        this.fail(name, `must be one of ${choices.join(', ')}, got "${text}"`);
-        return fallback;
-    }
-    absolutePath(name, fallback) {
-        const value = this.raw(name) || fallback;
-        if (!value.startsWith('/'))
-            this.fail(name, `must be an absolute path on the host, got "${value}"`);
-        else if (/[\0\n\r]/.test(value))
-            this.fail(name, 'must not contain newlines');
-        else if (value.split('/').some((part) => part === '..'))
-            this.fail(name, 'must not contain ".."');
-        else if (value.replace(/\/+$/, '') === '')
-            this.fail(name, 'must not be the root directory');
-        return value.length > 1 ? value.replace(/\/+$/, '') : value;
-    }
-    words(name) {
-        try {
-            return splitWords(this.raw(name));
-        }
-        catch (error) {
-            this.fail(name, `${error.message} (quote words with ' or ")`);
-            return [];
-        }
-    }
-    envLines(name) {
-        const pairs = [];
-        this.read(name)
-            .split(/\r?\n/)
-            .forEach((line, index) => {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                return;
-            const eq = line.indexOf('=');
-            const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-            if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-                this.fail(name, `line ${index + 1} must be KEY=VALUE with KEY made of letters, digits and _`);
-                return;
-            }
-            pairs.push([key, line.slice(eq + 1)]);
-        });
-        return pairs;
-    }
-}
-/** host, host:port or [ipv6]:port, separated by commas, spaces or newlines. */
-function parseHosts(text, defaultPort) {
-    const targets = [];
-    for (const item of text.split(/[\s,]+/).filter(Boolean)) {
-        const match = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(item) ?? /^([A-Za-z0-9._-]+)(?::(\d+))?$/.exec(item);
-        if (!match || match[1].startsWith('-'))
-            return `"${item}" is not a host name, IP address or host:port`;
-        const port = match[2] === undefined ? defaultPort : Number(match[2]);
-        if (!(port >= 1 && port <= 65535))
-            return `"${item}" has a port out of range`;
-        targets.push({ host: match[1], port });
-    }
-    if (targets.length === 0)
-        return 'is required';
-    return targets;
-}
-function checkPrivateKey(c, key, passphrase, prefix = '') {
-    if (key === '')
-        return;
-    const parsed = lib_default().utils.parseKey(key, passphrase);
-    if (parsed instanceof Error) {
-        if (/encrypted/i.test(parsed.message) && !passphrase) {
-            c.fail(`${prefix}private-key`, `is encrypted: give its passphrase in the ${prefix}passphrase input`);
-        }
-        else if (/passphrase|decrypt|bad/i.test(parsed.message) && passphrase) {
-            c.fail(`${prefix}passphrase`, `does not open the private key (${parsed.message})`);
-        }
-        else {
-            c.fail(`${prefix}private-key`, `is not a usable private key (${parsed.message}); paste the whole key file`);
-        }
-    }
-}
-/** A known-hosts input and a host-fingerprint input: at least one of them when strict. */
-function hostKeys(c, names, strict) {
-    let knownHosts = [];
-    let hostFingerprints = [];
-    try {
-        knownHosts = parseKnownHosts(c.raw(names.knownHosts));
-    }
-    catch (error) {
-        c.fail(names.knownHosts, `${error.message}; paste lines as ssh-keyscan prints them`);
-    }
-    try {
-        hostFingerprints = parseFingerprints(c.raw(names.fingerprint));
-    }
-    catch (error) {
-        c.fail(names.fingerprint, error.message);
-    }
-    if (strict && c.raw(names.knownHosts) === '' && c.raw(names.fingerprint) === '') {
-        c.fail(names.knownHosts, `or ${names.fingerprint} is required so the server is verified: run \`ssh-keyscan -p PORT HOST\` and ` +
-            'store its output in a secret (or set strict-host-key-checking: false, not recommended)');
-    }
-    return { knownHosts, hostFingerprints };
-}
-/** The jump-* inputs; user and key default to the target's. */
-function readJumpHost(c, target, strict) {
-    if (c.raw('jump-host') === '')
-        return undefined;
-    const hosts = parseHosts(c.raw('jump-host'), c.port('jump-port', 22));
-    if (typeof hosts === 'string' || hosts.length !== 1) {
-        c.fail('jump-host', typeof hosts === 'string' ? hosts : 'must name exactly one host');
-        return undefined;
-    }
-    const username = c.raw('jump-username') || target.username;
-    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(username))
-        c.fail('jump-username', 'is not a valid user name');
-    const privateKey = c.raw('jump-private-key') || target.privateKey;
-    const passphrase = c.raw('jump-passphrase') || (c.raw('jump-private-key') ? undefined : target.passphrase);
-    if (c.raw('jump-private-key'))
-        checkPrivateKey(c, privateKey, passphrase, 'jump-');
-    const keys = hostKeys(c, { knownHosts: 'jump-known-hosts', fingerprint: 'jump-host-fingerprint' }, strict);
-    return { ...hosts[0], username, privateKey, passphrase, ...keys };
-}
+/** The whole id: letters, digits, `.`, `_`, `-`, not starting with `.` (so never `..` or a path). */
+const RELEASE_ID = /^[A-Za-z0-9._-]+$/;
 async function resolveJar(c, pattern) {
     if (pattern === '')
         return undefined;
@@ -100817,9 +100878,13 @@ async function resolveJar(c, pattern) {
     const files = await globber.glob();
     if (files.length === 1)
         return files[0];
-    if (files.length === 0)
-        return c.fail('jar', `"${pattern}" matches no file (did the build step run?)`);
-    return c.fail('jar', `"${pattern}" matches ${files.length} files; it must match exactly one: ${files.join(', ')}`);
+    if (files.length === 0) {
+        c.fail('jar', `"${pattern}" matches no file (did the build step run?)`);
+    }
+    else {
+        c.fail('jar', `"${pattern}" matches ${files.length} files; it must match exactly one: ${files.join(', ')}`);
+    }
+    return undefined;
 }
 async function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256')
@@ -100834,20 +100899,34 @@ function makeReleaseId(now, sha256) {
         .replace(/\.\d+Z$/, 'Z');
     return `${stamp}-${sha256.slice(0, 12)}`;
 }
-async function readSettings(read, now = new Date()) {
-    const c = new Checker(read);
-    const sshPort = c.port('port', 22);
-    const hosts = parseHosts(c.raw('host'), sshPort);
-    const targets = typeof hosts === 'string' ? (c.fail('host', hosts), []) : hosts;
-    const username = c.required('username');
-    if (username !== '' && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(username))
-        c.fail('username', 'is not a valid user name');
-    const privateKey = c.required('private-key');
-    const passphrase = c.raw('passphrase') || undefined;
-    checkPrivateKey(c, privateKey, passphrase);
-    const strictHostKeyChecking = c.boolean('strict-host-key-checking', true);
-    const { knownHosts, hostFingerprints } = hostKeys(c, { knownHosts: 'known-hosts', fingerprint: 'host-fingerprint' }, strictHostKeyChecking);
-    const jump = readJumpHost(c, { username, privateKey, passphrase }, strictHostKeyChecking);
+/** What is wrong with a release id (it becomes a folder name under releases/), or undefined. */
+function releaseIdProblem(releaseId) {
+    if (RELEASE_ID.test(releaseId) && !releaseId.startsWith('.'))
+        return undefined;
+    return `release-id: must be letters, digits, ".", "_" or "-", got "${releaseId}"`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/settings.ts
+class SettingsError extends Error {
+    problems;
+    constructor(problems) {
+        super(`Invalid inputs:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.problems = problems;
+        this.name = 'SettingsError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/read.ts
+// action.yml inputs -> one typed, validated Settings object. Every problem is reported at once, naming the
+// input and the fix, before any connection is attempted. Inputs are read in a fixed order: the order of the
+// problems in the error.
+
+
+
+
+const HTTP_URL = /^http:\/\/[A-Za-z0-9.[\]:-]+(:\d+)?(\/[\x21-\x7e]*)?$/;
+/** The two ports, what is checked over HTTP, and the java command line. */
+function readApp(c) {
     const bluePort = c.port('blue-port', 8080);
     const greenPort = c.port('green-port', 8081);
     if (bluePort === greenPort)
@@ -100857,7 +100936,7 @@ async function readSettings(read, now = new Date()) {
         c.fail('health-path', `must be a URL path starting with / and without spaces, got "${healthPath}"`);
     }
     const verifyUrl = c.raw('verify-url') || undefined;
-    if (verifyUrl !== undefined && !/^http:\/\/[A-Za-z0-9.[\]:-]+(:\d+)?(\/[\x21-\x7e]*)?$/.test(verifyUrl)) {
+    if (verifyUrl !== undefined && !HTTP_URL.test(verifyUrl)) {
         c.fail('verify-url', `must be an http:// URL as seen from the host, e.g. http://127.0.0.1/actuator/health`);
     }
     const java = c.raw('java') || 'java';
@@ -100867,41 +100946,62 @@ async function readSettings(read, now = new Date()) {
     const profiles = c.raw('spring-profiles');
     if (profiles !== '')
         appArgs.unshift(`--spring.profiles.active=${profiles}`);
-    const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
-    const jarPattern = c.required('jar');
-    const settings = {
-        targets,
-        jump,
-        batchSize,
-        username,
-        privateKey,
-        passphrase,
-        knownHosts,
-        hostFingerprints,
-        strictHostKeyChecking,
+    return { bluePort, greenPort, healthPath, verifyUrl, java, appArgs };
+}
+/** Paths, timeouts and modes: each one input with a default. */
+function readOptions(c) {
+    return {
         connectTimeoutMs: c.seconds('connect-timeout', 20, 1),
         remoteDir: c.absolutePath('remote-dir', '/opt/app'),
         keepReleases: c.number('keep-releases', { min: 1, integer: true }, 5),
-        bluePort,
-        greenPort,
-        java,
         javaOpts: c.words('java-opts'),
-        appArgs,
         env: c.envLines('env'),
         secretEnv: c.envLines('secret-env'),
-        healthPath,
         healthExpect: c.raw('health-expect') || 'UP',
         healthTimeoutMs: c.seconds('health-timeout', 120, 1),
+        healthProbeTimeoutMs: c.seconds('health-probe-timeout', 5, 0.1),
         healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
         nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
         nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
+        nginxUpstreamFile: c.raw('nginx-upstream-file') === '' ? undefined : c.absolutePath('nginx-upstream-file', ''),
+        bakeTimeMs: c.seconds('bake-time', 10),
         nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'], 'auto'),
-        verifyUrl,
         sudo: c.choice('sudo', ['auto', 'always', 'never'], 'auto'),
         drainTimeoutMs: c.seconds('drain-timeout', 30),
         stopTimeoutMs: c.seconds('stop-timeout', 30),
         awaitStop: c.boolean('await-stop', false),
         lockTimeoutMs: c.seconds('lock-timeout', 300),
+    };
+}
+/** Letters, digits, - and _: a unit name that needs no escaping anywhere (systemd, sudoers, sh). */
+const SERVICE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A remote-dir that a unit file can name without systemd's quoting, specifiers or escapes. */
+const UNIT_PATH = /^\/[A-Za-z0-9._/+-]*$/;
+/** supervisor and service-name; with systemd, remote-dir must be a path a unit file can name as it is. */
+function readSupervision(c, remoteDir) {
+    const supervisor = c.choice('supervisor', ['none', 'systemd', 'systemd-user'], 'none');
+    const serviceName = c.raw('service-name') || 'app';
+    if (!SERVICE_NAME.test(serviceName)) {
+        c.fail('service-name', `must be 1 to 64 letters, digits, "-" or "_", got "${serviceName}"`);
+    }
+    if (supervisor !== 'none' && !UNIT_PATH.test(remoteDir)) {
+        c.fail('remote-dir', `must consist of letters, digits, ".", "_", "+", "-" and "/" with supervisor: ${supervisor} (a unit file names it), got "${remoteDir}"`);
+    }
+    return { supervisor, serviceName };
+}
+async function readSettings(read, now = new Date()) {
+    const c = new Checker(read);
+    const connection = readConnection(c);
+    const app = readApp(c);
+    const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
+    const jarPattern = c.required('jar');
+    const options = readOptions(c);
+    const settings = {
+        ...connection,
+        batchSize,
+        ...app,
+        ...options,
+        ...readSupervision(c, options.remoteDir),
     };
     // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.
     const jarPath = c.problems.length === 0 ? await resolveJar(c, jarPattern) : undefined;
@@ -100909,15 +101009,25 @@ async function readSettings(read, now = new Date()) {
         throw new SettingsError(c.problems);
     const jarSha256 = await sha256File(jarPath);
     const releaseId = c.raw('release-id') || makeReleaseId(now, jarSha256);
-    if (!/^[A-Za-z0-9._-]+$/.test(releaseId) || releaseId.startsWith('.')) {
-        throw new SettingsError([`release-id: must be letters, digits, ".", "_" or "-", got "${releaseId}"`]);
-    }
+    const problem = releaseIdProblem(releaseId);
+    if (problem !== undefined)
+        throw new SettingsError([problem]);
     return { ...settings, jarPath, jarSha256, releaseId };
 }
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+// The action's inputs, read and validated (src/inputs/): the Settings type (settings.ts), the checks of single
+// inputs (checker.ts), the connection inputs (connection.ts), the jar and release id (release.ts), and
+// readSettings, which reads them all (read.ts).
+
+
+
+
 
 ;// CONCATENATED MODULE: ./src/log.ts
 // The Actions log, behind an interface: core in production, a recorder in unit tests. With several hosts
 // deploying at once, each line carries its host instead of collapsible groups (groups cannot interleave).
+
 
 const actionsLog = {
     info: (m) => info(m),
@@ -100926,6 +101036,13 @@ const actionsLog = {
     debug: (m) => core_debug(m),
     startGroup: (n) => startGroup(n),
     endGroup: () => endGroup(),
+    verbatim: (text) => {
+        // The runner ignores workflow commands until it sees `::TOKEN::`; the token cannot appear in the text.
+        const token = `bgd-${(0,external_node_crypto_.randomBytes)(12).toString('hex')}`;
+        info(`::stop-commands::${token}`);
+        info(text);
+        info(`::${token}::`);
+    },
 };
 /** For hosts deploying in parallel: prefix every line, no groups. */
 function prefixedLog(base, prefix) {
@@ -100940,7 +101057,135 @@ function prefixedLog(base, prefix) {
         debug: (m) => base.debug(p(m)),
         startGroup: (n) => base.info(p(`── ${n}`)),
         endGroup: () => undefined,
+        verbatim: (text) => base.verbatim(p(text)),
     };
+}
+
+;// CONCATENATED MODULE: ./src/remote.ts
+/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
+class IncompleteAnswer extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IncompleteAnswer';
+    }
+}
+class RemoteCommandError extends Error {
+    title;
+    result;
+    constructor(title, result) {
+        const detail = (result.stderr || result.stdout).trim();
+        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
+        this.title = title;
+        this.result = result;
+        this.name = 'RemoteCommandError';
+    }
+}
+/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
+function executor(remote) {
+    return {
+        run: async (command) => {
+            const result = await remote.exec(command);
+            if (result.code !== 0)
+                throw new RemoteCommandError(command.title, result);
+            try {
+                return command.parse(result.stdout);
+            }
+            catch (error) {
+                throw new Error(`${command.title}: ${error.message}`, { cause: error });
+            }
+        },
+        hold: (command) => remote.hold(command),
+        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
+        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
+        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+const ICON = {
+    ok: '✅ ok',
+    failed: '❌ failed',
+    skipped: '⏭️ skipped',
+};
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** On a failure, say which version serves: the previous one when nginx still (or again) routes to it. */
+function serving(o) {
+    if (o.activePort === undefined)
+        return '–';
+    if (o.ok)
+        return String(o.activePort);
+    return o.activePort === o.previousPort
+        ? `${o.activePort} (previous version)`
+        : `${o.activePort} (new version)`;
+}
+function summaryMarkdown(outcomes, steps, durationMs) {
+    const failed = outcomes.filter((o) => !o.ok);
+    const lines = [
+        `## Blue/green deploy ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
+        '',
+        '| Host | Release | Result | Now serving | Previous |',
+        '| --- | --- | --- | --- | --- |',
+        ...outcomes.map((o) => `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${o.ok ? '✅ deployed' : `❌ ${cell(o.error ?? 'failed')}`} | ${serving(o)} | ${o.previousPort ?? '–'} |`),
+        '',
+        '| Host | Step | Result | Duration | Detail |',
+        '| --- | --- | --- | --- | --- |',
+        ...steps.map((s) => `| ${cell(s.host)} | ${cell(s.name)} | ${ICON[s.status]} | ${(s.durationMs / 1000).toFixed(2)} s | ${cell(s.detail)} |`),
+        '',
+    ];
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+// What a run leaves for the workflow: outputs, the job summary, and one failure message naming each failed
+// host once.
+
+
+async function report(result, durationMs) {
+    setOutputs(result.outcomes, durationMs);
+    await summary.addRaw(summaryMarkdown(result.outcomes, result.steps, durationMs)).write();
+    const failed = result.outcomes.filter((o) => !o.ok);
+    if (failed.length > 0) {
+        setFailed(failed.map((o) => `${o.host}: ${o.error ?? 'failed'}`).join('\n'));
+        return;
+    }
+    const deployed = result.outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
+    info(`Deployed ${deployed.join(', ')}`);
+}
+/** Bad inputs or host keys: nothing was changed on any host. */
+async function reportEarlyFailure(message) {
+    setFailed(message);
+    await summary
+        .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
+        .addCodeBlock(message)
+        .write()
+        .catch(() => undefined);
+}
+/** One value when all hosts agree, else one per host, comma separated. */
+function uniform(values) {
+    return new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
+}
+function setOutputs(outcomes, durationMs) {
+    const ok = outcomes.filter((o) => o.ok);
+    if (ok.length > 0) {
+        setOutput('active-port', uniform(ok.map((o) => o.activePort)));
+        setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
+    }
+    // Only folders that exist on a host: a host that failed before claiming one has no release.
+    const claimed = outcomes.filter((o) => o.releaseId !== undefined);
+    if (claimed.length > 0) {
+        setOutput('release-id', uniform((ok.length > 0 ? ok : claimed).map((o) => o.releaseId)));
+    }
+    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
+    setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
+        host: o.host,
+        ok: o.ok,
+        releaseId: o.releaseId,
+        activePort: o.activePort,
+        previousPort: o.previousPort,
+        error: o.error,
+    }))));
 }
 
 ;// CONCATENATED MODULE: ./src/commands/functions.ts
@@ -100958,8 +101203,8 @@ function asRoot(mode) {
     }
 }
 /**
- * ours PID START: true while PID is still the very process we recorded (same start time, not a zombie),
- * so a recycled pid is never signalled.
+ * ours PID START: true while PID is still the very process we recorded (same start time, not a zombie), so a
+ * recycled pid is never signalled. start_time PID: field 22 of /proc/PID/stat (20 after the command's `) `).
  */
 const OURS = [
     'ours() {',
@@ -100991,17 +101236,102 @@ const LISTENING = [
     '  fi',
     '}',
 ].join('\n');
-/** stop_process PID START TIMEOUT_MS: SIGTERM, wait for the exit, SIGKILL at the deadline. */
-const STOP_PROCESS = [
-    'stop_process() {',
-    '  ours "$1" "$2" || { echo "stop=gone"; return 0; }',
-    '  kill -TERM "$1" 2>/dev/null',
-    '  _waited=0',
-    '  while ours "$1" "$2"; do',
-    '    if [ "$_waited" -ge "$3" ]; then kill -KILL "$1" 2>/dev/null; echo "stop=killed"; return 0; fi',
-    '    sleep 0.05; _waited=$((_waited + 50))',
+/** Milliseconds since the epoch (GNU date, as on every supported distribution). */
+const NOW_MS = 'now_ms() { date +%s%3N; }';
+/**
+ * signal_group SIG PID: the app runs in its own session (setsid), so PID leads a process group and the signal
+ * reaches its children too; a process that leads no group (not started by us) gets it alone. `kill -s SIG --
+ * -PGID` is the POSIX form: dash (sh on Debian and Ubuntu) rejects `kill -SIG -- -PGID`.
+ */
+const SIGNAL_GROUP = 'signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }';
+/**
+ * group_alive PGID: a live (not zombie) process is in process group PGID and in session PGID: what our
+ * launcher started, children included, even after the leader itself has exited. A recycled PGID that leads
+ * no session of that id is not ours.
+ */
+const GROUP_ALIVE = [
+    'group_alive() {',
+    '  sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |',
+    // Double quotes only: KILL_LATER carries this function inside a single-quoted sh -c.
+    '    awk -v g="$1" "\\$2 == g && \\$3 == g && \\$1 !~ /^[ZX]/ { f = 1 } END { exit !f }"',
+    '}',
+].join('\n');
+/**
+ * running PID START: the app, or what is left of its group when the app itself has died (a child holding the
+ * port). A live process with that pid and another start time is a recycled pid: the kernel reuses no pid while
+ * a group of that id exists, so ours is gone, and the group of that id (a service's session, say) is not ours.
+ */
+const RUNNING = 'running() { ours "$1" "$2" || { _s=$(start_time "$1"); { [ -z "$_s" ] || [ "$_s" = "$2" ]; } && group_alive "$1"; }; }';
+/**
+ * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until the group is gone, or, given
+ * PORT, until nothing listens there any more; SIGKILL to the group at the deadline. Prints `stop=` gone,
+ * exited, closed (port closed, still shutting down) or killed, and `stop_ms=`. Needs OURS, LISTENING, NOW_MS.
+ */
+const STOP_GROUP = [
+    SIGNAL_GROUP,
+    GROUP_ALIVE,
+    RUNNING,
+    'stop_group() {',
+    '  running "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
+    '  signal_group TERM "$1" || { echo "cannot signal pid $1 (another user\'s process?)" >&2; return 1; }',
+    '  _t0=$(now_ms)',
+    '  _how=exited',
+    '  while running "$1" "$2"; do',
+    '    if [ -n "${4-}" ] && ! listening "$4"; then _how=closed; break; fi',
+    '    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then',
+    '      signal_group KILL "$1"',
+    '      _how=killed',
+    // SIGKILL is not instant: wait (at most 5 s) until the group is gone, so the port is free when we report.
+    '      _k=0',
+    '      while running "$1" "$2" && [ "$_k" -lt 250 ]; do sleep 0.02; _k=$((_k + 1)); done',
+    '      break',
+    '    fi',
+    '    sleep 0.02',
     '  done',
-    '  echo "stop=exited"',
+    '  echo "stop=$_how"',
+    '  echo "stop_ms=$(($(now_ms) - _t0))"',
+    '}',
+].join('\n');
+/**
+ * kill_later PID START SECONDS: a detached killer for an app that closed its port but still shuts down: it
+ * SIGKILLs the group at the deadline unless PID has exited (or was replaced) by then. Needs OURS. OURS and
+ * SIGNAL_GROUP hold no single quote, so the detached `sh -c '...'` can carry them.
+ */
+const KILL_LATER = [
+    'kill_later() {',
+    `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\n${GROUP_ALIVE}\n${RUNNING}\nsleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
+    '}',
+].join('\n');
+/**
+ * port_pids PORT: the pids of the processes listening on PORT that this user may see: ss (no -H: older iproute2,
+ * e.g. CentOS 7's, lacks it; the header has no pid=), else lsof, else the
+ * socket inodes of /proc/net/tcp* matched against /proc/PID/fd. descends PID ROOT: PID is ROOT, one of its
+ * descendants, or in ROOT's session (a child re-parented after its parent's exit stays in the session).
+ */
+const PORT_OWNER = [
+    'port_pids() {',
+    '  if command -v ss >/dev/null 2>&1; then',
+    '    ss -ltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u',
+    '  elif command -v lsof >/dev/null 2>&1; then',
+    '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u',
+    '  else',
+    '    _hex=$(printf ":%04X " "$1")',
+    '    for _ino in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" \'index($2 " ", p) && $4 == "0A" { print $10 }\'); do',
+    '      for _fd in /proc/[0-9]*/fd/*; do',
+    '        [ "$(readlink "$_fd" 2>/dev/null)" = "socket:[$_ino]" ] && echo "$_fd" | cut -d / -f 3',
+    '      done',
+    '    done | sort -u',
+    '  fi',
+    '}',
+    'descends() {',
+    '  _p=$1',
+    '  while [ -n "$_p" ] && [ "$_p" -gt 1 ]; do',
+    '    [ "$_p" = "$2" ] && return 0',
+    '    _f=$(sed "s/^.*) //" "/proc/$_p/stat" 2>/dev/null) || return 1',
+    '    [ "$(printf "%s\\n" "$_f" | cut -d " " -f 4)" = "$2" ] && return 0',
+    '    _p=$(printf "%s\\n" "$_f" | cut -d " " -f 2)',
+    '  done',
+    '  return 1',
     '}',
 ].join('\n');
 
@@ -101010,8 +101340,8 @@ const STOP_PROCESS = [
 function script(...lines) {
     return lines.filter((l) => typeof l === 'string').join('\n') + '\n';
 }
-/** Scripts report results as `key=value` lines on stdout. */
-function parseKeyValues(output) {
+/** The `key=value` lines of a script's output; for the parsers of the builders only. */
+function keyValues(output) {
     const values = new Map();
     for (const line of output.split('\n')) {
         const eq = line.indexOf('=');
@@ -101020,11 +101350,167 @@ function parseKeyValues(output) {
     }
     return values;
 }
+/** The value of a key the script always prints; a missing one means the script did not run as written. */
+function required(values, key) {
+    const value = values.get(key);
+    if (value === undefined)
+        throw new OutputError(`the remote script printed no ${key}=`);
+    return value;
+}
+/** A number the script printed; anything else is an error, never NaN. */
+function requiredNumber(values, key) {
+    const text = required(values, key);
+    if (!/^\d+$/.test(text))
+        throw new OutputError(`the remote script printed ${key}=${text}, not a number`);
+    return Number(text);
+}
+/** Output that does not follow the script's own format. */
+class OutputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'OutputError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/systemd.ts
+
+
+
+function unitName(serviceName, port) {
+    return `${serviceName}@${port}.service`;
+}
+/** The unit file's path; a user unit's is relative to the deploy user's home (`$HOME` in the scripts). */
+function unitFilePath(scope, serviceName) {
+    const dir = scope === 'system' ? '/etc/systemd/system' : '.config/systemd/user';
+    return `${dir}/${serviceName}@.service`;
+}
+/**
+ * The template unit. Restart=on-failure: a crash (non-zero exit, a signal such as SIGKILL or an OOM kill)
+ * restarts the app after 2 s, for ever (StartLimitIntervalSec=0); a stop by the action or by an admin never
+ * does. 143 is how a JVM reports its exit after SIGTERM: a clean stop. The whole cgroup (children included) is
+ * stopped: SIGTERM, then SIGKILL at stop-timeout.
+ */
+function unitFile(spec) {
+    const system = spec.scope === 'system';
+    return [
+        `# Written by the blue/green deploy action: ${spec.serviceName}@PORT.service runs what the last deploy to PORT`,
+        `# wrote in ${spec.root}/run/PORT.launch. The live port's instance is enabled (started at boot).`,
+        '[Unit]',
+        `Description=${spec.serviceName} on port %i (blue/green deploy)`,
+        'After=network.target',
+        'StartLimitIntervalSec=0',
+        '',
+        '[Service]',
+        'Type=exec',
+        ...(system ? [`User=${spec.user}`] : []),
+        `WorkingDirectory=${spec.root}`,
+        `ExecStart=/bin/sh ${spec.root}/run/%i.launch`,
+        'Restart=on-failure',
+        'RestartSec=2',
+        'SuccessExitStatus=143',
+        'KillMode=control-group',
+        `TimeoutStopSec=${Math.max(1, Math.ceil(spec.stopTimeoutMs / 1000))}`,
+        'SyslogIdentifier=%p-%i',
+        '',
+        '[Install]',
+        `WantedBy=${system ? 'multi-user.target' : 'default.target'}`,
+        '',
+    ].join('\n');
+}
+/**
+ * The launcher's body, after `#!/bin/sh` and the `java=` line the launch script adds. The tee ignores SIGTERM,
+ * so a stop (SIGTERM to the whole cgroup) still gets the app's last words into app.log; it ends when the JVM
+ * closes the FIFO.
+ */
+function launcherBody(paths, spec) {
+    const envFile = quote(paths.envFile(spec.releaseId));
+    return script(`# release ${spec.releaseId} on port ${spec.port}; written by the deploy action at each launch`, `cd -- ${quote(paths.root)} || exit 1`, 'start=$(sed "s/^.*) //" "/proc/$$/stat" | cut -d " " -f 20)', `printf '%s %s %s\\n' "$$" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))} || exit 1`, `if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`, `fifo=${quote(`${paths.runDir}/${spec.port}.out`)}`, 'rm -f -- "$fifo" && mkfifo -m 600 -- "$fifo" || exit 1', `(trap '' TERM INT HUP; exec tee -a -- ${quote(paths.log(spec.releaseId))} < "$fifo") &`, `exec "$java" ${quoteAll(spec.args)} < /dev/null > "$fifo" 2>&1`);
+}
+/** sctl: systemctl that changes things (as root for a system unit); sshow: systemctl that only reads. */
+function systemctlFunctions(scope, sudo) {
+    if (scope === 'system') {
+        return [asRoot(sudo), 'sctl() { as_root systemctl "$@"; }', 'sshow() { systemctl "$@"; }'].join('\n');
+    }
+    return [
+        // Over SSH without a PAM session the user manager is found only through its runtime dir.
+        'XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR',
+        'sctl() { systemctl --user "$@"; }',
+        'sshow() { systemctl --user "$@"; }',
+    ].join('\n');
+}
+/** How the pending launch record names a unit for the lock's watchdog: `system:NAME` or `user:NAME`. */
+function unitRecord(unit) {
+    return `${unit.scope}:${unit.name}`;
+}
+/**
+ * stop_unit SCOPE:NAME TIMEOUT_MS: the lock's watchdog stops a half-started supervised app (a SIGKILL of the
+ * JVM alone would only make systemd restart it). Static text; needs as_root.
+ */
+const STOP_UNIT = [
+    'stop_unit() {',
+    '  case "$1" in',
+    '    system:*) _u=${1#system:}; _c="as_root systemctl" ;;',
+    '    user:*) _u=${1#user:}; _c="systemctl --user"',
+    '      XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR ;;',
+    '    *) return 1 ;;',
+    '  esac',
+    '  $_c stop --no-block "$_u"',
+    '  _k=0',
+    '  while [ "$_k" -lt "$(($2 / 100 + 50))" ]; do',
+    '    case "$(${_c#as_root } show -p ActiveState --value "$_u" 2>/dev/null)" in inactive|failed|"") break ;; esac',
+    '    sleep 0.1; _k=$((_k + 1))',
+    '  done',
+    '  [ "$(${_c#as_root } is-enabled "$_u" 2>/dev/null)" != enabled ] || $_c disable "$_u"',
+    '}',
+].join('\n');
+/**
+ * Stops a supervised app: `systemctl stop` of its instance (systemd SIGTERMs the cgroup and SIGKILLs it at
+ * TimeoutStopSec), then waits until the instance is inactive, or, with untilClosed, until its port is closed.
+ * Killed or exited comes from the unit's Result. An app the unit does not run (started before supervision was
+ * turned on) is stopped as a process group. The instance is disabled either way; the records are forgotten.
+ */
+function stopUnit(paths, spec) {
+    const { app, port, timeoutMs } = spec;
+    const unit = quote(app.unit.name);
+    const forget = (file) => `if [ -r ${quote(file)} ] && read -r p _ < ${quote(file)} && [ "$p" = ${app.pid} ]; then rm -f -- ${quote(file)}; fi`;
+    return {
+        kind: 'stop',
+        title: `stop ${app.unit.name} (pid ${app.pid})`,
+        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, systemctlFunctions(app.unit.scope, app.unit.sudo), `case "$(sshow show -p ActiveState --value ${unit})" in`, '  active|activating|deactivating|reloading)', '    t0=$(now_ms); how=', `    sctl stop --no-block ${unit} || exit 1`, '    while :; do', `      case "$(sshow show -p ActiveState --value ${unit})" in inactive|failed) break ;; esac`, spec.untilClosed && `      if ! listening ${port}; then how=closed; break; fi`, `      if [ "$(($(now_ms) - t0))" -ge ${timeoutMs + 10000} ]; then echo ${quote(`${app.unit.name} did not stop within stop-timeout + 10 s`)} >&2; exit 1; fi`, '      sleep 0.05', '    done', `    [ -n "$how" ] || case "$(sshow show -p Result --value ${unit})" in timeout) how=killed ;; *) how=exited ;; esac`, '    echo "stop=$how"; echo "stop_ms=$(($(now_ms) - t0))" ;;', `  *) stop_group ${app.pid} ${quote(app.start)} ${timeoutMs} || exit 1 ;;`, 'esac', `[ "$(sshow is-enabled ${unit} 2>/dev/null)" != enabled ] || sctl disable ${unit} 2>/dev/null || echo ${quote(`could not disable ${app.unit.name}`)} >&2`, forget(paths.pidFile(port)), forget(paths.pending)),
+        parse: parseUnitStop,
+    };
+}
+function parseUnitStop(stdout) {
+    const values = keyValues(stdout);
+    const how = required(values, 'stop');
+    if (how !== 'gone' && how !== 'exited' && how !== 'closed' && how !== 'killed') {
+        throw new OutputError(`the stop script printed stop=${how}`);
+    }
+    return { how, ms: requiredNumber(values, 'stop_ms') };
+}
+/** The live port's instance starts at boot. */
+function enableUnit(unit) {
+    const name = quote(unit.name);
+    return {
+        kind: 'enableUnit',
+        title: `enable ${unit.name}`,
+        script: script(PATH_SETUP, systemctlFunctions(unit.scope, unit.sudo), `[ "$(sshow is-enabled ${name} 2>/dev/null)" = enabled ] || sctl enable ${name} 2>&1 || exit 1`, `echo "enabled=$(sshow is-enabled ${name} 2>/dev/null)"`),
+        parse: (stdout) => {
+            const state = required(keyValues(stdout), 'enabled');
+            if (state !== 'enabled')
+                throw new OutputError(`${unit.name} is ${state || 'unknown'} after enable`);
+            return undefined;
+        },
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/commands/app.ts
 
 
 
+
+/** The launched app could not be recorded (and was stopped). */
+const LAUNCH_RECORD_EXIT = 40;
 /** The argv of the JVM, exactly as it will run. */
 function javaArgv(paths, spec) {
     return [
@@ -101037,104 +101523,135 @@ function javaArgv(paths, spec) {
     ];
 }
 /**
- * Starts the JVM in its own session (setsid), stdin from /dev/null and output to the release's log, so the SSH
- * exec returns at once and the app outlives the session. The inner shell writes its own pid before exec'ing
- * java, so the pid is the JVM's. Records `pid start release` per port and the pending launch.
+ * Starts the JVM in its own session (setsid: it leads its own process group), stdin from /dev/null and output
+ * to the release's log, so the SSH exec returns at once and the app outlives the session. The inner shell
+ * writes its own pid before exec'ing java, so the pid is the JVM's. Records `pid start release` per port and
+ * the pending launch (see holdLock and switchNginx).
  */
 function launchApp(paths, spec) {
     const rel = paths.release(spec.releaseId);
     const pidTmp = quote(`${rel}/.launch.pid`);
+    const envFile = quote(paths.envFile(spec.releaseId));
     return {
+        kind: 'launch',
         title: `launch ${spec.releaseId} on port ${spec.port}`,
-        script: script(PATH_SETUP, OURS, `cd -- ${quote(paths.root)} || exit 1`, `rm -f -- ${pidTmp}`, '(', `  if [ -f ${quote(paths.envFile(spec.releaseId))} ]; then set -a; . ${quote(paths.envFile(spec.releaseId))}; set +a; fi`, `  exec setsid sh -c 'echo "$$" > "$1"; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`, `) </dev/null >>${quote(paths.log(spec.releaseId))} 2>&1 &`, 'i=0', `while [ ! -s ${pidTmp} ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done`, `pid=$(cat ${pidTmp} 2>/dev/null); rm -f -- ${pidTmp}`, '[ -n "$pid" ] || { echo "the launcher did not start" >&2; exit 1; }', 'start=$(start_time "$pid")', `printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))}`, `printf '%s %s %s\\n' "$pid" "$start" ${spec.port} > ${quote(paths.pending)}`, 'echo "pid=$pid"', 'echo "start=$start"'),
+        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, `cd -- ${quote(paths.root)} || exit 1`, `rm -f -- ${pidTmp}`, '(', `  if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`, 
+        // No JVM unless its pid is on disk first (a full disk stops here, with nothing left running).
+        `  exec setsid sh -c 'echo "$$" > "$1" || exit 1; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`, `) </dev/null >>${quote(paths.log(spec.releaseId))} 2>&1 &`, 'i=0', `while [ ! -s ${pidTmp} ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done`, `pid=$(cat ${pidTmp} 2>/dev/null); rm -f -- ${pidTmp}`, '[ -n "$pid" ] || { echo "the launcher did not start within 5 s" >&2; exit 1; }', 'start=$(start_time "$pid")', 
+        // A record that cannot be written (disk full) would leave a JVM nobody knows of: stop it instead.
+        `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))} &&`, `  printf '%s %s %s\\n' "$pid" "$start" ${spec.port} > ${quote(paths.pending)}; }; then`, `  stop_group "$pid" "$start" 5000 >/dev/null`, `  rm -f -- ${quote(paths.pidFile(spec.port))} ${quote(paths.pending)}`, '  echo "could not record the new app (disk full?): it was stopped" >&2', `  exit ${LAUNCH_RECORD_EXIT}`, 'fi', 'echo "pid=$pid"', 'echo "start=$start"'),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            return { pid: requiredNumber(values, 'pid'), start: required(values, 'start') };
+        },
     };
 }
-function isAlive(pid, start) {
+function isAlive(app) {
     return {
-        title: `is pid ${pid} alive`,
+        kind: 'alive',
+        title: `is pid ${app.pid} alive`,
         quiet: true,
-        script: script(OURS, `if ours ${pid} ${quote(start)}; then echo alive=1; else echo alive=0; fi`),
+        script: script(OURS, `if ours ${app.pid} ${quote(app.start)}; then echo alive=1; else echo alive=0; fi`),
+        parse: (stdout) => required(keyValues(stdout), 'alive') === '1',
+    };
+}
+/** At most this much of the log's end crosses the wire: one 20 MB line must not flood the Actions log. */
+const LOG_TAIL_BYTES = 16384;
+/**
+ * Which process listens on `port`, and whether it is `app` or one of its own processes. Run after the health
+ * check: an answer from a listener this deploy did not launch must never be switched to.
+ */
+function portOwner(app, port) {
+    return {
+        kind: 'portOwner',
+        title: `who listens on port ${port}`,
+        script: script(PATH_SETUP, PORT_OWNER, `pids=$(port_pids ${port} | tr '\\n' ' ')`, 'echo "pids=$pids"', '[ -n "$pids" ] || { echo owner=unseen; exit 0; }', `for p in $pids; do descends "$p" ${app.pid} || { echo owner=foreign; exit 0; }; done`, 'echo owner=ours'),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            const owner = required(values, 'owner');
+            const pids = required(values, 'pids').split(' ').filter(Boolean).map(Number);
+            if (owner === 'ours' || owner === 'foreign')
+                return { owner, pids };
+            if (owner === 'unseen')
+                return { owner };
+            throw new OutputError(`the port script printed owner=${owner}`);
+        },
     };
 }
 function logTail(paths, releaseId, lines) {
     return {
+        kind: 'logTail',
         title: `last ${lines} lines of ${paths.log(releaseId)}`,
-        script: script(`tail -n ${lines} -- ${quote(paths.log(releaseId))} 2>&1`),
+        script: script(`tail -c ${LOG_TAIL_BYTES} -- ${quote(paths.log(releaseId))} 2>&1 | tail -n ${lines}`),
+        parse: (stdout) => stdout,
     };
 }
 /**
- * Stops a launched app that will not be switched to (failed health check, rollback, cancel) and forgets it:
- * its pid file and the pending record go.
+ * Stops an app's process group: SIGTERM, SIGKILL at the timeout. Then forgets it: its pid file and the pending
+ * launch record go when they name this pid.
  */
-function stopApp(paths, port, pid, start, timeoutMs) {
+function stopApp(paths, spec) {
+    const { app, port } = spec;
+    const unit = app.unit;
+    if (unit)
+        return stopUnit(paths, { ...spec, app: { ...app, unit } });
+    const pid = app.pid;
+    const forget = (file) => `if [ -r ${quote(file)} ] && read -r p _ < ${quote(file)} && [ "$p" = ${pid} ]; then rm -f -- ${quote(file)}; fi`;
     return {
+        kind: 'stop',
         title: `stop pid ${pid} on port ${port}`,
-        script: script(OURS, STOP_PROCESS, `stop_process ${pid} ${quote(start)} ${timeoutMs}`, `if [ -r ${quote(paths.pidFile(port))} ] && read -r p _ < ${quote(paths.pidFile(port))} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pidFile(port))}; fi`, `if [ -r ${quote(paths.pending)} ] && read -r p _ < ${quote(paths.pending)} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pending)}; fi`),
+        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, ...(spec.untilClosed ? untilClosed(app, port, spec.timeoutMs) : untilExited(app, spec.timeoutMs)), forget(paths.pidFile(port)), forget(paths.pending)),
+        parse: parseStop,
     };
 }
-
-;// CONCATENATED MODULE: ./src/commands/detect.ts
-
-
-
-function detectPorts(paths, include, ports) {
-    return {
-        title: `detect live port (${include})`,
-        script: script(PATH_SETUP, OURS, LISTENING, `inc=${quote(include)}`, 'ip=', 'if [ -r "$inc" ]; then', '  echo include=present', 
-        // `set $service_url http://HOST:PORT;` -> PORT
-        '  ip=$(sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$inc" | head -n 1)', '  echo "include_port=$ip"', 'elif [ -e "$inc" ]; then echo include=unreadable', 'else echo include=missing', 'fi', `set -- ${ports.join(' ')}`, 'case " $* " in *" $ip "*) ;; *) [ -n "$ip" ] && set -- "$@" "$ip" ;; esac', 'for p in "$@"; do', '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi', `  f=${quote(paths.runDir)}/"$p".pid`, '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then', '    echo "pid_$p=$pid $start $rel"', '  fi', '  lp=$(listener_pid "$p")', '  if [ -n "$lp" ]; then', '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"', '  fi', 'done'),
-    };
+function untilExited(app, timeoutMs) {
+    return [`stop_group ${app.pid} ${quote(app.start)} ${timeoutMs} || exit 1`];
 }
-function parseDetection(output, candidates) {
-    const kv = parseKeyValues(output);
-    const includePort = Number(kv.get('include_port'));
-    const ports = [...new Set([...candidates, ...(includePort > 0 ? [includePort] : [])])];
-    const detection = {
-        include: kv.get('include') ?? 'missing',
-        includePort: Number.isInteger(includePort) && includePort > 0 ? includePort : undefined,
-        ports: new Map(),
-    };
-    for (const port of ports) {
-        const state = { port, listening: kv.get(`listening_${port}`) === '1' };
-        const ours = kv.get(`pid_${port}`)?.split(' ');
-        if (ours && ours.length >= 2)
-            state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
-        const listener = kv.get(`listener_${port}`);
-        if (listener) {
-            const [pid, start, ...command] = listener.split(' ');
-            state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
-        }
-        detection.ports.set(port, state);
+/** The killer's deadline is stop_group's own: timeout after the SIGTERM, not after the close. */
+function untilClosed(app, port, timeoutMs) {
+    const { pid } = app;
+    const start = quote(app.start);
+    return [
+        KILL_LATER,
+        `out=$(stop_group ${pid} ${start} ${timeoutMs} ${port}) || exit 1`,
+        'printf \'%s\\n\' "$out"',
+        'case "$out" in *stop=closed*)',
+        `  ms=$(printf '%s\\n' "$out" | sed -n 's/^stop_ms=//p')`,
+        `  kill_later ${pid} ${start} $(( (${timeoutMs} - ms + 999) / 1000 )) ;;`,
+        'esac',
+    ];
+}
+function parseStop(stdout) {
+    const values = keyValues(stdout);
+    const how = required(values, 'stop');
+    if (how !== 'gone' && how !== 'exited' && how !== 'closed' && how !== 'killed') {
+        throw new OutputError(`the stop script printed stop=${how}`);
     }
-    return detection;
+    return { how, ms: requiredNumber(values, 'stop_ms') };
 }
 
-;// CONCATENATED MODULE: ./src/commands/lock.ts
+;// CONCATENATED MODULE: ./src/commands/drain.ts
+// After a switch: wait for the old nginx workers to exit. They finish their in-flight requests (which may
+// still go to the old app) and then exit; bounded by drain-timeout.
 
 
-
-/** Exit code of the lock shell when the lock was not acquired in time. */
-const LOCK_TIMEOUT_EXIT = 75;
-const LOCK_SETUP_EXIT = 70;
-function setupError(root) {
-    return `cannot create ${root}: create it on the host and make the deploy user its owner`;
-}
-function holdLock(paths, holder, timeoutSeconds) {
-    const { root, releases, runDir, lockFile, lockInfo, pending } = paths;
+function drainWorkers(workers, timeoutMs) {
     return {
-        title: `lock ${lockFile}`,
-        script: script(OURS, STOP_PROCESS, `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError(root))} >&2; exit ${LOCK_SETUP_EXIT}; }`, `exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`, 'if ! flock -n 9; then', `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`, `  flock -w ${timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`, 'fi', `printf '%s\\n' ${quote(holder)} > ${quote(lockInfo)}`, 'echo locked', 
-        // Hold the lock until our side closes stdin or the session dies.
-        'cat >/dev/null', 
-        // The session may be gone (runner killed, link lost): a write to its pipes must not kill this shell
-        // (SIGPIPE) before it has stopped the half-started app.
-        "trap '' PIPE", 
-        // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
-        `if mv -f -- ${quote(pending)} ${quote(pending + '.stop')} 2>/dev/null; then`, `  if read -r pid start port < ${quote(pending + '.stop')}; then`, '    echo "watchdog: stopping half-started app $pid on port $port" >&2', '    stop_process "$pid" "$start" 10000 >/dev/null', `    rm -f -- ${quote(runDir)}/"$port".pid`, '  fi', `  rm -f -- ${quote(pending + '.stop')}`, 'fi', `: > ${quote(lockInfo)}`),
+        kind: 'drain',
+        title: `wait for ${workers.length} old nginx workers`,
+        script: script(NOW_MS, 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            return { ms: requiredNumber(values, 'drain_ms'), timedOut: requiredNumber(values, 'timed_out') === 1 };
+        },
     };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/nginx.ts
+// Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
+// with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
+// old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
+
 
 
 
@@ -101144,9 +101661,11 @@ const EXIT_TEST_FAILED = 32;
 const EXIT_RELOAD_FAILED = 33;
 const EXIT_NO_NEW_WORKERS = 34;
 const EXIT_LAUNCH_GONE = 35;
-/** The include's full text. */
-function includeContent(port, note) {
-    return `# Written by the blue/green deploy action: ${note.replace(/[\r\n]/g, ' ')}\nset $service_url http://127.0.0.1:${port};\n`;
+const EXIT_INCLUDE_CHANGED = 36;
+const EXIT_NOT_LOADED = 37;
+/** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
+function textSum(text) {
+    return text === undefined ? 'absent' : (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
 }
 /** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
 function nginxArgv(spec, ...args) {
@@ -101172,53 +101691,118 @@ function reloadFunction(spec) {
 }
 /** "pid:ppid" of every nginx worker process, one per line. */
 const WORKERS = 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
-/** Common part of switch and restore: write, test, reload, wait for the new workers. */
-function rewriteInclude(spec, content, pending) {
+/** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
+function rewriteFiles(spec, changes, pending) {
     return [
         PATH_SETUP,
         asRoot(spec.sudo),
         reloadFunction(spec),
         WORKERS,
-        // Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
-        // both act: one of them renames it first. Given back on any failure.
-        ...(pending
-            ? [
-                `pending=${quote(pending)}`,
-                'claim="$pending.switch"',
-                `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
-                'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
-                'trap give_back EXIT',
-            ]
-            : []),
-        `inc=${quote(spec.include)}`,
-        'tmp="$inc.tmp"',
-        `new=${quote(content)}`,
+        ...(pending ? claimLaunch(pending) : []),
         "before=$(nginx_workers | tr '\\n' ' ')",
         `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
         'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
-        // The x keeps trailing newlines through $( ), so a restore is byte for byte.
-        'if [ -f "$inc" ]; then had=1; old=$(cat -- "$inc"; echo x); old=${old%x}; else had=0; old=; fi',
-        'write_include() { printf \'%s\' "$1" | as_root tee "$tmp" >/dev/null && as_root mv -f "$tmp" "$inc"; }',
+        // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
+        'write_file() { printf \'%s\' "$2" | as_root tee "$1.tmp" >/dev/null && as_root chmod 644 "$1.tmp" && as_root mv -f "$1.tmp" "$1"; }',
+        ...changes.flatMap(readAndCheck),
+        ...restoreFunction(changes),
+        `if ! { ${writes(changes)}; }; then`,
+        '  restore',
+        // The paths by their variables: a path is user input and must never be spliced into a shell string.
+        `  echo "could not write ${changes.map((_, i) => `$f${i}`).join(' and ')}" >&2`,
+        `  exit ${EXIT_WRITE_FAILED}`,
+        'fi',
+        ...testAndReload(spec, changes),
+        ...awaitNewWorkers(),
+        // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
+        ...(pending ? ['rm -f -- "$claim"'] : []),
+        'echo "workers_before=$before"',
+        'echo "workers_new=$fresh"',
+    ];
+}
+/** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
+function writes(changes) {
+    if (changes.length === 0)
+        return ':';
+    return changes
+        .map((c, i) => (c.content === undefined ? `as_root rm -f "$f${i}"` : `write_file "$f${i}" "$new${i}"`))
+        .join(' && ');
+}
+/**
+ * File i: its new text, and its old bytes for a restore (the x keeps trailing newlines through $( )). A file
+ * that changed since detection (someone edited it, another tool) stops everything before any write.
+ */
+function readAndCheck(change, i) {
+    return [
+        `f${i}=${quote(change.path)}`,
+        ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
+        `if [ -f "$f${i}" ]; then`,
+        `  had${i}=1`,
+        `  old${i}=$(cat -- "$f${i}" && echo x) || { echo "cannot read $f${i}" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+        `  old${i}=\${old${i}%x}`,
+        `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
+        `else had${i}=0; old${i}=; now=absent; fi`,
+        `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    ];
+}
+/** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
+function restoreFunction(changes) {
+    return [
         'restore() {',
-        '  if [ "$had" = 1 ]; then write_include "$old"; else as_root rm -f "$inc"; fi',
-        '  [ -e "$tmp" ] && as_root rm -f "$tmp"',
-        '  echo "the previous include was restored; nginx still serves the old configuration" >&2',
+        ...changes.flatMap((_, i) => [
+            `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root rm -f "$f${i}"; fi`,
+            `  [ -e "$f${i}.tmp" ] && as_root rm -f "$f${i}.tmp"`,
+        ]),
+        '  echo "the previous configuration was restored; nginx still serves it" >&2',
         '}',
-        `write_include "$new" || { [ -e "$tmp" ] && as_root rm -f "$tmp"; echo "could not write $inc" >&2; exit ${EXIT_WRITE_FAILED}; }`,
+    ];
+}
+/** nginx -t; files nginx must load are looked for in nginx -T; reload. Any failure restores. */
+function testAndReload(spec, changes) {
+    const loaded = changes.flatMap((c, i) => c.mustLoad
+        ? [
+            `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "# configuration file $f${i}:"; then`,
+            '  restore',
+            `  echo "nginx does not load $f${i}: add \\"include $f${i};\\" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file" >&2`,
+            `  exit ${EXIT_NOT_LOADED}`,
+            'fi',
+        ]
+        : []);
+    return [
         `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
         '  printf \'%s\\n\' "$out" >&2',
-        '  echo "nginx -t rejected the configuration with the new include" >&2',
+        '  echo "nginx -t rejected the new configuration" >&2',
         '  restore',
         `  exit ${EXIT_TEST_FAILED}`,
         'fi',
-        `if ! out=$(reload_nginx 2>&1); then`,
+        ...loaded,
+        'if ! out=$(reload_nginx 2>&1); then',
         '  printf \'%s\\n\' "$out" >&2',
         '  echo "nginx reload failed" >&2',
         '  restore',
         `  exit ${EXIT_RELOAD_FAILED}`,
         'fi',
-        // A reload returns before the master has started new workers: wait for one, so that from here on every
-        // new request goes to the new port and the old workers only finish what they have.
+    ];
+}
+/**
+ * Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
+ * both act: one of them renames it first. Given back on any failure.
+ */
+function claimLaunch(pending) {
+    return [
+        `pending=${quote(pending)}`,
+        'claim="$pending.switch"',
+        `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
+        'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
+        'trap give_back EXIT',
+    ];
+}
+/**
+ * A reload returns before the master has started new workers: wait for one, so that from here on every new
+ * request goes to the new port and the old workers only finish what they have.
+ */
+function awaitNewWorkers() {
+    return [
         'i=0',
         'while :; do',
         '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
@@ -101233,106 +101817,43 @@ function rewriteInclude(spec, content, pending) {
         '  fi',
         '  sleep 0.01',
         'done',
-        // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
-        ...(pending ? ['rm -f -- "$claim"'] : []),
-        'echo "workers_before=$before"',
-        'echo "workers_new=$fresh"',
     ];
 }
-/** `pending` is the launch record to clear once nginx routes to the new app. */
-function switchNginx(spec, port, note, pending) {
+/**
+ * One change of what nginx routes to: the files to write (each checked against what detection read), then
+ * nginx -t, reload, and the new workers awaited. `pending` is the launch record to clear once nginx routes to
+ * the new app (the switch to a new release only).
+ */
+function switchNginx(spec, title, changes, pending) {
     return {
-        title: `switch nginx to port ${port}`,
-        script: script(...rewriteInclude(spec, includeContent(port, note), pending)),
+        kind: 'switch',
+        title,
+        script: script(...rewriteFiles(spec, changes, pending)),
+        parse: parseSwitched,
     };
 }
-/** Rollback: put an earlier include text back (same write/test/reload path). */
-function restoreNginx(spec, port, note) {
-    return {
-        title: `switch nginx back to port ${port}`,
-        script: script(...rewriteInclude(spec, includeContent(port, note))),
-    };
-}
-/** Old workers to drain: those of the masters that started new workers. */
-function oldWorkers(before, fresh) {
-    const pairs = (text) => text
+/** `pid:ppid` pairs, space separated. */
+function workerPairs(text) {
+    return text
         .split(/\s+/)
         .filter(Boolean)
         .map((w) => w.split(':').map(Number));
-    const reloadedMasters = new Set(pairs(fresh).map(([, ppid]) => ppid));
-    return pairs(before)
+}
+/** Old workers to drain: those of the masters that started new workers. */
+function parseSwitched(stdout) {
+    const values = keyValues(stdout);
+    const reloadedMasters = new Set(workerPairs(required(values, 'workers_new')).map(([, ppid]) => ppid));
+    const oldWorkers = workerPairs(required(values, 'workers_before'))
         .filter(([, ppid]) => reloadedMasters.has(ppid))
         .map(([pid]) => pid);
-}
-
-;// CONCATENATED MODULE: ./src/commands/release.ts
-
-
-const NO_SPACE_EXIT = 28;
-/**
- * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
- * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
- * host already has the same jar (hard-linked, nothing to upload).
- */
-function prepareRelease(paths, id, sha256, jarBytes) {
-    const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
-    return {
-        title: `prepare release ${id}`,
-        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      printf '%s\n' ${quote(sha256)} > "$dir/app.jar.sha256"`, '      echo "reused=${f%/app.jar.sha256}"', '      exit 0', '    fi', '  fi', 'done', `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
-    };
-}
-/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
-function verifyUpload(paths, id, sha256) {
-    const jar = quote(paths.jar(id));
-    const part = quote(`${paths.jar(id)}.part`);
-    return {
-        title: `verify sha256 of ${paths.jar(id)}`,
-        script: script(`got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`, `if [ "$got" != ${quote(sha256)} ]; then`, `  rm -f -- ${part}`, `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`, '  exit 1', 'fi', `mv -f -- ${part} ${jar} || exit 1`, `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`, 'echo verified=1'),
-    };
-}
-/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
-function envFileContent(pairs) {
-    return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
-}
-
-;// CONCATENATED MODULE: ./src/commands/stop.ts
-
-
-
-/** A detached killer: `watchdog PID START SECONDS`. Static text, only positional arguments. */
-const WATCHDOG = [
-    "watchdog() { setsid sh -c '",
-    '  sleep "$3"',
-    '  s=$(sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null) || exit 0',
-    '  case "$s" in Z*|X*|"") exit 0 ;; esac',
-    '  [ "$(printf "%s\\n" "$s" | cut -d " " -f 20)" = "$2" ] && kill -KILL "$1"',
-    '\' watchdog "$1" "$2" "$3" </dev/null >/dev/null 2>&1 & }',
-].join('\n');
-function retireOld(paths, spec) {
-    const lines = [PATH_SETUP, OURS, LISTENING, WATCHDOG];
-    lines.push('now_ms() { date +%s%3N; }', 't0=$(now_ms)', `deadline=$((t0 + ${spec.drainTimeoutMs}))`, `for w in ${spec.oldWorkers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { echo drained=timeout; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "drain_ms=$(($(now_ms) - t0))"');
-    const old = spec.old;
-    if (old) {
-        const { pid, port } = old;
-        const start = quote(old.start);
-        lines.push(`if ours ${pid} ${start}; then`, `  kill -TERM ${pid} 2>/dev/null || { echo "cannot signal pid ${pid} (another user's process?)" >&2; exit 1; }`, '  t1=$(now_ms)', `  end=$((t1 + ${spec.stopTimeoutMs}))`, 
-        // Wait for the listener to close (or the exit, with await-stop); kill at the deadline.
-        `  while ours ${pid} ${start}${spec.awaitStop ? '' : ` && listening ${port}`}; do`, `    if [ "$(now_ms)" -ge "$end" ]; then kill -KILL ${pid} 2>/dev/null; echo stop=killed; break; fi`, '    sleep 0.02', '  done', `  if ours ${pid} ${start}; then`, `    left=$(( (end - $(now_ms)) / 1000 + 1 ))`, `    watchdog ${pid} ${start} "$left"`, '    echo stop=listener-closed', '  else', '    echo stop=exited', '  fi', '  echo "stop_ms=$(($(now_ms) - t1))"', 'else', '  echo stop=gone', 'fi', `if [ -r ${quote(paths.pidFile(port))} ] && read -r p _ < ${quote(paths.pidFile(port))} && [ "$p" = ${pid} ]; then rm -f -- ${quote(paths.pidFile(port))}; fi`);
-    }
-    const stop = old ? `stop pid ${old.pid} on port ${old.port}` : '';
-    const drain = `wait for ${spec.oldWorkers.length} old nginx workers`;
-    const title = !old ? drain : spec.oldWorkers.length === 0 ? stop : `${drain}, then ${stop}`;
-    return { title, script: script(...lines) };
-}
-/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
-function pruneReleases(paths, keep, current) {
-    return {
-        title: `keep the newest ${keep} releases`,
-        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
-    };
+    return { oldWorkers };
 }
 
 ;// CONCATENATED MODULE: ./src/health.ts
+// Step 4: poll the new app until it is healthy. Sub-second polls at first (a fast app is switched to as soon
+// as it is ready), growing to health-interval; never a fixed sleep. A connection refused is followed by a
+// check that the process still lives, so a crash fails the step at once instead of at the timeout.
+
 const FIRST_DELAY_MS = 100;
 const PROGRESS_EVERY_MS = 5000;
 /**
@@ -101372,15 +101893,22 @@ async function pollHealth(o) {
         if (o.signal?.aborted)
             return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
         const remaining = o.timeoutMs - (now() - started);
+        const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
         attempts++;
         try {
-            const result = await o.probe();
+            const result = await o.probe(given);
             last = describe(result);
             if (isHealthy(result, o.expect))
                 return { healthy: true, attempts, elapsedMs: now() - started, last };
         }
         catch (error) {
-            last = `no connection (${error.message})`;
+            // Errors and DOMExceptions (an AbortSignal's timeout) alike: a name and a message.
+            const { name = '', message = String(error) } = error;
+            // A last probe cut short by the deadline says less than the answer before it: keep that one.
+            const timedOut = /abort|timeout/i.test(`${name} ${message}`);
+            const cutShort = timedOut && given < o.probeTimeoutMs && last !== 'no answer yet';
+            if (!cutShort)
+                last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
             if (!(await o.alive()))
                 return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
         }
@@ -101394,6 +101922,244 @@ async function pollHealth(o) {
         }
         await sleep(Math.min(pollDelay(attempts - 1, o.intervalMs), Math.max(0, o.timeoutMs - elapsed)));
     }
+}
+
+;// CONCATENATED MODULE: ./src/nginx-include.ts
+// The nginx include as the user wrote it: `set $service_url <target>;`, where the target names the app's port
+// (`http://127.0.0.1:8080`, `http://localhost:8080/`, `"http://[::1]:8080"`, or `127.0.0.1:8080` used as
+// `proxy_pass http://$service_url;`), or, once the action keeps a warm backup (bake-time), the upstream group it
+// manages (`http://bluegreen_service_url`). A switch changes that address and nothing else; a restore puts back
+// the exact previous bytes. What cannot be recognised is an error, never a guess.
+/** Upstream groups the action writes are named bluegreen_<something>; any other name is the user's own. */
+const UPSTREAM_PREFIX = 'bluegreen_';
+/** `set $service_url`, an optional quote and scheme, then `host:port` (host: name, IPv4 or [IPv6]) or a name. */
+const SET_LINE = /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?)((?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}|bluegreen_[A-Za-z0-9_]+)((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
+const UNDERSTOOD_FORMS = 'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)';
+/** The one `set $service_url` line we understand; undefined when there is none or more than one. */
+function parseInclude(text) {
+    const found = [];
+    let offset = 0;
+    for (const line of text.split('\n')) {
+        const m = SET_LINE.exec(line);
+        if (m)
+            found.push(target(text, offset + m[1].length, m[2]));
+        offset += line.length + 1;
+    }
+    const [one] = found;
+    if (found.length !== 1)
+        return undefined;
+    if (one.port !== undefined && (one.port < 1 || one.port > 65535))
+        return undefined;
+    return one;
+}
+function target(text, start, address) {
+    const around = { before: text.slice(0, start), after: text.slice(start + address.length), address };
+    if (address.startsWith(UPSTREAM_PREFIX))
+        return { ...around, upstream: address };
+    return { ...around, port: Number(address.slice(address.lastIndexOf(':') + 1)) };
+}
+/** The same bytes with only the address changed. */
+function withAddress(target, address) {
+    return `${target.before}${address}${target.after}`;
+}
+/** The same bytes with only the port changed (an address `host:port`). */
+function withPort(target, port) {
+    return withAddress(target, target.address.replace(/:\d+$/, `:${port}`));
+}
+const FRESH_COMMENT = '# Written by the blue/green deploy action; it changes only the address below.';
+/** A first deploy's include, when there is none yet: straight to a port, or to our upstream group. */
+function freshInclude(address) {
+    const url = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address;
+    return `${FRESH_COMMENT}\nset $service_url http://${url};\n`;
+}
+/** Includes written by versions before 0.2 carry a comment naming a release and port, stale after a switch. */
+const LEGACY_COMMENT = /^# Written by the blue\/green deploy action: .*\n/;
+/** The include routed to `address` (a port, or an upstream name): only the address changes. */
+function switchedText(target, address) {
+    if (!target)
+        return freshInclude(String(address));
+    const text = typeof address === 'number' ? withPort(target, address) : withAddress(target, address);
+    return text.replace(LEGACY_COMMENT, `${FRESH_COMMENT}\n`);
+}
+/** Is this include text empty for our purpose (no directives at all, only blank lines and comments)? */
+function isBlank(text) {
+    return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
+}
+
+;// CONCATENATED MODULE: ./src/nginx-upstream.ts
+// The upstream group the action keeps in nginx's http {} context while a new version bakes: the new app first,
+// the old one as `backup`, so that nginx sends every request the new app refuses (it died, it is restarting)
+// to the old one, which still runs. After the bake window the group holds the new app alone.
+
+
+/** bluegreen_<include's name>: one group per include, so two apps on one host never share one. */
+function upstreamName(includePath) {
+    const base = external_node_path_.posix.basename(includePath).replace(/\.[^.]*$/, '');
+    return `${UPSTREAM_PREFIX}${base.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+/** Beside the include (conf.d, which nginx.conf loads in http {} on Debian and RHEL alike). */
+function defaultUpstreamFile(includePath) {
+    const base = external_node_path_.posix.basename(includePath).replace(/\.[^.]*$/, '');
+    return external_node_path_.posix.join(external_node_path_.posix.dirname(includePath), `bluegreen-${base}.conf`);
+}
+function upstreamText(name, servers) {
+    return [
+        '# Written by the blue/green deploy action: where the include sends the traffic. Do not edit.',
+        `upstream ${name} {`,
+        `    server 127.0.0.1:${servers.primary};`,
+        ...(servers.backup === undefined ? [] : [`    server 127.0.0.1:${servers.backup} backup;`]),
+        '}',
+        '',
+    ].join('\n');
+}
+/** Only the exact text this module writes is understood; anything else is not ours to change. */
+function parseUpstream(text, name) {
+    const ports = [...text.matchAll(/^ {4}server 127\.0\.0\.1:(\d{1,5})(?: backup)?;$/gm)].map((m) => Number(m[1]));
+    if (ports.length === 0)
+        return undefined;
+    const servers = ports.length > 1 ? { primary: ports[0], backup: ports[1] } : { primary: ports[0] };
+    return upstreamText(name, servers) === text ? servers : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/steps/routing.ts
+
+
+/** Only the files whose text changes. */
+function changed(changes) {
+    return changes.filter((c) => c.content !== c.expected);
+}
+/** To the new app on the idle port; with `bake`, keeping the live one as the backup. */
+function switchChanges(plan, bake) {
+    const { include, upstream } = plan.routing;
+    const viaUpstream = bake || include.target?.upstream !== undefined;
+    if (!viaUpstream) {
+        return changed([
+            { path: include.path, content: switchedText(include.target, plan.idle), expected: include.text },
+        ]);
+    }
+    const servers = bake && plan.live !== undefined ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
+    return changed([
+        {
+            path: upstream.path,
+            content: upstreamText(upstream.name, servers),
+            expected: upstream.text,
+            mustLoad: true,
+        },
+        { path: include.path, content: switchedText(include.target, upstream.name), expected: include.text },
+    ]);
+}
+/** After the bake window: the new app alone. */
+function bakeEndChanges(plan) {
+    const { upstream } = plan.routing;
+    const during = switchChanges(plan, true).find((c) => c.path === upstream.path)?.content ?? upstream.text;
+    return changed([
+        { path: upstream.path, content: upstreamText(upstream.name, { primary: plan.idle }), expected: during },
+    ]);
+}
+/** Back to the old app: both files exactly as they were before this deploy. */
+function switchBackChanges(plan, bake) {
+    return switchChanges(plan, bake).map((c) => ({
+        path: c.path,
+        content: c.path === plan.routing.include.path ? plan.routing.include.text : plan.routing.upstream.text,
+        expected: c.content,
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/steps/switch-back.ts
+// After a failed check behind nginx (verify-url, or the bake window): nginx back to the old app, which still
+// runs, with both routing files exactly as they were; then the new app is stopped once no worker routes to it.
+
+
+
+
+/** Returns false on a first deploy, where there is nothing to go back to. */
+async function switchBack(ctx, plan, app) {
+    const { host, log, settings: s } = ctx;
+    if (plan.live === undefined) {
+        log.warning('first deploy: there is no previous version to switch back to');
+        return false;
+    }
+    const changes = switchBackChanges(plan, s.bakeTimeMs > 0);
+    const { oldWorkers } = await host.run(switchNginx(ctx.nginx, `switch nginx back to port ${plan.live}`, changes));
+    ctx.state.servingPort = plan.live;
+    log.info(`nginx routes to port ${plan.live} again`);
+    await host.run(drainWorkers(oldWorkers, s.drainTimeoutMs));
+    await host.run(stopApp(ctx.paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false }));
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/steps/bake.ts
+// Step 11 (bake-time > 0): the new version must prove itself while the old one still runs as nginx's backup.
+// Until the window ends the new app is watched: alive, healthy on its own port, and healthy through nginx when
+// verify-url is given. A failure switches nginx back to the old app and stops the new one; a clean window
+// drops the backup, so that the old app can be drained and stopped.
+
+
+
+
+
+
+const WATCH_INTERVAL_MS = 250;
+/** One failed answer can be a blip; two in a row are not. */
+const FAILURES_IN_A_ROW = 2;
+async function bake(ctx, plan, app) {
+    const ms = ctx.settings.bakeTimeMs;
+    if (ms === 0) {
+        ctx.steps.skip('Bake', 'bake-time is 0');
+        return;
+    }
+    await ctx.steps.run('Bake', async (detail) => {
+        const problem = await watch(ctx, plan, app, ms);
+        if (problem === undefined) {
+            await dropBackup(ctx, plan);
+            detail(`the new app stayed healthy for ${ms / 1000} s${plan.live === undefined ? '' : `; port ${plan.live} is no longer a backup`}`);
+            return;
+        }
+        const back = await switchBack(ctx, plan, app);
+        throw new Error(`${problem}; ${back ? `switched back: port ${plan.live} serves again` : 'first deploy: nothing to switch back to'}`);
+    });
+}
+/** The first problem seen within `ms`, or undefined. */
+async function watch(ctx, plan, app, ms) {
+    const { clock, settings: s } = ctx;
+    const started = clock.now();
+    const urls = [`http://127.0.0.1:${plan.idle}${s.healthPath}`, ...(s.verifyUrl ? [s.verifyUrl] : [])];
+    const failures = new Map();
+    while (clock.now() - started < ms) {
+        const seconds = ((clock.now() - started) / 1000).toFixed(1);
+        if (!(await ctx.host.run(isAlive(app))))
+            return `the new app (pid ${app.pid}) exited ${seconds} s into the bake window`;
+        for (const url of urls) {
+            const answer = await probe(ctx, url);
+            const count = answer === undefined ? 0 : (failures.get(url) ?? 0) + 1;
+            failures.set(url, count);
+            if (count >= FAILURES_IN_A_ROW)
+                return `${url} turned unhealthy ${seconds} s into the bake window (${answer})`;
+        }
+        await clock.sleep(WATCH_INTERVAL_MS);
+    }
+    return undefined;
+}
+/** undefined when healthy, else what was wrong. */
+async function probe(ctx, url) {
+    try {
+        const result = await ctx.host.httpGet(url, ctx.settings.healthProbeTimeoutMs);
+        if (isHealthy(result, ctx.settings.healthExpect))
+            return undefined;
+        return `HTTP ${result.status} ${result.body.replace(/\s+/g, ' ').trim().slice(0, 200)}`.trim();
+    }
+    catch (error) {
+        return `no answer: ${error instanceof Error ? error.message : String(error)}`;
+    }
+}
+/** The new app alone in the upstream group; the workers that could still use the backup are drained. */
+async function dropBackup(ctx, plan) {
+    const changes = bakeEndChanges(plan);
+    if (changes.length === 0)
+        return;
+    const title = `nginx: drop the backup on port ${plan.live ?? '-'}`;
+    const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, changes));
+    await ctx.host.run(drainWorkers(oldWorkers, ctx.settings.drainTimeoutMs));
 }
 
 ;// CONCATENATED MODULE: ./src/layout.ts
@@ -101416,30 +102182,158 @@ function layout(remoteDir) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/steps/context.ts
+
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+function hostContext(init) {
+    const s = init.settings;
+    return {
+        clock: realClock,
+        ...init,
+        paths: layout(s.remoteDir),
+        nginx: { config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
+        state: {},
+        undo: new UndoList(),
+    };
+}
+class DeployCancelled extends Error {
+    constructor() {
+        super('the deploy was cancelled');
+        this.name = 'DeployCancelled';
+    }
+}
+/** Between steps: a cancelled run stops here, and what was started is undone. */
+function checkCancelled(ctx) {
+    if (ctx.signal?.aborted)
+        throw new DeployCancelled();
+}
+/** What to undo, newest first, if a step fails before nginx routes to the new app. */
+class UndoList {
+    actions = [];
+    push(what, run) {
+        this.actions.push({ what, run });
+    }
+    /** From the switch on, nothing may stop the app nginx routes to. */
+    clear() {
+        this.actions.length = 0;
+    }
+    async runAll(log) {
+        for (const action of this.actions.splice(0).reverse()) {
+            log.info(`undo: ${action.what}`);
+            await action
+                .run()
+                .catch((e) => log.warning(`could not ${action.what}: ${e.message}`));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/detect.ts
+
+
+
+/** read_file KEY PATH: KEY=present and KEY_b64=<bytes>, or KEY=unreadable, or KEY=missing. */
+const READ_FILE = [
+    'read_file() {',
+    '  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"',
+    '  elif [ -e "$2" ]; then echo "$1=unreadable"',
+    '  else echo "$1=missing"; fi',
+    '}',
+].join('\n');
+/** Every port either file names, to look at as well; the parsers decide what the files say. */
+const NAMED_PORTS = [
+    'named_ports() {',
+    '  sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$1" 2>/dev/null',
+    '  sed -n \'s/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p\' "$2" 2>/dev/null',
+    '}',
+].join('\n');
+/** For each port: listening_P, and pid_P (ours) and listener_P (who listens) when known. */
+const PORT_REPORT = [
+    'for p in $(printf \'%s\\n\' "$@" | sort -un); do',
+    '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
+    '  f="$run/$p.pid"',
+    '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
+    '    echo "pid_$p=$pid $start $rel"',
+    '  fi',
+    '  lp=$(listener_pid "$p")',
+    '  if [ -n "$lp" ]; then',
+    '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
+    '  fi',
+    'done',
+];
+function detectPorts(paths, files, ports) {
+    return {
+        kind: 'detect',
+        title: `detect live port (${files.include})`,
+        script: script(PATH_SETUP, OURS, LISTENING, READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
+        // Split on purpose: named_ports prints digits only, one port a line.
+        '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
+        parse: parseDetection,
+    };
+}
+function fileRead(kv, key) {
+    const state = required(kv, key);
+    if (state === 'present')
+        return { state, text: Buffer.from(required(kv, `${key}_b64`), 'base64').toString('utf8') };
+    if (state === 'missing' || state === 'unreadable')
+        return { state };
+    throw new OutputError(`the detect script printed ${key}=${state}`);
+}
+function portState(kv, port) {
+    const state = { port, listening: kv.get(`listening_${port}`) === '1' };
+    const ours = kv.get(`pid_${port}`)?.split(' ');
+    if (ours && ours.length >= 2)
+        state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
+    const listener = kv.get(`listener_${port}`);
+    if (listener) {
+        const [pid, start, ...command] = listener.split(' ');
+        state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
+    }
+    return state;
+}
+function parseDetection(output) {
+    const kv = keyValues(output);
+    const ports = new Map();
+    for (const key of kv.keys()) {
+        const m = /^listening_(\d+)$/.exec(key);
+        if (m)
+            ports.set(Number(m[1]), portState(kv, Number(m[1])));
+    }
+    return {
+        include: fileRead(kv, 'include'),
+        upstream: fileRead(kv, 'upstream'),
+        releases: requiredNumber(kv, 'releases'),
+        ports,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/plan.ts
+
+
 class PortConflictError extends Error {
+}
+/** The host's state contradicts itself or cannot be read: nothing is changed until a person looks. */
+class HostStateError extends Error {
 }
 function plan_describe(state) {
     return state.listener
         ? `pid ${state.listener.pid} (${state.listener.command || 'unknown command'})`
         : 'a process the deploy user cannot see (owned by another user)';
 }
-function planPorts(d, blue, green) {
+function planPorts(d, input) {
+    const { blue, green } = input;
     const notes = [];
     const state = (port) => d.ports.get(port) ?? { port, listening: false };
     const usable = (port) => !state(port).listening || state(port).ours !== undefined;
+    const routing = readRouting(d, input);
+    const routedPort = routedTo(d, routing, notes);
     let live;
-    if (d.includePort !== undefined && state(d.includePort).listening) {
-        live = d.includePort;
-    }
-    else if (d.include !== 'present') {
-        notes.push(`the nginx include is ${d.include}: this is a first deploy, it will be written`);
-    }
-    else if (d.includePort === undefined) {
-        notes.push('the nginx include has no `set $service_url` line: it will be written');
-    }
-    else {
-        notes.push(`the nginx include points to port ${d.includePort}, where nothing listens: first deploy`);
+    if (routedPort !== undefined && state(routedPort).listening)
+        live = routedPort;
+    else if (routedPort !== undefined) {
+        notes.push(`nginx routes to port ${routedPort}, where nothing listens: first deploy`);
     }
     let idle;
     if (live === blue)
@@ -101453,323 +102347,706 @@ function planPorts(d, blue, green) {
         throw new PortConflictError(`idle port ${idle} is held by ${plan_describe(idleState)}, which this action did not start; ` +
             'refusing to touch it. Stop it, or choose other blue-port/green-port values.');
     }
-    const plan = { live, idle, notes };
+    const plan = { live, idle, routing, notes };
     if (idleState.ours)
         plan.staleOnIdle = { pid: idleState.ours.pid, start: idleState.ours.start };
-    if (live !== undefined) {
-        const liveState = state(live);
-        if (liveState.ours) {
-            plan.oldProcess = { pid: liveState.ours.pid, start: liveState.ours.start, ours: true };
-        }
-        else if (liveState.listener) {
-            const { pid, start, command } = liveState.listener;
-            plan.oldProcess = { pid, start, ours: false, command };
-            notes.push(`port ${live} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
-        }
-        else {
-            notes.push(`the process on port ${live} is not visible to the deploy user; it is left running after the switch`);
-        }
-    }
+    if (live !== undefined)
+        plan.oldProcess = oldProcess(state(live), notes);
     return plan;
 }
-
-;// CONCATENATED MODULE: ./src/remote.ts
-// The side effects of a deploy on one host, behind a small interface so the deploy logic is tested without
-// a network. ssh.ts implements it over one SSH connection.
-
-class RemoteCommandError extends Error {
-    command;
-    result;
-    constructor(command, result) {
-        const detail = (result.stderr || result.stdout).trim();
-        super(`${command.title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
-        this.command = command;
-        this.result = result;
-        this.name = 'RemoteCommandError';
+/** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
+function readRouting(d, input) {
+    const name = upstreamName(input.includePath);
+    const unreadable = (path) => new HostStateError(`${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
+    if (d.include.state === 'unreadable')
+        throw unreadable(input.includePath);
+    if (d.upstream.state === 'unreadable')
+        throw unreadable(input.upstreamPath);
+    const includeText = d.include.state === 'present' ? d.include.text : undefined;
+    const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
+    const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);
+    if (upstreamText !== undefined && !servers) {
+        throw new HostStateError(`${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`);
     }
+    return {
+        include: {
+            path: input.includePath,
+            text: includeText,
+            target: includeText === undefined ? undefined : parseInclude(includeText),
+        },
+        upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
+    };
 }
-/** exec() that throws RemoteCommandError on a non-zero exit. */
-async function execChecked(remote, command) {
-    const result = await remote.exec(command);
-    if (result.code !== 0)
-        throw new RemoteCommandError(command, result);
-    return result;
+/** The port the files route to; undefined on a host the action never deployed to and no include yet. */
+function routedTo(d, routing, notes) {
+    const { include, upstream } = routing;
+    const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
+    const deployed = running.length > 0 || d.releases > 0;
+    const evidence = running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
+    if (include.text === undefined) {
+        if (deployed) {
+            throw new HostStateError(`${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`);
+        }
+        notes.push('the nginx include is missing: this is a first deploy, it will be written');
+        return undefined;
+    }
+    const target = include.target;
+    if (target?.port !== undefined)
+        return target.port;
+    if (target?.upstream !== undefined)
+        return upstreamPort(target.upstream, upstream);
+    if (!deployed && isBlank(include.text)) {
+        notes.push('the nginx include has no `set $service_url` line yet: it will be written');
+        return undefined;
+    }
+    throw new HostStateError(`cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`);
 }
-/** execChecked(), then the script's `key=value` lines. */
-async function execValues(remote, command) {
-    return parseKeyValues((await execChecked(remote, command)).stdout);
+function upstreamPort(name, upstream) {
+    if (name !== upstream.name) {
+        throw new HostStateError(`the include routes to upstream ${name}, but this include's group is ${upstream.name}; nothing was changed`);
+    }
+    if (!upstream.servers) {
+        throw new HostStateError(`the include routes to upstream ${name}, but ${upstream.path} is missing: put it back (or route the include to 127.0.0.1:PORT); nothing was changed`);
+    }
+    return upstream.servers.primary;
+}
+function oldProcess(live, notes) {
+    if (live.ours)
+        return { pid: live.ours.pid, start: live.ours.start, ours: true };
+    if (live.listener) {
+        const { pid, start, command } = live.listener;
+        notes.push(`port ${live.port} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
+        return { pid, start, ours: false, command };
+    }
+    notes.push(`the process on port ${live.port} is not visible to the deploy user; it is left running after the switch`);
+    return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/deploy.ts
-// The blue/green deploy of one host, step by step. Until nginx is switched, every failure undoes what was
-// started (the new app is stopped) so the old version keeps serving; after the switch, a failed check
-// through nginx switches back while the old app still runs.
+;// CONCATENATED MODULE: ./src/steps/detect.ts
+// Step 3: which port is live, which is idle, and what runs on each, from what is true on the host.
 
 
 
+async function detectLive(ctx) {
+    const { settings: s, state } = ctx;
+    const includePath = s.nginxInclude;
+    const upstreamPath = s.nginxUpstreamFile ?? defaultUpstreamFile(includePath);
+    return ctx.steps.run('Detect ports', async (detail) => {
+        const files = { include: includePath, upstream: upstreamPath };
+        const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
+        const plan = planPorts(detection, { blue: s.bluePort, green: s.greenPort, includePath, upstreamPath });
+        plan.notes.forEach((note) => ctx.log.info(note));
+        state.previousPort = plan.live;
+        state.servingPort = plan.live;
+        detail(plan.live === undefined ? `first deploy: idle ${plan.idle}` : `live ${plan.live}, idle ${plan.idle}`);
+        return plan;
+    });
+}
 
+;// CONCATENATED MODULE: ./src/steps/drain.ts
+// Step 9: until the old nginx workers have exited, some requests still reach the old app: wait for them
+// before checking through nginx, and before stopping the old app.
 
+async function drain(ctx, oldWorkers) {
+    const { drainTimeoutMs } = ctx.settings;
+    await ctx.steps.run('Drain nginx', async (detail) => {
+        const drained = await ctx.host.run(drainWorkers(oldWorkers, drainTimeoutMs));
+        if (drained.timedOut) {
+            ctx.log.warning(`old nginx workers were still busy after drain-timeout (${drainTimeoutMs / 1000} s)`);
+        }
+        detail(`${oldWorkers.length} old nginx workers finished their requests in ${drained.ms} ms`);
+    });
+}
 
-
-
+;// CONCATENATED MODULE: ./src/steps/health-gate.ts
+// Step 7: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
+// step at once; on any failure the app's log tail is shown (secret values cut out).
 
 
 
 const LOG_TAIL_LINES = 40;
-class DeployCancelled extends Error {
-    constructor() {
-        super('the deploy was cancelled');
-    }
+async function healthGate(ctx, plan, app, releaseId) {
+    const { settings: s, host } = ctx;
+    await ctx.steps.run('Health check', async (detail) => {
+        const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
+        const outcome = await pollHealth({
+            probe: (ms) => host.httpGet(url, ms),
+            probeTimeoutMs: s.healthProbeTimeoutMs,
+            alive: () => host.run(isAlive(app)),
+            expect: s.healthExpect,
+            timeoutMs: s.healthTimeoutMs,
+            intervalMs: s.healthIntervalMs,
+            onProgress: (m) => ctx.log.info(m),
+            signal: ctx.signal,
+            now: () => ctx.clock.now(),
+            sleep: (ms) => ctx.clock.sleep(ms),
+        });
+        if (outcome.healthy) {
+            await ensureOurs(ctx, app, plan.idle);
+            detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
+            return;
+        }
+        if (outcome.reason === 'aborted')
+            throw new DeployCancelled();
+        await showLogTail(ctx, releaseId);
+        throw new Error(outcome.reason === 'exited'
+            ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
+            : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`);
+    });
 }
-async function deployHost(ctx) {
-    const { settings: s, remote, steps, log } = ctx;
-    const paths = layout(s.remoteDir);
-    const nginx = {
-        include: s.nginxInclude,
-        config: s.nginxConfig,
-        reload: s.nginxReload,
+const MAX_LINE = 2000;
+/** Lines longer than MAX_LINE characters are cut, saying how much. */
+function capLines(text) {
+    return text
+        .split('\n')
+        .map((line) => line.length > MAX_LINE
+        ? `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`
+        : line)
+        .join('\n');
+}
+/** The answer must come from the app this deploy launched (or a process of its own), never a stranger. */
+async function ensureOurs(ctx, app, port) {
+    const found = await ctx.host.run(portOwner(app, port));
+    if (found.owner === 'ours')
+        return;
+    const who = found.owner === 'foreign' ? `pid ${found.pids.join(', ')}` : 'a process the deploy user cannot see';
+    throw new Error(`port ${port} answered healthy, but it is served by ${who}, not by the app this deploy launched (pid ${app.pid}); nothing was switched`);
+}
+/** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
+async function showLogTail(ctx, releaseId) {
+    const tail = await ctx.host.run(logTail(ctx.paths, releaseId, LOG_TAIL_LINES));
+    const secrets = ctx.settings.secretEnv.map(([, value]) => value).filter((v) => v !== '');
+    const shown = secrets.reduce((text, secret) => text.split(secret).join('***'), tail);
+    ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:`);
+    ctx.log.verbatim(capLines(shown));
+}
+
+;// CONCATENATED MODULE: ./src/commands/systemd-launch.ts
+
+
+
+
+
+/** Writes the unit file where it differs from the wanted one (then daemon-reload). */
+function ensureUnitFile(spec) {
+    const content = quote(unitFile(spec));
+    const path = unitFilePath(spec.scope, spec.serviceName);
+    const write = spec.scope === 'system'
+        ? [
+            `  printf '%s' ${content} | as_root tee ${quote(path)} >/dev/null || { echo ${quote(`cannot write ${path}`)} >&2; exit 1; }`,
+        ]
+        : [
+            `  mkdir -p -- "$HOME"/${quote(path.slice(0, path.lastIndexOf('/')))} || exit 1`,
+            `  printf '%s' ${content} > "$unit_file.tmp" && mv -f -- "$unit_file.tmp" "$unit_file" || { echo "cannot write $unit_file" >&2; exit 1; }`,
+        ];
+    return [
+        spec.scope === 'system' ? `unit_file=${quote(path)}` : `unit_file="$HOME"/${quote(path)}`,
+        `if ! printf '%s' ${content} | cmp -s - "$unit_file"; then`,
+        ...write,
+        '  sctl daemon-reload || exit 1',
+        '  echo unit_file=written',
+        'fi',
+    ];
+}
+/**
+ * Writes run/PORT.launch and (when it differs) the unit file, records the launch as pending before anything
+ * starts (the lock's watchdog stops the unit if the session is lost), starts the instance and reads its MainPID:
+ * the JVM. Prints `pid=` and `start=` like launchApp (pid 0 when the app already died: the health check says so).
+ */
+function launchUnit(paths, spec) {
+    const { port, unit } = spec;
+    const launcher = `${paths.runDir}/${port}.launch`;
+    const name = quote(unit.name);
+    const record = quote(unitRecord(unit));
+    const cannotRecord = `{ echo ${quote(`cannot write the launch records in ${paths.runDir} (disk full?)`)} >&2; exit ${LAUNCH_RECORD_EXIT}; }`;
+    return {
+        kind: 'launch',
+        title: `launch ${spec.releaseId} as ${unit.name}`,
+        script: script(PATH_SETUP, OURS, systemctlFunctions(unit.scope, unit.sudo), `cd -- ${quote(paths.root)} || exit 1`, `java=$(command -v -- ${quote(spec.java)}) || { echo ${quote(`java: "${spec.java}" is not a command the deploy user can run`)} >&2; exit 1; }`, 'case "$java" in /*) ;; *) echo "java: $java is not a program file" >&2; exit 1 ;; esac', `case "$java" in *"'"*) echo "java: the path $java contains a quote" >&2; exit 1 ;; esac`, `{ printf '#!/bin/sh\\njava='"'%s'"'\\n' "$java" && printf '%s' ${quote(launcherBody(paths, spec))}; } > ${quote(`${launcher}.tmp`)} &&`, `  mv -f -- ${quote(`${launcher}.tmp`)} ${quote(launcher)} || ${cannotRecord}`, ...ensureUnitFile(spec.unitFile), `printf '0 0 %s %s\\n' ${port} ${record} > ${quote(paths.pending)} || ${cannotRecord}`, `if ! out=$(sctl start ${name} 2>&1); then`, '  printf \'%s\\n\' "$out" >&2', `  sshow status --no-pager -n 20 ${name} >&2`, `  sctl stop --no-block ${name}`, '  exit 1', 'fi', `pid=$(sshow show -p MainPID --value ${name})`, 'start=$(start_time "$pid"); [ -n "$start" ] || start=0', `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(port))} &&`, `  printf '%s %s %s %s\\n' "$pid" "$start" ${port} ${record} > ${quote(paths.pending)}; }; then`, `  sctl stop --no-block ${name}`, `  ${cannotRecord}`, 'fi', 'echo "pid=$pid"', 'echo "start=$start"'),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            return { pid: requiredNumber(values, 'pid'), start: required(values, 'start'), unit };
+        },
+    };
+}
+/** The sudo commands a system unit needs, `$sc` and `$tee` standing for the host's systemctl and tee. */
+function sudoCommands(serviceName, ports) {
+    const perPort = ports.flatMap((p) => ['start', 'stop --no-block', 'enable', 'disable'].map((verb) => `$sc ${verb} ${unitName(serviceName, p)}`));
+    return ['$sc daemon-reload', ...perPort, `$tee ${unitFilePath('system', serviceName)}`];
+}
+function systemChecks(spec) {
+    const commands = sudoCommands(spec.unitFile.serviceName, spec.ports);
+    const unitPath = unitFilePath('system', spec.unitFile.serviceName);
+    return [
+        'if [ "$(id -u)" -ne 0 ]; then',
+        spec.sudo === 'never'
+            ? '  echo "problem=supervisor: systemd needs root or sudo, but sudo is never: log in as root, or use supervisor: systemd-user"'
+            : [
+                '  sc=$(command -v systemctl) tee=$(command -v tee) missing=',
+                // The unit file needs no tee right when an admin installed exactly this file.
+                `  if printf '%s' ${quote(unitFile(spec.unitFile))} | cmp -s - ${quote(unitPath)}; then same=1; else same=0; fi`,
+                ...commands.map((c) => `  ${c.startsWith('$tee') ? '[ "$same" = 1 ] || ' : ''}sudo -n -l ${c} >/dev/null 2>&1 || missing="$missing, ${c}"`),
+                '  if [ -n "$missing" ]; then',
+                `    echo "problem=supervisor: systemd: the deploy user $(id -un) may not run with sudo: \${missing#, }. Add to its sudoers file (visudo -f /etc/sudoers.d/deploy): $(id -un) ALL=(root) NOPASSWD: ${commands.join(', ')}"`,
+                '  fi',
+            ].join('\n'),
+        'fi',
+    ];
+}
+function userChecks() {
+    return [
+        'user=$(id -un)',
+        'linger=$(loginctl show-user "$user" -p Linger --value 2>/dev/null)',
+        'if [ "$linger" != yes ] && [ ! -e "/var/lib/systemd/linger/$user" ]; then',
+        '  echo "problem=supervisor: systemd-user needs lingering for $user (else the app stops with the last session and does not start at boot): run once as root: loginctl enable-linger $user"',
+        'else',
+        '  XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR',
+        '  systemctl --user show-environment >/dev/null 2>&1 ||',
+        '    echo "problem=supervisor: systemd-user: the user manager of $user is not reachable (XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR): check that user@$(id -u).service runs (loginctl enable-linger $user, or reboot)"',
+        'fi',
+    ];
+}
+/** Prints one `problem=` line per thing that would stop supervision from working; none when all is well. */
+function supervisorCheck(spec) {
+    const system = spec.unitFile.scope === 'system';
+    return {
+        kind: 'supervisorCheck',
+        title: `check supervisor ${system ? 'systemd' : 'systemd-user'}`,
+        script: script(PATH_SETUP, 'if [ ! -d /run/systemd/system ]; then', `  echo "problem=supervisor: ${system ? 'systemd' : 'systemd-user'} needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"`, '  exit 0', 'fi', 'command -v mkfifo >/dev/null 2>&1 && command -v tee >/dev/null 2>&1 || echo "problem=supervisor: the launcher needs mkfifo and tee (coreutils) on the host"', ...(system ? systemChecks(spec) : userChecks())),
+        parse: (stdout) => stdout
+            .split('\n')
+            .filter((l) => l.startsWith('problem='))
+            .map((l) => l.slice('problem='.length)),
+    };
+}
+/** The sudoers line for supervisor: systemd (README), with the host's systemctl and tee. */
+function sudoersLine(user, serviceName, ports, bin = { systemctl: '/usr/bin/systemctl', tee: '/usr/bin/tee' }) {
+    const commands = sudoCommands(serviceName, ports).map((c) => c.replace('$sc', bin.systemctl).replace('$tee', bin.tee));
+    return `${user} ALL=(root) NOPASSWD: ${commands.join(', ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/steps/supervise.ts
+// Supervision by systemd (supervisor: systemd | systemd-user): the check before anything changes, the unit
+// instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
+
+
+/** The instance that runs (or would run) the app on `port`; undefined without a supervisor. */
+function unitFor(ctx, port) {
+    const s = ctx.settings;
+    if (s.supervisor === 'none')
+        return undefined;
+    return {
+        scope: s.supervisor === 'systemd' ? 'system' : 'user',
+        name: unitName(s.serviceName, port),
         sudo: s.sudo,
     };
-    const checkCancel = () => {
-        if (ctx.signal?.aborted)
-            throw new DeployCancelled();
+}
+function unitFileSpec(ctx) {
+    const s = ctx.settings;
+    return {
+        scope: s.supervisor === 'systemd' ? 'system' : 'user',
+        serviceName: s.serviceName,
+        root: ctx.paths.root,
+        user: s.username,
+        stopTimeoutMs: s.stopTimeoutMs,
     };
-    // What to undo, newest first, if a step fails before the deploy is committed.
-    const undo = [];
-    const lock = await steps.run('Lock', (detail) => acquireLock(ctx, detail));
+}
+/** Fails before anything is launched when the host cannot supervise the app, naming the fix. */
+async function checkSupervisor(ctx) {
+    const s = ctx.settings;
+    if (s.supervisor === 'none')
+        return;
+    await ctx.steps.run('Check supervisor', async (detail) => {
+        const spec = { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
+        const problems = await ctx.host.run(supervisorCheck(spec));
+        if (problems.length > 0)
+            throw new Error(problems.join('\n'));
+        detail(`${s.supervisor}: ${unitName(s.serviceName, s.bluePort)} and ${unitName(s.serviceName, s.greenPort)}`);
+    });
+}
+/** The live port's instance starts at boot (the old one is disabled when it is stopped). */
+async function enableAtBoot(ctx, plan) {
+    const unit = unitFor(ctx, plan.idle);
+    if (!unit)
+        return;
+    await ctx.steps.run('Enable at boot', async (detail) => {
+        await ctx.host.run(enableUnit(unit));
+        detail(`${unit.name} enabled`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/steps/launch.ts
+// Steps 5 and 6: free the idle port of a stale app of ours, then start the new release there. From the launch
+// until the switch, the undo list stops the new app if anything fails.
+
+
+
+async function freeIdlePort(ctx, plan) {
+    const name = `Free port ${plan.idle}`;
+    const stale = plan.staleOnIdle;
+    if (!stale) {
+        ctx.steps.skip(name, 'nothing of ours held it');
+        return;
+    }
+    await ctx.steps.run(name, async (detail) => {
+        const timeoutMs = ctx.settings.stopTimeoutMs;
+        const app = { ...stale, unit: unitFor(ctx, plan.idle) };
+        const stopped = await ctx.host.run(stopApp(ctx.paths, { app, port: plan.idle, timeoutMs, untilClosed: false }));
+        detail(`stale pid ${stale.pid}: ${stopped.how} after ${stopped.ms} ms`);
+    });
+}
+async function launch(ctx, plan, releaseId) {
+    const { settings: s, paths } = ctx;
+    return ctx.steps.run(`Launch on ${plan.idle}`, async (detail) => {
+        const spec = { releaseId, port: plan.idle, java: s.java, javaOpts: s.javaOpts, appArgs: s.appArgs };
+        const app = await ctx.host.run(launchCommand(ctx, spec));
+        const what = app.unit ? `${app.unit.name}, pid ${app.pid}` : `pid ${app.pid}`;
+        ctx.undo.push(`stop the new app (${what})`, () => ctx.host.run(stopApp(paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false })));
+        detail(`${what}, log ${paths.log(releaseId)}`);
+        return app;
+    });
+}
+/** A detached process group, or an instance of the supervisor's unit. */
+function launchCommand(ctx, spec) {
+    const unit = unitFor(ctx, spec.port);
+    if (!unit)
+        return launchApp(ctx.paths, spec);
+    const args = javaArgv(ctx.paths, spec).slice(1);
+    return launchUnit(ctx.paths, { ...spec, args, unit, unitFile: unitFileSpec(ctx) });
+}
+
+;// CONCATENATED MODULE: ./src/commands/lock.ts
+
+
+
+
+/** Exit code of the lock shell when the lock was not acquired in time. */
+const LOCK_TIMEOUT_EXIT = 75;
+const LOCK_SETUP_EXIT = 70;
+function holdLock(paths, spec) {
+    const { root, releases, runDir, lockFile, lockInfo, pending } = paths;
+    const setupError = `cannot create ${root}: create it on the host and make the deploy user its owner`;
+    return {
+        title: `lock ${lockFile}`,
+        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, spec.supervised && asRoot(spec.supervised.sudo), spec.supervised && STOP_UNIT, `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`, 
+        // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
+        `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`, 'if ! flock -n 9; then', `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`, `  flock -w ${spec.timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`, 'fi', `printf '%s\\n' ${quote(spec.holder)} > ${quote(lockInfo)}`, 'echo locked', 
+        // Hold the lock until our side closes stdin or the session dies.
+        'cat >/dev/null', 
+        // The session may be gone (runner killed, link lost): a write to its pipes must not kill this shell
+        // (SIGPIPE) before it has stopped the half-started app.
+        "trap '' PIPE", 
+        // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
+        `if mv -f -- ${quote(pending)} ${quote(`${pending}.stop`)} 2>/dev/null; then`, ...watchdogStop(`${pending}.stop`, spec), `    rm -f -- ${quote(runDir)}/"$port".pid`, '  fi', `  rm -f -- ${quote(`${pending}.stop`)}`, 'fi', `: > ${quote(lockInfo)}`),
+        heldLine: /^locked$/,
+        waitingLine: /^waiting=/,
+        event: (line) => (line === 'locked' ? { held: true } : { held: false, holder: afterEquals(line) }),
+        holder: (stdout) => {
+            const line = stdout.split('\n').find((l) => l.startsWith('holder='));
+            return line === undefined ? undefined : afterEquals(line);
+        },
+    };
+}
+function watchdogStop(record, spec) {
+    if (!spec.supervised) {
+        return [
+            `  if read -r pid start port < ${quote(record)}; then`,
+            '    echo "watchdog: stopping half-started app $pid on port $port" >&2',
+            `    stop_group "$pid" "$start" ${spec.stopTimeoutMs} >/dev/null`,
+        ];
+    }
+    return [
+        `  if read -r pid start port unit < ${quote(record)}; then`,
+        '    echo "watchdog: stopping half-started app $pid on port $port${unit:+ ($unit)}" >&2',
+        `    if [ -n "$unit" ]; then stop_unit "$unit" ${spec.stopTimeoutMs}; else stop_group "$pid" "$start" ${spec.stopTimeoutMs} >/dev/null; fi`,
+    ];
+}
+function afterEquals(line) {
+    return line.slice(line.indexOf('=') + 1).trim();
+}
+
+;// CONCATENATED MODULE: ./src/steps/lock.ts
+// Step 2: take the host's deploy lock, waiting up to lock-timeout for a concurrent deploy.
+
+async function acquireLock(ctx) {
+    const { settings: s, paths, log } = ctx;
+    const timeoutSeconds = Math.ceil(s.lockTimeoutMs / 1000);
+    return ctx.steps.run('Lock', async (detail) => {
+        const command = holdLock(paths, {
+            holder: ctx.lockHolder,
+            timeoutSeconds,
+            stopTimeoutMs: s.stopTimeoutMs,
+            ...(s.supervisor === 'none' ? {} : { supervised: { sudo: s.sudo } }),
+        });
+        const lock = await ctx.host.hold(command);
+        try {
+            const first = command.event(await lock.waitFor([command.heldLine, command.waitingLine]));
+            if (!first.held) {
+                log.info(`another deploy holds the lock (${first.holder || 'unknown'}); waiting up to ${timeoutSeconds} s`);
+                await lock.waitFor([command.heldLine]);
+            }
+        }
+        catch (error) {
+            if ((await lock.release()) !== LOCK_TIMEOUT_EXIT)
+                throw error;
+            // An empty record (the holder had not written it yet) says as little as none.
+            const holder = command.holder(lock.output().stdout) ?? '';
+            const who = holder === '' ? 'holder unknown' : holder;
+            throw new Error(`lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${who})`, { cause: error });
+        }
+        detail(`holding ${paths.lockFile}`);
+        return lock;
+    });
+}
+/** Ends the lock shell; the kernel drops the flock with it. */
+async function releaseLock(ctx, lock) {
+    const code = await lock.release().catch(() => null);
+    if (code !== 0)
+        ctx.log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
+}
+
+;// CONCATENATED MODULE: ./src/commands/release.ts
+
+
+const NO_SPACE_EXIT = 28;
+const CHECKSUM_EXIT = 29;
+/**
+ * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
+ * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
+ * host already has the same jar (hard-linked, nothing to upload).
+ */
+function prepareRelease(paths, id, sha256, jarBytes) {
+    const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
+    return {
+        kind: 'prepare',
+        title: `prepare release ${id}`,
+        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"`, '      echo "reused=${f%/app.jar.sha256}"', '      exit 0', '    fi', '  fi', 'done', `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            const reused = required(values, 'reused');
+            return { releaseId: required(values, 'release'), ...(reused ? { reusedFrom: reused } : {}) };
+        },
+    };
+}
+/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
+function verifyUpload(paths, id, sha256) {
+    const jar = quote(paths.jar(id));
+    const part = quote(`${paths.jar(id)}.part`);
+    return {
+        kind: 'verifyUpload',
+        title: `verify sha256 of ${paths.jar(id)}`,
+        script: script(`got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`, `if [ "$got" != ${quote(sha256)} ]; then`, `  rm -f -- ${part}`, `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`, `  exit ${CHECKSUM_EXIT}`, 'fi', `mv -f -- ${part} ${jar} || exit 1`, `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`),
+        parse: () => undefined,
+    };
+}
+/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
+function envFileContent(pairs) {
+    return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
+}
+/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
+function pruneReleases(paths, keep, current) {
+    return {
+        kind: 'prune',
+        title: `keep the newest ${keep} releases`,
+        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
+        parse: (stdout) => stdout
+            .split('\n')
+            .filter((line) => line.startsWith('removed='))
+            .map((line) => line.slice('removed='.length)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/steps/prune.ts
+// Last: keep the newest keep-releases releases (never one a recorded process runs). Not a step of its own:
+// a failure here is a warning, the deploy itself is done.
+
+async function prune(ctx, releaseId) {
+    const removed = await ctx.host
+        .run(pruneReleases(ctx.paths, ctx.settings.keepReleases, releaseId))
+        .catch((error) => ctx.log.warning(`could not prune old releases: ${error.message}`));
+    if (removed && removed.length > 0)
+        ctx.log.info(`removed old releases: ${removed.join(', ')}`);
+}
+
+;// CONCATENATED MODULE: ./src/steps/stop-old.ts
+// Step 12: stop the old app, now that no nginx worker routes to it. By default the step ends once it has
+// closed its port (its graceful shutdown may take its whole grace period; a detached killer SIGKILLs it at
+// stop-timeout); with await-stop it waits for the exit.
+
+
+async function stopOld(ctx, plan) {
+    const { oldProcess: old, live } = plan;
+    if (!old || live === undefined) {
+        ctx.steps.skip('Stop old app', 'no previous app of ours');
+        return;
+    }
+    const { stopTimeoutMs, awaitStop } = ctx.settings;
+    await ctx.steps.run('Stop old app', async (detail) => {
+        // Supervised, the old app is stopped (and its instance disabled) through systemd, which would restart it.
+        const app = { pid: old.pid, start: old.start, unit: unitFor(ctx, live) };
+        const stopped = await ctx.host.run(stopApp(ctx.paths, { app, port: live, timeoutMs: stopTimeoutMs, untilClosed: !awaitStop }));
+        detail(`old pid ${old.pid} on port ${live}: ${describeStop(stopped, stopTimeoutMs)}`);
+    });
+}
+function describeStop(stopped, timeoutMs) {
+    const seconds = (stopped.ms / 1000).toFixed(2);
+    switch (stopped.how) {
+        case 'exited':
+            return `exited after SIGTERM in ${seconds} s`;
+        case 'closed':
+            return `closed its port ${seconds} s after SIGTERM; still finishing, SIGKILL at stop-timeout if needed`;
+        case 'killed':
+            return `SIGKILLed: still running stop-timeout (${timeoutMs / 1000} s) after SIGTERM`;
+        case 'gone':
+            return 'was already gone';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/steps/switch.ts
+// Step 8: point nginx at the new port (write, nginx -t, reload; every file is put back on any failure). With a
+// bake window the old app stays in nginx's upstream group as the backup. From here nginx routes to the new
+// app: nothing that fails later may stop it, so the undo list ends.
+
+
+/** Returns the old nginx workers, which still finish requests routed to the old app. */
+async function switchTraffic(ctx, plan) {
+    const bake = ctx.settings.bakeTimeMs > 0;
+    return ctx.steps.run('Switch nginx', async (detail) => {
+        const title = `switch nginx to port ${plan.idle}`;
+        const changes = switchChanges(plan, bake);
+        const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, changes, ctx.paths.pending));
+        ctx.undo.clear();
+        ctx.state.servingPort = plan.idle;
+        const backup = bake && plan.live !== undefined ? `, port ${plan.live} kept as backup` : '';
+        const files = changes.length > 0 ? changes.map((c) => c.path).join(', ') : 'files unchanged';
+        detail(`nginx routes to port ${plan.idle}${backup} (${files}), reloaded`);
+        return oldWorkers;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/steps/upload.ts
+// Step 4: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
+// else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
+
+
+/** Returns the release folder actually used: the release-id, or release-id-N if the host had that name. */
+async function upload(ctx) {
+    const { settings: s, paths, host } = ctx;
+    return ctx.steps.run('Upload', async (detail) => {
+        const size = (await (0,promises_.stat)(s.jarPath)).size;
+        const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, s.releaseId, s.jarSha256, size));
+        ctx.state.releaseId = releaseId;
+        if (releaseId !== s.releaseId)
+            ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
+        const env = [...s.env, ...s.secretEnv];
+        if (env.length > 0)
+            await host.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
+        if (reusedFrom) {
+            detail(`same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`);
+            return releaseId;
+        }
+        const started = ctx.clock.now();
+        await host.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
+        const seconds = (ctx.clock.now() - started) / 1000;
+        await host.run(verifyUpload(paths, releaseId, s.jarSha256));
+        detail(`${amount(size)} in ${seconds.toFixed(2)} s (${rate(size, seconds)} MB/s), sha256 verified`);
+        return releaseId;
+    });
+}
+function amount(bytes) {
+    return bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+function rate(bytes, seconds) {
+    return (bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1);
+}
+
+;// CONCATENATED MODULE: ./src/steps/verify.ts
+
+
+/** Short: while it runs, users may be getting the new version's errors. */
+const VERIFY_TIMEOUT_MS = 1500;
+const VERIFY_INTERVAL_MS = 200;
+async function verifyThroughNginx(ctx, verifyUrl, plan, app) {
+    await ctx.steps.run('Verify through nginx', async (detail) => {
+        const outcome = await pollHealth({
+            probe: (ms) => ctx.host.httpGet(verifyUrl, ms),
+            probeTimeoutMs: ctx.settings.healthProbeTimeoutMs,
+            alive: () => Promise.resolve(true),
+            expect: ctx.settings.healthExpect,
+            timeoutMs: Math.min(VERIFY_TIMEOUT_MS, ctx.settings.healthTimeoutMs),
+            intervalMs: VERIFY_INTERVAL_MS,
+            now: () => ctx.clock.now(),
+            sleep: (ms) => ctx.clock.sleep(ms),
+        });
+        if (outcome.healthy) {
+            detail(`${verifyUrl}: ${outcome.last}`);
+            return;
+        }
+        const back = await switchBack(ctx, plan, app);
+        throw new Error(`${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
+            (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'));
+    });
+}
+
+;// CONCATENATED MODULE: ./src/deploy.ts
+// The blue/green deploy of one host, step by step, as the README lists them (step 1, Connect, is in
+// rollout.ts). Until nginx is switched, every failure undoes what was started (the new app is stopped) so the
+// old version keeps serving; after the switch, a failed check through nginx switches back while the old app
+// still runs.
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function deployHost(ctx) {
+    const lock = await acquireLock(ctx);
     try {
-        const plan = await steps.run('Detect ports', async (detail) => {
-            const result = await execChecked(remote, detectPorts(paths, s.nginxInclude, [s.bluePort, s.greenPort]));
-            const p = planPorts(parseDetection(result.stdout, [s.bluePort, s.greenPort]), s.bluePort, s.greenPort);
-            p.notes.forEach((note) => log.info(note));
-            detail(p.live === undefined ? `first deploy: idle ${p.idle}` : `live ${p.live}, idle ${p.idle}`);
-            return p;
-        });
-        checkCancel();
-        // The release folder actually used: the release-id, or release-id-2... if the host already has that name.
-        const releaseId = await steps.run('Upload', (detail) => upload(ctx, detail));
-        checkCancel();
-        if (plan.staleOnIdle) {
-            const stale = plan.staleOnIdle;
-            await steps.run(`Free port ${plan.idle}`, async (detail) => {
-                await execChecked(remote, stopApp(paths, plan.idle, stale.pid, stale.start, s.stopTimeoutMs));
-                detail(`stopped stale pid ${stale.pid}`);
-            });
-        }
-        else {
-            steps.skip(`Free port ${plan.idle}`, 'nothing of ours held it');
-        }
-        checkCancel();
-        const app = await steps.run(`Launch on ${plan.idle}`, async (detail) => {
-            const out = await execValues(remote, launchApp(paths, {
-                releaseId,
-                port: plan.idle,
-                java: s.java,
-                javaOpts: s.javaOpts,
-                appArgs: s.appArgs,
-            }));
-            const launched = { pid: Number(out.get('pid')), start: out.get('start') ?? '' };
-            undo.push({
-                what: `stop the new app (pid ${launched.pid})`,
-                run: async () => void (await execChecked(remote, stopApp(paths, plan.idle, launched.pid, launched.start, s.stopTimeoutMs))),
-            });
-            detail(`pid ${launched.pid}, log ${paths.log(releaseId)}`);
-            return launched;
-        });
-        await steps.run('Health check', async (detail) => {
-            const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
-            const outcome = await pollHealth({
-                probe: () => remote.httpGet(url, Math.min(5000, s.healthTimeoutMs)),
-                alive: async () => (await execValues(remote, isAlive(app.pid, app.start))).get('alive') === '1',
-                expect: s.healthExpect,
-                timeoutMs: s.healthTimeoutMs,
-                intervalMs: s.healthIntervalMs,
-                onProgress: (m) => log.info(m),
-                signal: ctx.signal,
-            });
-            if (outcome.healthy) {
-                detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
-                return;
-            }
-            if (outcome.reason === 'aborted')
-                throw new DeployCancelled();
-            // The app may log its own environment: secret-env values are cut out here, not left to the runner's mask.
-            const tail = redact((await remote.exec(logTail(paths, releaseId, LOG_TAIL_LINES))).stdout, s.secretEnv.map(([, value]) => value));
-            log.info(`Last ${LOG_TAIL_LINES} lines of ${paths.log(releaseId)}:\n${tail}`);
-            throw new Error(outcome.reason === 'exited'
-                ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
-                : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`);
-        });
-        checkCancel();
-        const workers = await steps.run('Switch nginx', async (detail) => {
-            const note = `release ${releaseId} on port ${plan.idle}`;
-            const out = await execValues(remote, switchNginx(nginx, plan.idle, note, paths.pending));
-            detail(`${s.nginxInclude} -> 127.0.0.1:${plan.idle}, nginx reloaded`);
-            return oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? '');
-        });
-        // nginx routes to the new app now: whatever fails from here must not stop it (only a rollback that has
-        // switched nginx back may, and does so itself).
-        undo.length = 0;
-        // Until the old workers are gone some requests still reach the old app: wait for them before checking
-        // through nginx, and before stopping the old app.
-        await steps.run('Drain nginx', async (detail) => {
-            const drain = retireOld(paths, {
-                oldWorkers: workers,
-                drainTimeoutMs: s.drainTimeoutMs,
-                stopTimeoutMs: s.stopTimeoutMs,
-                awaitStop: s.awaitStop,
-            });
-            const out = await execValues(remote, drain);
-            if (out.get('drained') === 'timeout') {
-                log.warning(`old nginx workers were still busy after drain-timeout (${s.drainTimeoutMs / 1000} s)`);
-            }
-            detail(`${workers.length} old nginx workers finished their requests in ${out.get('drain_ms')} ms`);
-        });
-        if (s.verifyUrl) {
-            const verifyUrl = s.verifyUrl;
-            await steps.run('Verify through nginx', async (detail) => {
-                const outcome = await pollHealth({
-                    probe: () => remote.httpGet(verifyUrl, 5000),
-                    alive: async () => true,
-                    expect: s.healthExpect,
-                    // Short: while it runs, users may be getting the new version's errors.
-                    timeoutMs: Math.min(1500, s.healthTimeoutMs),
-                    intervalMs: 200,
-                });
-                if (outcome.healthy)
-                    return detail(`${verifyUrl}: ${outcome.last}`);
-                const back = await rollback(ctx, nginx, plan, app);
-                throw new Error(`${verifyUrl} is not healthy through nginx (${outcome.last}); ` +
-                    (back ? 'switched back' : 'first deploy: nothing to switch back to, the new version stays'));
-            });
-        }
-        const old = plan.oldProcess && plan.live !== undefined ? { ...plan.oldProcess, port: plan.live } : undefined;
-        if (old) {
-            await steps.run('Stop old app', async (detail) => {
-                const stop = retireOld(paths, {
-                    oldWorkers: [],
-                    drainTimeoutMs: 0,
-                    old,
-                    stopTimeoutMs: s.stopTimeoutMs,
-                    awaitStop: s.awaitStop,
-                });
-                const out = await execValues(remote, stop);
-                const how = {
-                    exited: 'exited',
-                    'listener-closed': `closed its port; still finishing, killed at stop-timeout if needed`,
-                    killed: `killed after stop-timeout (${s.stopTimeoutMs / 1000} s)`,
-                    gone: 'was already gone',
-                };
-                detail(`old pid ${old.pid} on port ${old.port}: ${how[out.get('stop') ?? ''] ?? out.get('stop')}`);
-            });
-        }
-        else {
-            steps.skip('Stop old app', 'no previous app of ours');
-        }
-        const pruned = await remote.exec(pruneReleases(paths, s.keepReleases, releaseId));
-        if (pruned.code !== 0)
-            log.warning(`could not prune old releases: ${pruned.stderr}`);
+        await checkSupervisor(ctx);
+        const plan = await detectLive(ctx);
+        checkCancelled(ctx);
+        const releaseId = await upload(ctx);
+        checkCancelled(ctx);
+        await freeIdlePort(ctx, plan);
+        checkCancelled(ctx);
+        const app = await launch(ctx, plan, releaseId);
+        await healthGate(ctx, plan, app, releaseId);
+        checkCancelled(ctx);
+        const oldWorkers = await switchTraffic(ctx, plan);
+        await drain(ctx, oldWorkers);
+        const verifyUrl = ctx.settings.verifyUrl;
+        if (verifyUrl)
+            await verifyThroughNginx(ctx, verifyUrl, plan, app);
+        await bake(ctx, plan, app);
+        await enableAtBoot(ctx, plan);
+        await stopOld(ctx, plan);
+        await prune(ctx, releaseId);
         return { activePort: plan.idle, previousPort: plan.live, releaseId };
     }
     catch (error) {
-        for (const step of undo.reverse()) {
-            log.info(`undo: ${step.what}`);
-            await step.run().catch((e) => log.warning(`could not ${step.what}: ${e.message}`));
-        }
+        await ctx.undo.runAll(ctx.log);
         throw error;
     }
     finally {
-        const code = await lock.release().catch(() => null);
-        if (code !== 0)
-            log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
+        await releaseLock(ctx, lock);
     }
-}
-function redact(text, secrets) {
-    return secrets.filter((v) => v !== '').reduce((out, v) => out.split(v).join('***'), text);
-}
-async function acquireLock(ctx, detail) {
-    const { settings: s, remote, log } = ctx;
-    const paths = layout(s.remoteDir);
-    const timeoutSeconds = Math.ceil(s.lockTimeoutMs / 1000);
-    const lock = await remote.hold(holdLock(paths, ctx.lockHolder, timeoutSeconds));
-    try {
-        const first = await lock.waitFor([/^locked$/, /^waiting=/]);
-        if (first.startsWith('waiting=')) {
-            log.info(`another deploy holds the lock (${first.slice(8).trim() || 'unknown'}); waiting up to ${timeoutSeconds} s`);
-            await lock.waitFor([/^locked$/]);
-        }
-    }
-    catch (error) {
-        const code = await lock.release();
-        const holder = lock
-            .output()
-            .stdout.match(/^holder=(.*)$/m)?.[1]
-            ?.trim();
-        if (code === LOCK_TIMEOUT_EXIT) {
-            throw new Error(`lock-timeout: another deploy still holds ${paths.lockFile} after ${timeoutSeconds} s (${holder || 'holder unknown'})`, { cause: error });
-        }
-        throw error;
-    }
-    detail(`holding ${paths.lockFile}`);
-    return lock;
-}
-async function upload(ctx, detail) {
-    const { settings: s, remote } = ctx;
-    const paths = layout(s.remoteDir);
-    const size = (await (0,promises_.stat)(s.jarPath)).size;
-    const prepared = await execValues(remote, prepareRelease(paths, s.releaseId, s.jarSha256, size));
-    const releaseId = prepared.get('release') || s.releaseId;
-    if (releaseId !== s.releaseId)
-        ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
-    const env = [...s.env, ...s.secretEnv];
-    if (env.length > 0)
-        await remote.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
-    const reused = prepared.get('reused');
-    if (reused) {
-        detail(`same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reused}, nothing uploaded`);
-        return releaseId;
-    }
-    const started = Date.now();
-    await remote.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
-    const seconds = (Date.now() - started) / 1000;
-    await execChecked(remote, verifyUpload(paths, releaseId, s.jarSha256));
-    const mb = size / 1e6;
-    const amount = size < 1e6 ? `${(size / 1e3).toFixed(1)} kB` : `${mb.toFixed(1)} MB`;
-    detail(`${amount} in ${seconds.toFixed(2)} s (${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s), sha256 verified`);
-    return releaseId;
-}
-/**
- * After a failed check through nginx: point nginx back at the old app, let the workers that still route to the
- * new app finish, then stop it. Returns false on a first deploy, where there is nothing to go back to.
- */
-async function rollback(ctx, nginx, plan, app) {
-    const { remote, log, settings: s } = ctx;
-    if (plan.live === undefined) {
-        log.warning('first deploy: there is no previous version to switch back to');
-        return false;
-    }
-    const out = await execValues(remote, restoreNginx(nginx, plan.live, `rollback from release ${s.releaseId}`));
-    log.info(`nginx points at port ${plan.live} again`);
-    await execChecked(remote, retireOld(layout(s.remoteDir), {
-        oldWorkers: oldWorkers(out.get('workers_before') ?? '', out.get('workers_new') ?? ''),
-        drainTimeoutMs: s.drainTimeoutMs,
-        old: { ...app, port: plan.idle },
-        stopTimeoutMs: s.stopTimeoutMs,
-        awaitStop: true,
-    }));
-    return true;
 }
 
-;// CONCATENATED MODULE: ./src/steps.ts
-/** A failure that names the step it happened in. */
+;// CONCATENATED MODULE: ./src/steps/runner.ts
+/** A failure that names the step it happened in. The host is named once, by whoever reports it. */
 class StepError extends Error {
     step;
-    host;
     cause;
-    constructor(step, host, cause) {
-        super(`${step} failed on ${host}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    constructor(step, cause) {
+        super(`${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
         this.step = step;
-        this.host = host;
         this.cause = cause;
         this.name = 'StepError';
     }
@@ -101798,9 +103075,11 @@ class StepRunner {
         }
         catch (error) {
             record.status = 'failed';
-            record.detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-            this.log.error(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
-            throw error instanceof StepError ? error : new StepError(name, this.host, error);
+            const message = error instanceof Error ? error.message : String(error);
+            record.detail = message.split('\n')[0];
+            // A plain line: the one error annotation of the run is the action's final failure message.
+            this.log.info(`${name} failed: ${message}`);
+            throw error instanceof StepError ? error : new StepError(name, error);
         }
         finally {
             record.durationMs = this.now() - started;
@@ -101808,14 +103087,17 @@ class StepRunner {
             this.log.endGroup();
         }
     }
+    /** A step that has nothing to do: shown in the log as in the summary. */
     skip(name, why) {
         this.records.push({ host: this.host, name, status: 'skipped', durationMs: 0, detail: why });
+        this.log.info(`${name}: skipped (${why})`);
     }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout.ts
 // Several hosts behind a load balancer: deploy them batch by batch; a failed batch stops the rollout, so the
 // hosts not yet reached keep the old version.
+
 
 
 
@@ -101828,45 +103110,61 @@ function batches(items, size) {
         out.push(items.slice(i, i + size));
     return out;
 }
-async function rollout(settings, connect, log, lockHolder, signal) {
+async function rollout(o) {
     const outcomes = [];
     const runners = [];
     let failed = false;
-    for (const batch of batches(settings.targets, settings.batchSize)) {
-        if (failed || signal?.aborted) {
-            for (const t of batch) {
-                outcomes.push({
-                    host: hostLabel(t),
-                    ok: false,
-                    releaseId: settings.releaseId,
-                    error: 'not attempted',
-                });
-            }
+    for (const batch of batches(o.settings.targets, o.settings.batchSize)) {
+        if (failed || o.signal?.aborted) {
+            outcomes.push(...batch.map((t) => ({ host: hostLabel(t), ok: false, error: 'not attempted' })));
             continue;
         }
-        const parallel = batch.length > 1;
-        const results = await Promise.all(batch.map(async (target) => {
+        const results = await Promise.all(batch.map((target) => {
+            const parallel = batch.length > 1;
             const host = hostLabel(target);
-            const hostLog = parallel || settings.targets.length > 1 ? prefixedLog(log, host) : log;
-            const steps = new StepRunner(host, parallel ? prefixedLog(log, host) : hostLog);
+            // Parallel hosts cannot share collapsible groups: every line carries its host instead.
+            const log = parallel || o.settings.targets.length > 1 ? prefixedLog(o.log, host) : o.log;
+            const steps = new StepRunner(host, log);
             runners.push(steps);
-            let remote;
-            try {
-                remote = await steps.run('Connect', () => connect(target, hostLog));
-                const r = await deployHost({ settings, remote, steps, log: hostLog, lockHolder, signal });
-                return { host, ok: true, ...r };
-            }
-            catch (error) {
-                return { host, ok: false, releaseId: settings.releaseId, error: error.message };
-            }
-            finally {
-                await remote?.close().catch(() => undefined);
-            }
+            return deployOne(o, target, steps, log);
         }));
         outcomes.push(...results);
         failed = results.some((r) => !r.ok);
     }
     return { outcomes, steps: runners.flatMap((r) => r.records) };
+}
+async function deployOne(o, target, steps, log) {
+    const host = hostLabel(target);
+    let session;
+    let state = {};
+    try {
+        const connected = await steps.run('Connect', () => o.connect(target, log));
+        session = connected;
+        const ctx = hostContext({ ...o, host: connected.host, steps, log });
+        state = ctx.state;
+        const result = await deployHost(ctx);
+        return {
+            host,
+            ok: true,
+            releaseId: result.releaseId,
+            activePort: result.activePort,
+            previousPort: result.previousPort,
+        };
+    }
+    catch (error) {
+        const { releaseId, servingPort, previousPort } = state;
+        return {
+            host,
+            ok: false,
+            releaseId,
+            activePort: servingPort,
+            previousPort,
+            error: error.message,
+        };
+    }
+    finally {
+        await session?.close().catch(() => undefined);
+    }
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -102752,6 +104050,8 @@ class NodeSSH {
     }
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var node_modules_undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./src/commands/http.ts
@@ -102764,21 +104064,365 @@ const NO_CURL_EXIT = 127;
 function httpGetOnHost(url, timeoutMs) {
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     return {
+        kind: 'httpOnHost',
         title: `GET ${url} on the host`,
         quiet: true,
         script: script(`command -v curl >/dev/null 2>&1 || { echo "TCP forwarding is disabled on the host and curl is not installed: allow one of them" >&2; exit ${NO_CURL_EXIT}; }`, `exec curl -sS --max-time ${seconds} -w '\\n%{http_code}' -- ${quote(url)}`),
+        parse: parseHttpOnHost,
     };
 }
-/** Splits httpGetOnHost's output into status and body. */
+/** The status is the last line; the body is everything before it. */
 function parseHttpOnHost(stdout) {
     const cut = stdout.lastIndexOf('\n');
     return { status: Number(stdout.slice(cut + 1).trim()), body: cut < 0 ? '' : stdout.slice(0, cut) };
 }
 
-;// CONCATENATED MODULE: ./src/ssh.ts
-// The one SSH connection of a deploy: commands, SFTP, the lock holder and an HTTP tunnel, all over it.
+;// CONCATENATED MODULE: ./src/ssh/framing.ts
+// What a login shell prints around a command (a banner from .bashrc, with or without a newline, on stdout or
+// stderr) must never be read as the command's output. Every script runs inside a wrapper that prints a marker
+// line before and after it, on both streams; only what lies between the markers is the script's output. The
+// markers are assembled by printf at run time, so they never appear in the command text itself (a login
+// shell with `set -v` echoes that).
 
 
+const WRAPPER = [
+    // The newline first: a banner printed without one must not run into the marker.
+    'printf "\\n%s-%s\\n" bgd-begin "$1"',
+    'printf "\\n%s-%s\\n" bgd-begin "$1" >&2',
+    'sh -c "$2"',
+    'rc=$?',
+    'printf "\\n%s-%s\\n" bgd-end "$1"',
+    'printf "\\n%s-%s\\n" bgd-end "$1" >&2',
+    'exit "$rc"',
+].join('\n');
+function framing_frame(script, nonce = (0,external_node_crypto_.randomBytes)(8).toString('hex')) {
+    const begin = `\nbgd-begin-${nonce}\n`;
+    const end = `\nbgd-end-${nonce}\n`;
+    const afterBegin = (stream) => {
+        const at = stream.indexOf(begin);
+        return at < 0 ? undefined : stream.slice(at + begin.length);
+    };
+    return {
+        command: `sh -c ${quote(WRAPPER)} bgd ${nonce} ${quote(script)}`,
+        unframe: (stream) => {
+            const body = afterBegin(stream);
+            if (body === undefined)
+                return undefined;
+            const cut = body.lastIndexOf(end);
+            return cut < 0 ? body : body.slice(0, cut);
+        },
+        linesSoFar: (stream) => {
+            const body = afterBegin(stream);
+            if (body === undefined)
+                return [];
+            const complete = body.slice(0, body.lastIndexOf('\n') + 1);
+            return complete === '' ? [] : complete.slice(0, -1).split('\n');
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/ssh/held.ts
+class HeldChannel {
+    channel;
+    framed;
+    stdout = '';
+    stderr = '';
+    ended = false;
+    exitCode = null;
+    waiters = new Set();
+    closed;
+    constructor(channel, framed) {
+        this.channel = channel;
+        this.framed = framed;
+        channel.on('data', (chunk) => {
+            this.stdout += chunk.toString();
+            this.notify();
+        });
+        channel.stderr.on('data', (chunk) => (this.stderr += chunk.toString()));
+        channel.on('exit', (code) => (this.exitCode = code));
+        this.closed = new Promise((resolve) => channel.on('close', () => {
+            this.ended = true;
+            this.notify();
+            resolve();
+        }));
+    }
+    notify() {
+        for (const waiter of this.waiters)
+            waiter();
+    }
+    waitFor(patterns) {
+        return new Promise((resolve, reject) => {
+            const check = () => {
+                // Only the script's own complete lines: a login shell's banner cannot match.
+                const line = this.framed.linesSoFar(this.stdout).find((l) => patterns.some((p) => p.test(l)));
+                if (line !== undefined) {
+                    this.waiters.delete(check);
+                    resolve(line);
+                }
+                else if (this.ended) {
+                    this.waiters.delete(check);
+                    const { stdout, stderr } = this.output();
+                    reject(new Error(`ended with exit code ${this.exitCode}: ${(stderr || stdout).trim()}`));
+                }
+            };
+            this.waiters.add(check);
+            check();
+        });
+    }
+    async release() {
+        if (!this.ended)
+            this.channel.end();
+        await this.closed;
+        return this.exitCode;
+    }
+    output() {
+        return {
+            stdout: this.framed.unframe(this.stdout) ?? '',
+            stderr: this.framed.unframe(this.stderr) ?? this.stderr,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ssh/tunnel.ts
+
+/** SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: sshd has `AllowTcpForwarding no`. */
+const ADMINISTRATIVELY_PROHIBITED = 1;
+/**
+ * An Agent that opens each connection as a channel of `connection()`; `onRefused` is called when the host
+ * forbids forwarding.
+ */
+function tunnelAgent(connection, onRefused) {
+    return new node_modules_undici/* Agent */.g6({
+        connect: (options, callback) => {
+            const target = options.hostname.replace(/^\[(.*)\]$/, '$1');
+            connection().forwardOut('127.0.0.1', 0, target, Number(options.port), (error, channel) => {
+                if (error?.reason === ADMINISTRATIVELY_PROHIBITED)
+                    onRefused();
+                if (error) {
+                    callback(error, null);
+                    return;
+                }
+                // undici waits for 'close' after destroying a socket, but an ssh2 channel emits 'close' only once its
+                // end was read, and nobody reads a destroyed socket (e.g. after a `Connection: close` answer): without
+                // this, closing the agent would wait forever.
+                const destroy = channel.destroy.bind(channel);
+                channel.destroy = () => {
+                    destroy();
+                    channel.resume();
+                    return channel;
+                };
+                callback(null, channel);
+            });
+        },
+        keepAliveTimeout: 2000,
+        pipelining: 1,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/ssh/remote.ts
+// The Remote of one host over one SSH connection: commands, the lock holder, SFTP and HTTP, all over it.
+
+
+
+
+
+
+
+
+class SshRemote {
+    ssh;
+    name;
+    log;
+    bastion;
+    sftp;
+    sftpWarned = false;
+    agent;
+    /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
+    tunnels = true;
+    constructor(ssh, name, log, bastion) {
+        this.ssh = ssh;
+        this.name = name;
+        this.log = log;
+        this.bastion = bastion;
+        this.agent = tunnelAgent(() => this.connection(), () => {
+            this.tunnels = false;
+        });
+    }
+    connection() {
+        const connection = this.ssh.connection;
+        if (!connection)
+            throw new Error(`the SSH connection to ${this.name} was lost`);
+        return connection;
+    }
+    /** Read through a method: the tunnel agent clears it while a request is awaited. */
+    tunnelsAllowed() {
+        return this.tunnels;
+    }
+    logScript(command) {
+        if (command.quiet)
+            this.log.debug(`$ ${command.title}`);
+        else
+            this.log.info(`$ ${command.title}`);
+        this.log.debug(command.script);
+    }
+    async exec(command, stdin) {
+        this.logScript(command);
+        this.connection(); // a clear error when the link is already gone
+        const framed = framing_frame(command.script);
+        const raw = await this.ssh
+            .execCommand(framed.command, { noTrim: true, stdin })
+            .catch((error) => {
+            const message = error instanceof Error ? error.message : String(error);
+            throw new Error(`${command.title}: ${message} (the SSH connection to ${this.name} was lost?)`, {
+                cause: error,
+            });
+        });
+        if (raw.code === null)
+            throw new Error(`${command.title}: the SSH channel closed without an exit code`);
+        const stdout = framed.unframe(raw.stdout);
+        if (stdout === undefined)
+            throw new Error(notStarted(command.title, this.name, raw));
+        return { code: raw.code, stdout, stderr: framed.unframe(raw.stderr) ?? raw.stderr };
+    }
+    hold(command) {
+        this.logScript({ ...command, quiet: false });
+        return new Promise((resolve, reject) => {
+            const framed = framing_frame(command.script);
+            this.connection().exec(framed.command, (error, channel) => {
+                if (error)
+                    reject(error);
+                else
+                    resolve(new HeldChannel(channel, framed));
+            });
+        });
+    }
+    sftpSession() {
+        this.sftp ??= this.ssh.requestSFTP();
+        return this.sftp;
+    }
+    /**
+     * SFTP, or undefined when the host cannot start it: a login shell that prints corrupts the SFTP stream
+     * ("message too long"). Files then go through a plain command's stdin, which the framing keeps clean.
+     */
+    async usableSftp() {
+        try {
+            return await this.sftpSession();
+        }
+        catch (error) {
+            if (this.sftpWarned)
+                return undefined;
+            this.sftpWarned = true;
+            const message = error instanceof Error ? error.message : String(error);
+            this.log.warning(`${this.name}: SFTP does not start (${message}); files are sent through a command instead`);
+            return undefined;
+        }
+    }
+    /** 32 requests of 128 KiB in flight (ssh2 splits them to the server's own write limit): near scp speed. */
+    async upload(localPath, remotePath) {
+        const sftp = await this.usableSftp();
+        if (!sftp) {
+            await this.pipeTo(remotePath, (0,external_node_fs_namespaceObject.createReadStream)(localPath), `cat > ${quote(remotePath)}`);
+            return;
+        }
+        await new Promise((resolve, reject) => {
+            sftp.fastPut(localPath, remotePath, { concurrency: 32, chunkSize: 131072 }, (error) => {
+                if (error)
+                    reject(new Error(`upload to ${remotePath} failed: ${error.message}`));
+                else
+                    resolve();
+            });
+        });
+    }
+    async writeFile(remotePath, content, mode) {
+        const sftp = await this.usableSftp();
+        if (!sftp) {
+            const tmp = quote(`${remotePath}.tmp`);
+            const script = `umask 077 && cat > ${tmp} && chmod ${mode.toString(8)} ${tmp} && mv -f -- ${tmp} ${quote(remotePath)}`;
+            await this.pipeTo(remotePath, content, script);
+            return;
+        }
+        await new Promise((resolve, reject) => {
+            sftp.writeFile(remotePath, content, { mode }, (error) => {
+                if (error)
+                    reject(new Error(`writing ${remotePath} failed: ${error.message}`));
+                else
+                    resolve();
+            });
+        });
+    }
+    async pipeTo(remotePath, input, script) {
+        const result = await this.exec({ title: `write ${remotePath}`, script, quiet: true }, input);
+        if (result.code !== 0)
+            throw new Error(`writing ${remotePath} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
+    }
+    async httpGet(url, timeoutMs) {
+        if (this.tunnelsAllowed()) {
+            try {
+                const response = await (0,node_modules_undici/* request */.Em)(url, {
+                    dispatcher: this.agent,
+                    headersTimeout: timeoutMs,
+                    bodyTimeout: timeoutMs,
+                    signal: AbortSignal.timeout(timeoutMs),
+                });
+                return {
+                    status: response.statusCode,
+                    body: await readBody(response.statusCode, response.body, timeoutMs),
+                };
+            }
+            catch (error) {
+                if (this.tunnelsAllowed() || error instanceof IncompleteAnswer)
+                    throw error;
+                this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
+            }
+        }
+        const result = await this.exec(httpGetOnHost(url, timeoutMs));
+        if (result.code !== 0)
+            throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
+        return parseHttpOnHost(result.stdout);
+    }
+    async close() {
+        await this.agent.destroy().catch(() => undefined);
+        if (this.sftp)
+            (await this.sftp.catch(() => undefined))?.end();
+        this.ssh.dispose();
+        this.bastion?.dispose();
+    }
+}
+/** The wrapper never printed its first marker: the login shell did not run the command at all. */
+function notStarted(title, host, raw) {
+    const said = `${raw.stderr}${raw.stdout}`.trim().slice(0, 500);
+    return (`${title}: the command never started on ${host} (exit code ${raw.code}); ` +
+        `the deploy user's login shell said: ${said || 'nothing'}`);
+}
+/** A health answer larger than this is not one: it is cut and reported. */
+const MAX_BODY = 1 << 20;
+/** The body, or IncompleteAnswer when it does not end within the probe's time or grows past MAX_BODY. */
+async function readBody(status, body, timeoutMs) {
+    const chunks = [];
+    let size = 0;
+    try {
+        for await (const chunk of body) {
+            chunks.push(chunk);
+            size += chunk.length;
+            if (size > MAX_BODY)
+                throw new IncompleteAnswer(`HTTP ${status}, but its body is larger than 1 MiB`);
+        }
+    }
+    catch (error) {
+        if (error instanceof IncompleteAnswer)
+            throw error;
+        const name = error instanceof Error ? error.name : '';
+        if (name === 'AbortError' || name === 'TimeoutError' || name === 'BodyTimeoutError') {
+            throw new IncompleteAnswer(`HTTP ${status}, but its body did not end within ${timeoutMs / 1000} s`);
+        }
+        throw new IncompleteAnswer(`HTTP ${status}, but the connection broke during its body (${String(error)})`);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+
+;// CONCATENATED MODULE: ./src/ssh/connect.ts
+// Opening the one SSH connection of a deploy: a TCP socket (or a channel through a jump host), the host key
+// checked before anything else (fail closed unless told otherwise), then key authentication.
 
 
 
@@ -102802,22 +104446,30 @@ function openSocket(host, port, timeoutMs) {
         });
     });
 }
-/** Authenticates one hop over `sock`, verifying its host key first (fail closed unless told otherwise). */
-async function openHop(hop, sock, opts, canProbe) {
-    const { host, port } = hop;
+/** ssh2's host verifier for one hop, and its last decision (to explain a failed handshake). */
+function hostVerifierFor(hop, opts) {
     let verdict;
-    const verify = createHostVerifier(hop.policy, host, port, (r) => (verdict = r));
+    const verify = createHostVerifier(hop.policy, hop.host, hop.port, (r) => {
+        verdict = r;
+    });
     const hostVerifier = (key) => {
         const ok = verify(key);
         if (!ok && !opts.strictHostKeyChecking) {
-            opts.log.warning(`strict-host-key-checking is off: accepting ${verdict?.keyType} key ${verdict?.fingerprint} of ${host} unverified`);
+            opts.log.warning(`strict-host-key-checking is off: accepting ${verdict?.keyType ?? 'unknown'} key ${verdict?.fingerprint ?? 'unknown'} of ${hop.host} unverified`);
             return true;
         }
         return ok;
     };
-    // Negotiate a key type that known-hosts pins (a pinned RSA key is useless if the client picks ed25519).
-    // Fingerprints do not name their key type: ask the server which of its keys they match (handshakes that never
-    // authenticate). If none does (or no probe is possible), the key check below still decides, fail closed.
+    return { hostVerifier, verdict: () => verdict };
+}
+/**
+ * The host key algorithms to negotiate: a key type that known-hosts pins (a pinned RSA key is useless if the
+ * client picks ed25519). Fingerprints do not name their key type: ask the server which of its keys they match
+ * (handshakes that never authenticate). If none does (or no probe is possible), the key check still decides,
+ * fail closed. Empty: ssh2's default list.
+ */
+async function hostKeyAlgorithms(hop, opts, canProbe) {
+    const { host, port } = hop;
     const pinned = pinnedKeyTypes(hop.policy, host, port);
     if (hop.policy.fingerprints.length > 0) {
         const offered = canProbe ? await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs }) : [];
@@ -102826,7 +104478,13 @@ async function openHop(hop, sock, opts, canProbe) {
                 pinned.push(o.keyType);
         }
     }
-    const algorithms = serverHostKeyAlgorithms(pinned);
+    return serverHostKeyAlgorithms(pinned);
+}
+/** Authenticates one hop over `sock`, verifying its host key first (fail closed unless told otherwise). */
+async function openHop(hop, sock, opts, canProbe) {
+    const { host, port } = hop;
+    const { hostVerifier, verdict } = hostVerifierFor(hop, opts);
+    const algorithms = await hostKeyAlgorithms(hop, opts, canProbe);
     const ssh = new NodeSSH();
     try {
         await ssh.connect({
@@ -102845,44 +104503,58 @@ async function openHop(hop, sock, opts, canProbe) {
     }
     catch (error) {
         ssh.dispose();
-        if (verdict && !verdict.ok && opts.strictHostKeyChecking) {
+        const refused = verdict();
+        if (refused && !refused.ok && opts.strictHostKeyChecking) {
             const offered = canProbe ? await probeHostKeys({ host, port, timeoutMs: opts.timeoutMs }) : [];
-            throw new HostKeyError(mismatchMessage(host, port, verdict.reason ?? 'host key not trusted', offered));
+            throw new HostKeyError(mismatchMessage(host, port, refused.reason ?? 'host key not trusted', offered));
         }
         throw new Error(`SSH connection to ${hop.username}@${host}:${port} failed: ${error.message}`, {
             cause: error,
         });
     }
-    opts.log.info(`connected to ${hop.username}@${host}:${port} (host key ${verdict?.keyType} ${verdict?.fingerprint})`);
+    // node-ssh drops its own 'error' listener once connected: without this one, a link that breaks between two
+    // commands (EPIPE, ECONNRESET) would crash the action instead of failing the next command.
+    ssh.connection?.on('error', (error) => {
+        opts.log.debug(`SSH connection to ${host}:${port}: ${error.message}`);
+    });
+    const accepted = verdict();
+    opts.log.info(`connected to ${hop.username}@${host}:${port} (host key ${accepted?.keyType ?? 'unknown'} ${accepted?.fingerprint ?? 'unknown'})`);
     return ssh;
 }
 /** A channel from the bastion to host:port, used as the next hop's socket. */
 function forwardThrough(bastion, host, port) {
     return new Promise((resolve, reject) => {
         const connection = bastion.connection;
-        if (!connection)
-            return reject(new Error('the connection to the jump host was lost'));
-        connection.forwardOut('127.0.0.1', 0, host, port, (error, channel) => error
-            ? reject(new Error(`the jump host could not reach ${host}:${port}: ${error.message}`, { cause: error }))
-            : resolve(channel));
+        if (!connection) {
+            reject(new Error('the connection to the jump host was lost'));
+            return;
+        }
+        connection.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+            if (error) {
+                reject(new Error(`the jump host could not reach ${host}:${port}: ${error.message}`, { cause: error }));
+            }
+            else {
+                resolve(channel);
+            }
+        });
     });
 }
+/** Through the jump host, if any: the bastion's connection and the socket to the target. */
+async function reachTarget(opts) {
+    if (!opts.jump)
+        return { sock: await openSocket(opts.host, opts.port, opts.timeoutMs) };
+    const jumpSocket = await openSocket(opts.jump.host, opts.jump.port, opts.timeoutMs);
+    const bastion = await openHop(opts.jump, jumpSocket, opts, true);
+    try {
+        return { bastion, sock: await forwardThrough(bastion, opts.host, opts.port) };
+    }
+    catch (error) {
+        bastion.dispose();
+        throw error;
+    }
+}
 async function connectSsh(opts) {
-    let bastion;
-    let sock;
-    if (opts.jump) {
-        bastion = await openHop(opts.jump, await openSocket(opts.jump.host, opts.jump.port, opts.timeoutMs), opts, true);
-        try {
-            sock = await forwardThrough(bastion, opts.host, opts.port);
-        }
-        catch (error) {
-            bastion.dispose();
-            throw error;
-        }
-    }
-    else {
-        sock = await openSocket(opts.host, opts.port, opts.timeoutMs);
-    }
+    const { bastion, sock } = await reachTarget(opts);
     try {
         // Through a bastion the target's keys cannot be probed directly: the mismatch names the offered key only.
         const ssh = await openHop(opts, sock, opts, !opts.jump);
@@ -102894,199 +104566,13 @@ async function connectSsh(opts) {
         throw error;
     }
 }
-class SshRemote {
-    ssh;
-    name;
-    log;
-    bastion;
-    sftp;
-    agent;
-    /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
-    tunnels = true;
-    constructor(ssh, name, log, bastion) {
-        this.ssh = ssh;
-        this.name = name;
-        this.log = log;
-        this.bastion = bastion;
-        // HTTP from the host's point of view: each connection is an SSH direct-tcpip channel, so the host needs no curl.
-        this.agent = new node_modules_undici/* Agent */.g6({
-            connect: (options, callback) => {
-                const target = options.hostname.replace(/^\[(.*)\]$/, '$1');
-                this.connection().forwardOut('127.0.0.1', 0, target, Number(options.port), (error, channel) => {
-                    // Reason 1 is SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: sshd has AllowTcpForwarding no.
-                    if (error?.reason === 1)
-                        this.tunnels = false;
-                    if (error)
-                        return callback(error, null);
-                    // undici waits for 'close' after destroying a socket, but an ssh2 channel emits 'close' only once its
-                    // end was read, and nobody reads a destroyed socket (e.g. after a `Connection: close` answer): without
-                    // this, closing the agent would wait forever.
-                    const destroy = channel.destroy.bind(channel);
-                    channel.destroy = () => {
-                        destroy();
-                        channel.resume();
-                        return channel;
-                    };
-                    callback(null, channel);
-                });
-            },
-            keepAliveTimeout: 2000,
-            pipelining: 1,
-        });
-    }
-    connection() {
-        const connection = this.ssh.connection;
-        if (!connection)
-            throw new Error(`the SSH connection to ${this.name} was lost`);
-        return connection;
-    }
-    async exec(command) {
-        (command.quiet ? this.log.debug : this.log.info)(`$ ${command.title}`);
-        this.log.debug(command.script);
-        this.connection(); // a clear error when the link is already gone
-        const result = await this.ssh.execCommand(`sh -c ${quote(command.script)}`).catch((error) => {
-            throw new Error(`${command.title}: ${error.message} (the SSH connection to ${this.name} was lost?)`, {
-                cause: error,
-            });
-        });
-        if (result.code === null)
-            throw new Error(`${command.title}: the SSH channel closed without an exit code`);
-        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
-    }
-    hold(command) {
-        this.log.info(`$ ${command.title}`);
-        this.log.debug(command.script);
-        return new Promise((resolve, reject) => {
-            this.connection().exec(`sh -c ${quote(command.script)}`, (error, channel) => {
-                if (error)
-                    reject(error);
-                else
-                    resolve(new HeldChannel(channel));
-            });
-        });
-    }
-    sftpSession() {
-        this.sftp ??= this.ssh.requestSFTP();
-        return this.sftp;
-    }
-    /** 32 requests of 128 KiB in flight (ssh2 splits them to the server's own write limit): near scp speed. */
-    async upload(localPath, remotePath) {
-        const sftp = await this.sftpSession();
-        await new Promise((resolve, reject) => sftp.fastPut(localPath, remotePath, { concurrency: 32, chunkSize: 131072 }, (error) => error ? reject(new Error(`upload to ${remotePath} failed: ${error.message}`)) : resolve()));
-    }
-    async writeFile(remotePath, content, mode) {
-        const sftp = await this.sftpSession();
-        await new Promise((resolve, reject) => sftp.writeFile(remotePath, content, { mode }, (error) => error ? reject(new Error(`writing ${remotePath} failed: ${error.message}`)) : resolve()));
-    }
-    async httpGet(url, timeoutMs) {
-        if (this.tunnels) {
-            try {
-                const response = await (0,node_modules_undici/* request */.Em)(url, {
-                    dispatcher: this.agent,
-                    headersTimeout: timeoutMs,
-                    bodyTimeout: timeoutMs,
-                    signal: AbortSignal.timeout(timeoutMs),
-                });
-                return { status: response.statusCode, body: await response.body.text() };
-            }
-            catch (error) {
-                if (this.tunnels)
-                    throw error;
-                this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
-            }
-        }
-        const result = await this.exec(httpGetOnHost(url, timeoutMs));
-        if (result.code !== 0)
-            throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
-        return parseHttpOnHost(result.stdout);
-    }
-    async close() {
-        await this.agent.destroy().catch(() => undefined);
-        if (this.sftp)
-            (await this.sftp.catch(() => undefined))?.end();
-        this.ssh.dispose();
-        this.bastion?.dispose();
-    }
-}
-class HeldChannel {
-    channel;
-    stdout = '';
-    stderr = '';
-    ended = false;
-    exitCode = null;
-    waiters = new Set();
-    closed;
-    constructor(channel) {
-        this.channel = channel;
-        channel.on('data', (chunk) => {
-            this.stdout += chunk.toString();
-            this.notify();
-        });
-        channel.stderr.on('data', (chunk) => (this.stderr += chunk.toString()));
-        channel.on('exit', (code) => (this.exitCode = code));
-        this.closed = new Promise((resolve) => channel.on('close', () => {
-            this.ended = true;
-            this.notify();
-            resolve();
-        }));
-    }
-    notify() {
-        for (const waiter of this.waiters)
-            waiter();
-    }
-    waitFor(patterns) {
-        return new Promise((resolve, reject) => {
-            const check = () => {
-                const line = this.stdout.split('\n').find((l) => patterns.some((p) => p.test(l)));
-                if (line !== undefined) {
-                    this.waiters.delete(check);
-                    resolve(line);
-                }
-                else if (this.ended) {
-                    this.waiters.delete(check);
-                    reject(new Error(`ended with exit code ${this.exitCode}: ${(this.stderr || this.stdout).trim()}`));
-                }
-            };
-            this.waiters.add(check);
-            check();
-        });
-    }
-    async release() {
-        if (!this.ended)
-            this.channel.end();
-        await this.closed;
-        return this.exitCode;
-    }
-    output() {
-        return { stdout: this.stdout, stderr: this.stderr };
-    }
-}
 
-;// CONCATENATED MODULE: ./src/summary.ts
-const ICON = {
-    ok: '✅ ok',
-    failed: '❌ failed',
-    skipped: '⏭️ skipped',
-};
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-function summaryMarkdown(outcomes, steps, durationMs) {
-    const failed = outcomes.filter((o) => !o.ok);
-    const lines = [
-        `## Blue/green deploy ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
-        '',
-        '| Host | Release | Result | Now serving | Previous |',
-        '| --- | --- | --- | --- | --- |',
-        ...outcomes.map((o) => `| ${cell(o.host)} | ${cell(o.releaseId)} | ${o.ok ? '✅ deployed' : `❌ ${cell(o.error ?? 'failed')}`} | ${o.activePort ?? '–'} | ${o.previousPort ?? '–'} |`),
-        '',
-        '| Host | Step | Result | Duration | Detail |',
-        '| --- | --- | --- | --- | --- |',
-        ...steps.map((s) => `| ${cell(s.host)} | ${cell(s.name)} | ${ICON[s.status]} | ${(s.durationMs / 1000).toFixed(2)} s | ${cell(s.detail)} |`),
-        '',
-    ];
-    return lines.join('\n');
-}
+;// CONCATENATED MODULE: ./src/ssh.ts
+// The one SSH connection of a deploy (src/ssh/): connect.ts opens it (jump host, host key, authentication);
+// remote.ts runs commands, SFTP and HTTP over it, with tunnel.ts (HTTP through SSH channels) and held.ts (the
+// lock holder's channel).
+
+
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // The deploy, as the runner sees it: read and check the inputs, roll the release across the hosts, report.
@@ -103097,57 +104583,26 @@ function summaryMarkdown(outcomes, steps, durationMs) {
 
 
 
-async function run() {
+
+/** `connectFor` is the SSH connector; a unit test passes a fake host instead. */
+async function run(connectFor = sshConnector) {
     const started = Date.now();
     maskSecretInputs();
-    const cancel = new AbortController();
-    const onSignal = (name) => () => {
-        warning(`received ${name}: cancelling the deploy; the old version keeps serving`);
-        cancel.abort();
-    };
-    process.once('SIGINT', onSignal('SIGINT'));
-    process.once('SIGTERM', onSignal('SIGTERM'));
+    const signal = cancelOnSignals();
     try {
         const settings = await readSettings((name) => getInput(name));
         for (const [, value] of settings.secretEnv)
             if (value)
                 core_setSecret(value);
-        const connect = (target, log) => connectSsh({
-            host: target.host,
-            port: target.port,
-            username: settings.username,
-            privateKey: settings.privateKey,
-            passphrase: settings.passphrase,
-            policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
-            jump: settings.jump && {
-                ...settings.jump,
-                policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
-            },
-            strictHostKeyChecking: settings.strictHostKeyChecking,
-            timeoutMs: settings.connectTimeoutMs,
-            log,
-        });
-        const result = await rollout(settings, connect, actionsLog, lockHolder(), cancel.signal);
-        const durationMs = Date.now() - started;
-        setOutputs(settings, result.outcomes, durationMs);
-        await summary.addRaw(summaryMarkdown(result.outcomes, result.steps, durationMs)).write();
-        const failed = result.outcomes.filter((o) => !o.ok);
-        if (failed.length > 0) {
-            setFailed(failed.map((o) => `${o.host}: ${o.error}`).join('\n'));
-        }
-        else {
-            info(`Deployed ${result.outcomes.map((o) => `${o.releaseId} to ${o.host} (port ${o.activePort})`).join(', ')}`);
-        }
+        const connect = connectFor(settings);
+        const result = await rollout({ settings, connect, log: actionsLog, lockHolder: lockHolder(), signal });
+        await report(result, Date.now() - started);
     }
     catch (error) {
-        const known = error instanceof SettingsError || error instanceof HostKeyError;
+        // Inputs and host keys are reported as they are; anything else is a bug: its stack helps.
         const message = error instanceof Error ? error.message : String(error);
-        setFailed(known || !(error instanceof Error) ? message : (error.stack ?? message));
-        await summary
-            .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
-            .addCodeBlock(message)
-            .write()
-            .catch(() => undefined);
+        const known = error instanceof SettingsError || error instanceof HostKeyError;
+        await reportEarlyFailure(known || !(error instanceof Error) ? message : (error.stack ?? message));
     }
 }
 /** Before anything else can print them. */
@@ -103162,25 +104617,36 @@ function maskSecretInputs() {
                 core_setSecret(line.trim());
     }
 }
-function setOutputs(settings, outcomes, durationMs) {
-    const ok = outcomes.filter((o) => o.ok);
-    // One value when all hosts agree, else one per host, comma separated.
-    const uniform = (values) => new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
-    if (ok.length > 0) {
-        setOutput('active-port', uniform(ok.map((o) => o.activePort)));
-        setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
-    }
-    setOutput('release-id', ok.length > 0 ? uniform(ok.map((o) => o.releaseId)) : settings.releaseId);
-    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
-    setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
-        host: o.host,
-        ok: o.ok,
-        releaseId: o.releaseId,
-        activePort: o.activePort,
-        previousPort: o.previousPort,
-        error: o.error,
-    }))));
-    core_debug(`targets: ${settings.targets.map(hostLabel).join(', ')}`);
+/** A cancelled workflow run sends SIGINT, then SIGTERM: stop at the next step, undo, keep the old version. */
+function cancelOnSignals() {
+    const cancel = new AbortController();
+    const onSignal = (name) => () => {
+        warning(`received ${name}: cancelling the deploy; the old version keeps serving`);
+        cancel.abort();
+    };
+    process.once('SIGINT', onSignal('SIGINT'));
+    process.once('SIGTERM', onSignal('SIGTERM'));
+    return cancel.signal;
+}
+function sshConnector(settings) {
+    return async (target, log) => {
+        const remote = await connectSsh({
+            host: target.host,
+            port: target.port,
+            username: settings.username,
+            privateKey: settings.privateKey,
+            passphrase: settings.passphrase,
+            policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
+            jump: settings.jump && {
+                ...settings.jump,
+                policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
+            },
+            strictHostKeyChecking: settings.strictHostKeyChecking,
+            timeoutMs: settings.connectTimeoutMs,
+            log,
+        });
+        return { host: executor(remote), close: () => remote.close() };
+    };
 }
 function lockHolder() {
     const e = process.env;
