@@ -386,7 +386,7 @@ describeInSandbox('launchApp, isAlive and logTail run by a real sh (sandbox)', (
 
   test('a launcher that cannot write its pid starts no JVM: exit 1 after 5 s, nothing left running', async () => {
     box.file('app/releases/r1/app.log', '', 0o666);
-    const r = await launchFails('chmod 555 app/releases/r1', 10000);
+    const r = await launchFails('chmod 555 app/releases/r1', 30000);
     expect(r.stdout).toBe('code=1\n');
     expect(r.stderr).toMatch(/the launcher did not start within 5 s\n$/);
     expect(box.read('app/releases/r1/app.log')).not.toContain('arg=');
