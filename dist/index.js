@@ -101856,6 +101856,7 @@ function parseSwitched(stdout) {
 
 const FIRST_DELAY_MS = 100;
 const PROGRESS_EVERY_MS = 5000;
+const MIN_PROBE_MS = 100;
 /**
  * Healthy: a 2xx answer, and then, for a JSON body with a `status` field (Spring Boot actuator), that status
  * equals `expect`; for any other body, the body contains `expect`.
@@ -101893,6 +101894,10 @@ async function pollHealth(o) {
         if (o.signal?.aborted)
             return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
         const remaining = o.timeoutMs - (now() - started);
+        // Too little time left for a request to say anything: the answer we have is the last one.
+        if (attempts > 0 && remaining < MIN_PROBE_MS) {
+            return { healthy: false, reason: 'timeout', attempts, elapsedMs: now() - started, last };
+        }
         const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
         attempts++;
         try {
@@ -101906,7 +101911,8 @@ async function pollHealth(o) {
             const { name = '', message = String(error) } = error;
             // A last probe cut short by the deadline says less than the answer before it: keep that one.
             const timedOut = /abort|timeout/i.test(`${name} ${message}`);
-            const cutShort = timedOut && given < o.probeTimeoutMs && last !== 'no answer yet';
+            const cut = timedOut || error instanceof IncompleteAnswer;
+            const cutShort = cut && given < o.probeTimeoutMs && last !== 'no answer yet';
             if (!cutShort)
                 last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
             if (!(await o.alive()))
