@@ -13,16 +13,17 @@ import {
   type StopSpec,
 } from '../../src/commands/app.js';
 import {
-  KILL_LATER,
-  LISTENING,
-  NOW_MS,
-  OURS,
-  PATH_SETUP,
-  PORT_OWNER,
-  STOP_GROUP,
+  killLaterSh,
+  listeningSh,
+  nowMsSh,
+  oursSh,
+  pathSetupSh,
+  portOwnerSh,
+  stopGroupSh,
 } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
+import { stopUnit } from '../../src/commands/systemd.js';
 import { SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, paths, replaced } from './helpers.js';
 
@@ -59,7 +60,8 @@ describe('launchApp', () => {
     expect(cmd.kind).toBe('launch');
     expect(cmd.title).toBe('launch 20261130T055400Z-abc1234 on port 8081');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
+      .toMatchInlineSnapshot(`
 "cd -- /srv/app || exit 1
 rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
 (
@@ -104,14 +106,14 @@ describe('isAlive', () => {
     expect(cmd.kind).toBe('alive');
     expect(cmd.title).toBe('is pid 4242 alive');
     expect(cmd.quiet).toBe(true);
-    expect(body(cmd.script, [OURS])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [oursSh()])).toMatchInlineSnapshot(`
 "if ours 4242 987654; then echo alive=1; else echo alive=0; fi
 "
 `);
   });
 
   test('a start time that is not a plain word is quoted', () => {
-    expect(body(isAlive({ pid: 1, start: "$(x) 'y'" }).script, [OURS])).toMatchInlineSnapshot(`
+    expect(body(isAlive({ pid: 1, start: "$(x) 'y'" }).script, [oursSh()])).toMatchInlineSnapshot(`
 "if ours 1 '$(x) '\\''y'\\'''; then echo alive=1; else echo alive=0; fi
 "
 `);
@@ -132,7 +134,7 @@ describe('portOwner', () => {
     expect(cmd.kind).toBe('portOwner');
     expect(cmd.title).toBe('who listens on port 8081');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [PATH_SETUP, PORT_OWNER])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), portOwnerSh()])).toMatchInlineSnapshot(`
 "pids=$(port_pids 8081 | tr '\\n' ' ')
 echo "pids=$pids"
 [ -n "$pids" ] || { echo owner=unseen; exit 0; }
@@ -156,6 +158,7 @@ echo owner=ours
     const parse = (stdout: string) => portOwner({ pid: 1, start: '2' }, 8081).parse(stdout);
     expect(parse('pids=10 11 \nowner=ours\n')).toEqual({ owner: 'ours', pids: [10, 11] });
     expect(parse('pids=12 \nowner=foreign\n')).toEqual({ owner: 'foreign', pids: [12] });
+    expect(parse('pids=12  13\nowner=foreign\n')).toEqual({ owner: 'foreign', pids: [12, 13] });
     expect(parse('pids=\nowner=unseen\n')).toEqual({ owner: 'unseen' });
     expect(() => parse('pids=1\nowner=maybe\n')).toThrow(
       new OutputError('the port script printed owner=maybe'),
@@ -193,7 +196,8 @@ describe('stopApp', () => {
     expect(cmd.kind).toBe('stop');
     expect(cmd.title).toBe('stop pid 4242 on port 8080');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
+      .toMatchInlineSnapshot(`
 "stop_group 4242 987654 5000 || exit 1
 if [ -r /srv/app/run/8080.pid ] && read -r p _ < /srv/app/run/8080.pid && [ "$p" = 4242 ]; then rm -f -- /srv/app/run/8080.pid; fi
 if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" = 4242 ]; then rm -f -- /srv/app/run/pending; fi
@@ -207,7 +211,7 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
     expect(closed).toBe(
       replaced(exited, {
         'stop_group 4242 987654 5000 || exit 1': [
-          KILL_LATER,
+          killLaterSh(),
           'out=$(stop_group 4242 987654 5000 8080) || exit 1',
           'printf \'%s\\n\' "$out"',
           'case "$out" in *stop=closed*)',
@@ -226,8 +230,9 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
       timeoutMs: 250,
       untilClosed: true,
     });
-    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, KILL_LATER]))
-      .toMatchInlineSnapshot(`
+    expect(
+      body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), killLaterSh()]),
+    ).toMatchInlineSnapshot(`
 "out=$(stop_group 7 's t' 250 9090) || exit 1
 printf '%s\\n' "$out"
 case "$out" in *stop=closed*)
@@ -246,6 +251,13 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
       expect(parseStop(`stop=${how}\nstop_ms=120\n`)).toEqual({ how, ms: 120 });
     }
     expect(parseStop('stop=exited\nstop_ms=0\n')).toEqual({ how: 'exited', ms: 0 });
+  });
+
+  test('a supervised app is stopped through systemd, never by its pid alone', () => {
+    const unit = { scope: 'system' as const, name: 'app@9090.service', sudo: 'auto' as const };
+    const supervised = { ...spec, app: { ...spec.app, unit } };
+    expect(stopApp(paths, supervised)).toEqual(stopUnit(paths, supervised));
+    expect(stopApp(paths, supervised).script).toContain('sctl stop --no-block app@9090.service');
   });
 
   test('malformed stop output is an OutputError', () => {

@@ -1,7 +1,7 @@
 // detectPorts: the whole script, the parser, and the script run against real include and upstream files in a
 // sandbox.
 import { detectPorts } from '../../src/commands/detect.js';
-import { LISTENING, OURS, PATH_SETUP } from '../../src/commands/functions.js';
+import { listeningSh, oursSh, pathSetupSh } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { layout } from '../../src/layout.js';
 import { LISTENER_PY, SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
@@ -18,7 +18,7 @@ describe('detectPorts script', () => {
     expect(cmd.kind).toBe('detect');
     expect(cmd.title).toBe('detect live port (/etc/nginx/conf.d/service url.inc)');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh()])).toMatchInlineSnapshot(`
 "read_file() {
   if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"
   elif [ -e "$2" ]; then echo "$1=unreadable"
@@ -121,6 +121,8 @@ describe('detectPorts parser', () => {
     expect(d.ports.get(9000)).toEqual({ port: 9000, listening: true });
     expect(parse(FILES_OK).ports).toEqual(new Map());
     expect(parse(`${FILES_OK}listening_8080=yes\n`).ports.get(8080)?.listening).toBe(false);
+    // Only the whole key names a port: no other key that merely contains it.
+    expect(parse(`${FILES_OK}was_listening_8080=1\nlistening_8081_old=1\n`).ports).toEqual(new Map());
   });
 
   test('exact bytes: no final newline, CRLF, UTF-8, an empty file', () => {

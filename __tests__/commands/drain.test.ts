@@ -1,6 +1,6 @@
 // drainWorkers: whole script with and without workers, the parser, and real processes in a sandbox.
 import { drainWorkers } from '../../src/commands/drain.js';
-import { NOW_MS } from '../../src/commands/functions.js';
+import { nowMsSh } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
 import { SCENARIO, sandbox, type Sandbox, describeInSandbox } from '../support/sandbox.js';
 import { body, replaced } from './helpers.js';
@@ -11,7 +11,7 @@ describe('drainWorkers script', () => {
     expect(cmd.kind).toBe('drain');
     expect(cmd.title).toBe('wait for 2 old nginx workers');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [NOW_MS])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [nowMsSh()])).toMatchInlineSnapshot(`
 "t0=$(now_ms)
 deadline=$((t0 + 3000))
 timed_out=0

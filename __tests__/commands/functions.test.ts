@@ -2,13 +2,13 @@
 // run in a sandbox here, stop_group and kill_later in stop.test.ts.
 import {
   asRoot,
-  KILL_LATER,
-  LISTENING,
-  NOW_MS,
-  OURS,
-  PATH_SETUP,
-  PORT_OWNER,
-  STOP_GROUP,
+  killLaterSh,
+  listeningSh,
+  nowMsSh,
+  oursSh,
+  pathSetupSh,
+  portOwnerSh,
+  stopGroupSh,
 } from '../../src/commands/functions.js';
 import { portOwner, type AppProcess } from '../../src/commands/app.js';
 import { quote } from '../../src/shell.js';
@@ -17,7 +17,7 @@ import { LISTENER_PY, SCENARIO, sandbox, type Sandbox, describeInSandbox } from 
 
 describe('shared shell functions, exactly', () => {
   test('PATH gets the sbin directories', () => {
-    expect(PATH_SETUP).toBe('PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH');
+    expect(pathSetupSh()).toBe('PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH');
   });
 
   test('as_root for each sudo mode', () => {
@@ -29,7 +29,7 @@ describe('shared shell functions, exactly', () => {
   });
 
   test('ours and start_time', () => {
-    expect(OURS).toMatchInlineSnapshot(`
+    expect(oursSh()).toMatchInlineSnapshot(`
 "ours() {
   [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
   _stat=$(sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null) || return 1
@@ -41,7 +41,7 @@ start_time() { sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null | cut -d " " -f 20; }
   });
 
   test('listening and listener_pid', () => {
-    expect(LISTENING).toMatchInlineSnapshot(`
+    expect(listeningSh()).toMatchInlineSnapshot(`
 "listening() {
   if command -v ss >/dev/null 2>&1; then
     [ -n "$(ss -ltn "sport = :$1" 2>/dev/null | tail -n +2)" ]
@@ -63,11 +63,11 @@ listener_pid() {
   });
 
   test('now_ms', () => {
-    expect(NOW_MS).toBe('now_ms() { date +%s%3N; }');
+    expect(nowMsSh()).toBe('now_ms() { date +%s%3N; }');
   });
 
   test('signal_group, group_alive, running and stop_group', () => {
-    expect(STOP_GROUP).toMatchInlineSnapshot(`
+    expect(stopGroupSh()).toMatchInlineSnapshot(`
 "signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }
 group_alive() {
   sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |
@@ -97,7 +97,7 @@ stop_group() {
   });
 
   test('kill_later carries ours, signal_group, group_alive and running into its detached shell', () => {
-    expect(KILL_LATER).toMatchInlineSnapshot(`
+    expect(killLaterSh()).toMatchInlineSnapshot(`
 "kill_later() {
   setsid sh -c 'ours() {
   [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
@@ -118,7 +118,7 @@ sleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$
   });
 
   test('port_pids and descends', () => {
-    expect(PORT_OWNER).toMatchInlineSnapshot(`
+    expect(portOwnerSh()).toMatchInlineSnapshot(`
 "port_pids() {
   if command -v ss >/dev/null 2>&1; then
     ss -ltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u
@@ -195,12 +195,12 @@ describeInSandbox('listening, listener_pid and port_pids with each tool (sandbox
         'spawn_app b.rec /usr/bin/python3 listener.py 8082 v6 ready6',
         'while [ ! -e ready4 ] || [ ! -e ready6 ]; do sleep 0.01; done',
         `PATH=${path}`,
-        LISTENING,
+        listeningSh(),
         'for p in 8080 8081 8082 80; do if listening "$p"; then echo "$p=1"; else echo "$p=0"; fi; done',
         'echo "pid=$(listener_pid 8080)"',
         'echo "none=$(listener_pid 8081)"',
         'echo "a=$a"',
-        PORT_OWNER,
+        portOwnerSh(),
         `echo "port_pids=$(port_pids 8080 | tr '\\n' ' ')"`,
         `echo "port_pids_none=$(port_pids 8081 | tr '\\n' ' ')"`,
       ].join('\n'),
@@ -220,7 +220,7 @@ describeInSandbox('ours and start_time (sandbox)', () => {
       const r = await box.run(
         [
           SCENARIO,
-          OURS,
+          oursSh(),
           'spawn_app a.rec sleep 30',
           `sh -c 'sleep 0 & echo $! > z.pid; exec sleep 30' &`,
           'while [ ! -s z.pid ]; do sleep 0.01; done; z=$(cat z.pid); wait_gone "$z" 1000',
@@ -250,7 +250,7 @@ describeInSandbox('ours and start_time (sandbox)', () => {
       const r = await box.run(
         [
           SCENARIO,
-          OURS,
+          oursSh(),
           `cp /bin/sleep './x) 1 2 3'`,
           `spawn_app a.rec './x) 1 2 3' 30`,
           `[ "$(start_time "$pid")" = "$(awk '{ print $(NF - 30) }' "/proc/$pid/stat")" ] && echo same=1`,

@@ -1,5 +1,5 @@
 // holdLock: whole script, its line parsers; the lock wait, timeout and watchdog run in lock.sandbox.test.ts.
-import { LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
+import { listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from '../../src/commands/functions.js';
 import { holdLock, LOCK_SETUP_EXIT, LOCK_TIMEOUT_EXIT, type LockCommand } from '../../src/commands/lock.js';
 import { body, paths, replaced } from './helpers.js';
 
@@ -9,7 +9,8 @@ describe('holdLock script', () => {
   test('whole script', () => {
     const cmd = holdLock(paths, spec);
     expect(cmd.title).toBe('lock /srv/app/.deploy.lock');
-    expect(body(cmd.script, [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
+      .toMatchInlineSnapshot(`
 "mkdir -p -- /srv/app/releases /srv/app/run || { echo 'cannot create /srv/app: create it on the host and make the deploy user its owner' >&2; exit 70; }
 command exec 9>>/srv/app/.deploy.lock || exit 70
 if ! flock -n 9; then

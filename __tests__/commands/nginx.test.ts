@@ -5,7 +5,7 @@
 // Equivalent StrykerJS survivor (src/commands/nginx.ts, workerPairs): `.split(/\s+/)` as `.split(/\s/)`: the
 // empty words the single-space split adds are dropped by the .filter(Boolean) that follows.
 import { spawnSync } from 'node:child_process';
-import { asRoot, PATH_SETUP } from '../../src/commands/functions.js';
+import { asRoot, pathSetupSh } from '../../src/commands/functions.js';
 import {
   EXIT_INCLUDE_CHANGED,
   EXIT_LAUNCH_GONE,
@@ -96,7 +96,7 @@ describe('switchNginx script', () => {
     expect(cmd.kind).toBe('switch');
     expect(cmd.title).toBe(TITLE);
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [PATH_SETUP])).toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh()])).toMatchInlineSnapshot(`
 "as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n -- "$@"; fi; }
 reload_nginx() {
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && as_root systemctl reload nginx; then return 0; fi

@@ -1,7 +1,7 @@
 // stop_group and stopApp against real processes in a sandbox: each scenario starts its processes, prints their
 // pid and start time, and runs the stop script the test builds for exactly that process (box.give).
 import { isAlive, parseStop, stopApp, type AppProcess, type StopSpec } from '../../src/commands/app.js';
-import { KILL_LATER } from '../../src/commands/functions.js';
+import { killLaterSh } from '../../src/commands/functions.js';
 import { layout } from '../../src/layout.js';
 import { quote } from '../../src/shell.js';
 import { LISTENER_PY, SCENARIO, sandbox, type RunResult, type Sandbox } from '../support/sandbox.js';
@@ -338,7 +338,7 @@ describe('stop_group stops the whole process group, not just its leader', () => 
         'kill -9 "$pid"; wait_gone "$pid" 1000',
         'echo "app=$pid $start"',
       ].join('\n'),
-      (app) => [KILL_LATER, `kill_later ${app.pid} ${app.start} 1`].join('\n'),
+      (app) => [killLaterSh(), `kill_later ${app.pid} ${app.start} 1`].join('\n'),
       'gone "$child" || echo alive_at_once=1; wait_gone "$child" 3000 && echo child_gone=1',
     );
     expect(values(result.stdout)).toMatchObject({ alive_at_once: '1', child_gone: '1' });

@@ -3,7 +3,7 @@
 // reaches app.log and the unit's stdout (journald); a stop (SIGTERM to every process of the cgroup) still gets
 // the app's last words into app.log.
 import { asRoot } from '../../src/commands/functions.js';
-import { launcherBody, STOP_UNIT } from '../../src/commands/systemd.js';
+import { launcherBody, stopUnitSh } from '../../src/commands/systemd.js';
 import { layout } from '../../src/layout.js';
 import { quote } from '../../src/shell.js';
 import { sandbox, SCENARIO, type Sandbox } from '../support/sandbox.js';
@@ -73,7 +73,7 @@ test("the watchdog's stop_unit: stop, wait for inactive, disable when enabled; s
   const r = await box.run(
     [
       asRoot('never'),
-      STOP_UNIT,
+      stopUnitSh(),
       'stop_unit system:app@8081.service 1000',
       'stop_unit user:shop@8080.service 1000',
       'stop_unit bogus 1000 || echo bogus=1',

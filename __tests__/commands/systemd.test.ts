@@ -1,7 +1,8 @@
 // The systemd builders (supervisor: systemd | systemd-user): the unit file, the launcher, launch, stop, enable,
 // the check and the watchdog's stop, as whole scripts; their parsers; the README's sudoers line.
 import { readFileSync } from 'node:fs';
-import { LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from '../../src/commands/functions.js';
+import { quote } from '../../src/shell.js';
+import { listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from '../../src/commands/functions.js';
 import { holdLock } from '../../src/commands/lock.js';
 import {
   launchUnit,
@@ -12,7 +13,7 @@ import {
 import {
   enableUnit,
   launcherBody,
-  STOP_UNIT,
+  stopUnitSh,
   stopUnit,
   systemctlFunctions,
   unitFile,
@@ -116,7 +117,7 @@ describe('launchUnit', () => {
     expect(cmd.kind).toBe('launch');
     expect(cmd.title).toBe('launch r1 as app@8081.service');
     const unitText = unitFile(unitSpec('system')).replace(/'/g, `'\\''`);
-    const rest = body(cmd.script, [PATH_SETUP, OURS, systemctlFunctions('system', 'auto')])
+    const rest = body(cmd.script, [pathSetupSh(), oursSh(), systemctlFunctions('system', 'auto')])
       .split(`'${unitText}'`)
       .join('UNIT');
     expect(rest).toMatchInlineSnapshot(`
@@ -187,7 +188,14 @@ describe('stopUnit', () => {
     const cmd = stopUnit(paths, { app: app(system), port: 8081, timeoutMs: 30000, untilClosed: false });
     expect(cmd.kind).toBe('stop');
     expect(cmd.title).toBe('stop app@8081.service (pid 42)');
-    const blocks = [PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, systemctlFunctions('system', 'auto')];
+    const blocks = [
+      pathSetupSh(),
+      oursSh(),
+      listeningSh(),
+      nowMsSh(),
+      stopGroupSh(),
+      systemctlFunctions('system', 'auto'),
+    ];
     expect(body(cmd.script, blocks)).toMatchInlineSnapshot(`
 "case "$(sshow show -p ActiveState --value app@8081.service)" in
   active|activating|deactivating|reloading)
@@ -207,8 +215,12 @@ if [ -r /srv/app/run/8081.pid ] && read -r p _ < /srv/app/run/8081.pid && [ "$p"
 if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" = 42 ]; then rm -f -- /srv/app/run/pending; fi
 "
 `);
-    expect(cmd.parse('stop=killed\nstop_ms=30010\n')).toEqual({ how: 'killed', ms: 30010 });
-    expect(() => cmd.parse('stop=maybe\nstop_ms=1\n')).toThrow(OutputError);
+    for (const how of ['gone', 'exited', 'closed', 'killed']) {
+      expect(cmd.parse(`stop=${how}\nstop_ms=30010\n`)).toEqual({ how, ms: 30010 });
+    }
+    expect(() => cmd.parse('stop=maybe\nstop_ms=1\n')).toThrow(
+      new OutputError('the stop script printed stop=maybe'),
+    );
   });
 
   test('until closed: also done once the port is closed (systemd SIGKILLs at TimeoutStopSec)', () => {
@@ -229,7 +241,9 @@ if [ -r /srv/app/run/pending ] && read -r p _ < /srv/app/run/pending && [ "$p" =
 describe('enableUnit', () => {
   test('whole script and parser', () => {
     const cmd = enableUnit(system);
-    expect(body(cmd.script, [PATH_SETUP, systemctlFunctions('system', 'auto')])).toMatchInlineSnapshot(`
+    expect(cmd.kind).toBe('enableUnit');
+    expect(cmd.title).toBe('enable app@8081.service');
+    expect(body(cmd.script, [pathSetupSh(), systemctlFunctions('system', 'auto')])).toMatchInlineSnapshot(`
 "[ "$(sshow is-enabled app@8081.service 2>/dev/null)" = enabled ] || sctl enable app@8081.service 2>&1 || exit 1
 echo "enabled=$(sshow is-enabled app@8081.service 2>/dev/null)"
 "
@@ -237,7 +251,12 @@ echo "enabled=$(sshow is-enabled app@8081.service 2>/dev/null)"
     expect(() => {
       cmd.parse('enabled=enabled\n');
     }).not.toThrow();
-    expect(() => cmd.parse('enabled=disabled\n')).toThrow('app@8081.service is disabled after enable');
+    expect(() => cmd.parse('enabled=disabled\n')).toThrow(
+      new OutputError('app@8081.service is disabled after enable'),
+    );
+    expect(() => cmd.parse('enabled=\n')).toThrow(
+      new OutputError('app@8081.service is unknown after enable'),
+    );
   });
 });
 
@@ -269,8 +288,48 @@ describe('supervisorCheck', () => {
     );
   });
 
+  test('system: whole script, kind and title', () => {
+    const cmd = supervisorCheck(spec('system'));
+    expect([cmd.kind, cmd.title]).toEqual(['supervisorCheck', 'check supervisor systemd']);
+    expect(supervisorCheck(spec('user')).title).toBe('check supervisor systemd-user');
+    const unitText = quote(unitFile(unitSpec('system')));
+    expect(body(cmd.script, [pathSetupSh()]).split(unitText).join('UNIT')).toMatchInlineSnapshot(`
+"if [ ! -d /run/systemd/system ]; then
+  echo "problem=supervisor: systemd needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"
+  exit 0
+fi
+command -v mkfifo >/dev/null 2>&1 && command -v tee >/dev/null 2>&1 || echo "problem=supervisor: the launcher needs mkfifo and tee (coreutils) on the host"
+if [ "$(id -u)" -ne 0 ]; then
+  sc=$(command -v systemctl) tee=$(command -v tee) missing=
+  if printf '%s' UNIT | cmp -s - /etc/systemd/system/app@.service; then same=1; else same=0; fi
+  sudo -n -l $sc daemon-reload >/dev/null 2>&1 || missing="$missing, $sc daemon-reload"
+  sudo -n -l $sc start app@8080.service >/dev/null 2>&1 || missing="$missing, $sc start app@8080.service"
+  sudo -n -l $sc stop --no-block app@8080.service >/dev/null 2>&1 || missing="$missing, $sc stop --no-block app@8080.service"
+  sudo -n -l $sc enable app@8080.service >/dev/null 2>&1 || missing="$missing, $sc enable app@8080.service"
+  sudo -n -l $sc disable app@8080.service >/dev/null 2>&1 || missing="$missing, $sc disable app@8080.service"
+  sudo -n -l $sc start app@8081.service >/dev/null 2>&1 || missing="$missing, $sc start app@8081.service"
+  sudo -n -l $sc stop --no-block app@8081.service >/dev/null 2>&1 || missing="$missing, $sc stop --no-block app@8081.service"
+  sudo -n -l $sc enable app@8081.service >/dev/null 2>&1 || missing="$missing, $sc enable app@8081.service"
+  sudo -n -l $sc disable app@8081.service >/dev/null 2>&1 || missing="$missing, $sc disable app@8081.service"
+  [ "$same" = 1 ] || sudo -n -l $tee /etc/systemd/system/app@.service >/dev/null 2>&1 || missing="$missing, $tee /etc/systemd/system/app@.service"
+  if [ -n "$missing" ]; then
+    echo "problem=supervisor: systemd: the deploy user $(id -un) may not run with sudo: \${missing#, }. Add to its sudoers file (visudo -f /etc/sudoers.d/deploy): $(id -un) ALL=(root) NOPASSWD: $sc daemon-reload, $sc start app@8080.service, $sc stop --no-block app@8080.service, $sc enable app@8080.service, $sc disable app@8080.service, $sc start app@8081.service, $sc stop --no-block app@8081.service, $sc enable app@8081.service, $sc disable app@8081.service, $tee /etc/systemd/system/app@.service"
+  fi
+fi
+"
+`);
+  });
+
+  test('the sudoers line names every right with the host paths', () => {
+    expect(sudoersLine('deploy', 'app', [8080], { systemctl: '/bin/systemctl', tee: '/bin/tee' })).toBe(
+      'deploy ALL=(root) NOPASSWD: /bin/systemctl daemon-reload, /bin/systemctl start app@8080.service, ' +
+        '/bin/systemctl stop --no-block app@8080.service, /bin/systemctl enable app@8080.service, ' +
+        '/bin/systemctl disable app@8080.service, /bin/tee /etc/systemd/system/app@.service',
+    );
+  });
+
   test('user: lingering, then the user manager', () => {
-    expect(body(supervisorCheck(spec('user')).script, [PATH_SETUP])).toMatchInlineSnapshot(`
+    expect(body(supervisorCheck(spec('user')).script, [pathSetupSh()])).toMatchInlineSnapshot(`
 "if [ ! -d /run/systemd/system ]; then
   echo "problem=supervisor: systemd-user needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"
   exit 0
@@ -308,7 +367,7 @@ describe("the lock's watchdog with a supervisor", () => {
     const supervised = holdLock(paths, { ...spec, supervised: { sudo: 'auto' } }).script;
     expect(supervised).toBe(
       replaced(plain, {
-        [STOP_GROUP]: `${STOP_GROUP}\n${systemctlFunctions('system', 'auto').split('\n')[0]}\n${STOP_UNIT}`,
+        [stopGroupSh()]: `${stopGroupSh()}\n${systemctlFunctions('system', 'auto').split('\n')[0]}\n${stopUnitSh()}`,
         '  if read -r pid start port < /srv/app/run/pending.stop; then':
           '  if read -r pid start port unit < /srv/app/run/pending.stop; then',
         '    echo "watchdog: stopping half-started app $pid on port $port" >&2':

@@ -1,7 +1,15 @@
 // The app's process: launch it detached on a port, ask whether it still lives, show its log, stop it.
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
-import { KILL_LATER, LISTENING, NOW_MS, OURS, PATH_SETUP, PORT_OWNER, STOP_GROUP } from './functions.js';
+import {
+  killLaterSh,
+  listeningSh,
+  nowMsSh,
+  oursSh,
+  pathSetupSh,
+  portOwnerSh,
+  stopGroupSh,
+} from './functions.js';
 import { stopUnit, type Unit } from './systemd.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
@@ -58,11 +66,11 @@ export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand<'launc
     kind: 'launch',
     title: `launch ${spec.releaseId} on port ${spec.port}`,
     script: script(
-      PATH_SETUP,
-      OURS,
-      LISTENING,
-      NOW_MS,
-      STOP_GROUP,
+      pathSetupSh(),
+      oursSh(),
+      listeningSh(),
+      nowMsSh(),
+      stopGroupSh(),
       `cd -- ${quote(paths.root)} || exit 1`,
       `rm -f -- ${pidTmp}`,
       '(',
@@ -98,7 +106,10 @@ export function isAlive(app: AppProcess): RemoteCommand<'alive'> {
     kind: 'alive',
     title: `is pid ${app.pid} alive`,
     quiet: true,
-    script: script(OURS, `if ours ${app.pid} ${quote(app.start)}; then echo alive=1; else echo alive=0; fi`),
+    script: script(
+      oursSh(),
+      `if ours ${app.pid} ${quote(app.start)}; then echo alive=1; else echo alive=0; fi`,
+    ),
     parse: (stdout) => required(keyValues(stdout), 'alive') === '1',
   };
 }
@@ -119,8 +130,8 @@ export function portOwner(app: AppProcess, port: number): RemoteCommand<'portOwn
     kind: 'portOwner',
     title: `who listens on port ${port}`,
     script: script(
-      PATH_SETUP,
-      PORT_OWNER,
+      pathSetupSh(),
+      portOwnerSh(),
       `pids=$(port_pids ${port} | tr '\\n' ' ')`,
       'echo "pids=$pids"',
       '[ -n "$pids" ] || { echo owner=unseen; exit 0; }',
@@ -173,11 +184,11 @@ export function stopApp(paths: Layout, spec: StopSpec): RemoteCommand<'stop'> {
     kind: 'stop',
     title: `stop pid ${pid} on port ${port}`,
     script: script(
-      PATH_SETUP,
-      OURS,
-      LISTENING,
-      NOW_MS,
-      STOP_GROUP,
+      pathSetupSh(),
+      oursSh(),
+      listeningSh(),
+      nowMsSh(),
+      stopGroupSh(),
       ...(spec.untilClosed ? untilClosed(app, port, spec.timeoutMs) : untilExited(app, spec.timeoutMs)),
       forget(paths.pidFile(port)),
       forget(paths.pending),
@@ -195,7 +206,7 @@ function untilClosed(app: AppProcess, port: number, timeoutMs: number): string[]
   const { pid } = app;
   const start = quote(app.start);
   return [
-    KILL_LATER,
+    killLaterSh(),
     `out=$(stop_group ${pid} ${start} ${timeoutMs} ${port}) || exit 1`,
     'printf \'%s\\n\' "$out"',
     'case "$out" in *stop=closed*)',

@@ -4,7 +4,7 @@
 // start time). Prints key=value lines.
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
-import { LISTENING, OURS, PATH_SETUP } from './functions.js';
+import { listeningSh, oursSh, pathSetupSh } from './functions.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 /** What a file on the host held: its exact text, or why there is none. */
@@ -74,9 +74,9 @@ export function detectPorts(
     kind: 'detect',
     title: `detect live port (${files.include})`,
     script: script(
-      PATH_SETUP,
-      OURS,
-      LISTENING,
+      pathSetupSh(),
+      oursSh(),
+      listeningSh(),
       READ_FILE,
       NAMED_PORTS,
       `inc=${quote(files.include)}`,

@@ -1,6 +1,6 @@
 // After a switch: wait for the old nginx workers to exit. They finish their in-flight requests (which may
 // still go to the old app) and then exit; bounded by drain-timeout.
-import { NOW_MS } from './functions.js';
+import { nowMsSh } from './functions.js';
 import { keyValues, requiredNumber, script, type RemoteCommand } from './types.js';
 
 export interface Drained {
@@ -14,7 +14,7 @@ export function drainWorkers(workers: readonly number[], timeoutMs: number): Rem
     kind: 'drain',
     title: `wait for ${workers.length} old nginx workers`,
     script: script(
-      NOW_MS,
+      nowMsSh(),
       't0=$(now_ms)',
       `deadline=$((t0 + ${timeoutMs}))`,
       'timed_out=0',

@@ -4,8 +4,8 @@
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import type { SudoMode } from '../inputs.js';
-import { asRoot, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
-import { STOP_UNIT } from './systemd.js';
+import { asRoot, listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from './functions.js';
+import { stopUnitSh } from './systemd.js';
 import { script } from './types.js';
 
 /** Exit code of the lock shell when the lock was not acquired in time. */
@@ -46,13 +46,13 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
   return {
     title: `lock ${lockFile}`,
     script: script(
-      PATH_SETUP,
-      OURS,
-      LISTENING,
-      NOW_MS,
-      STOP_GROUP,
+      pathSetupSh(),
+      oursSh(),
+      listeningSh(),
+      nowMsSh(),
+      stopGroupSh(),
       spec.supervised && asRoot(spec.supervised.sudo),
-      spec.supervised && STOP_UNIT,
+      spec.supervised && stopUnitSh(),
       `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`,
       // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
       `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`,

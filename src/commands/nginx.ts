@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ReloadMode, SudoMode } from '../inputs.js';
 import { quote, quoteAll } from '../shell.js';
-import { asRoot, PATH_SETUP } from './functions.js';
+import { asRoot, pathSetupSh } from './functions.js';
 import { keyValues, required, script, type RemoteCommand } from './types.js';
 
 export const EXIT_NGINX_NOT_RUNNING = 30;
@@ -65,16 +65,17 @@ function reloadFunction(spec: NginxSpec): string {
 }
 
 /** "pid:ppid" of every nginx worker process, one per line. */
-const WORKERS =
-  'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+function workersSh(): string {
+  return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+}
 
 /** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
 function rewriteFiles(spec: NginxSpec, changes: readonly FileChange[], pending?: string): string[] {
   return [
-    PATH_SETUP,
+    pathSetupSh(),
     asRoot(spec.sudo),
     reloadFunction(spec),
-    WORKERS,
+    workersSh(),
     ...(pending ? claimLaunch(pending) : []),
     "before=$(nginx_workers | tr '\\n' ' ')",
     `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,

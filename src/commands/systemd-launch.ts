@@ -3,7 +3,7 @@
 import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import { LAUNCH_RECORD_EXIT } from './app.js';
-import { OURS, PATH_SETUP } from './functions.js';
+import { oursSh, pathSetupSh } from './functions.js';
 import {
   launcherBody,
   systemctlFunctions,
@@ -62,8 +62,8 @@ export function launchUnit(paths: Layout, spec: UnitLaunchSpec): RemoteCommand<'
     kind: 'launch',
     title: `launch ${spec.releaseId} as ${unit.name}`,
     script: script(
-      PATH_SETUP,
-      OURS,
+      pathSetupSh(),
+      oursSh(),
       systemctlFunctions(unit.scope, unit.sudo),
       `cd -- ${quote(paths.root)} || exit 1`,
       `java=$(command -v -- ${quote(spec.java)}) || { echo ${quote(`java: "${spec.java}" is not a command the deploy user can run`)} >&2; exit 1; }`,
@@ -156,7 +156,7 @@ export function supervisorCheck(spec: SupervisorCheckSpec): RemoteCommand<'super
     kind: 'supervisorCheck',
     title: `check supervisor ${system ? 'systemd' : 'systemd-user'}`,
     script: script(
-      PATH_SETUP,
+      pathSetupSh(),
       'if [ ! -d /run/systemd/system ]; then',
       `  echo "problem=supervisor: ${system ? 'systemd' : 'systemd-user'} needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"`,
       '  exit 0',

@@ -6,7 +6,7 @@
 import type { SudoMode } from '../inputs.js';
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
-import { asRoot, LISTENING, NOW_MS, OURS, PATH_SETUP, STOP_GROUP } from './functions.js';
+import { asRoot, listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from './functions.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 /** One instance of the template unit: a system unit (root or sudo) or a user unit of the deploy user. */
@@ -127,23 +127,25 @@ export function unitRecord(unit: Unit): string {
  * stop_unit SCOPE:NAME TIMEOUT_MS: the lock's watchdog stops a half-started supervised app (a SIGKILL of the
  * JVM alone would only make systemd restart it). Static text; needs as_root.
  */
-export const STOP_UNIT = [
-  'stop_unit() {',
-  '  case "$1" in',
-  '    system:*) _u=${1#system:}; _c="as_root systemctl" ;;',
-  '    user:*) _u=${1#user:}; _c="systemctl --user"',
-  '      XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR ;;',
-  '    *) return 1 ;;',
-  '  esac',
-  '  $_c stop --no-block "$_u"',
-  '  _k=0',
-  '  while [ "$_k" -lt "$(($2 / 100 + 50))" ]; do',
-  '    case "$(${_c#as_root } show -p ActiveState --value "$_u" 2>/dev/null)" in inactive|failed|"") break ;; esac',
-  '    sleep 0.1; _k=$((_k + 1))',
-  '  done',
-  '  [ "$(${_c#as_root } is-enabled "$_u" 2>/dev/null)" != enabled ] || $_c disable "$_u"',
-  '}',
-].join('\n');
+export function stopUnitSh(): string {
+  return [
+    'stop_unit() {',
+    '  case "$1" in',
+    '    system:*) _u=${1#system:}; _c="as_root systemctl" ;;',
+    '    user:*) _u=${1#user:}; _c="systemctl --user"',
+    '      XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR ;;',
+    '    *) return 1 ;;',
+    '  esac',
+    '  $_c stop --no-block "$_u"',
+    '  _k=0',
+    '  while [ "$_k" -lt "$(($2 / 100 + 50))" ]; do',
+    '    case "$(${_c#as_root } show -p ActiveState --value "$_u" 2>/dev/null)" in inactive|failed|"") break ;; esac',
+    '    sleep 0.1; _k=$((_k + 1))',
+    '  done',
+    '  [ "$(${_c#as_root } is-enabled "$_u" 2>/dev/null)" != enabled ] || $_c disable "$_u"',
+    '}',
+  ].join('\n');
+}
 
 /**
  * Stops a supervised app: `systemctl stop` of its instance (systemd SIGTERMs the cgroup and SIGKILLs it at
@@ -163,11 +165,11 @@ export function stopUnit(
     kind: 'stop',
     title: `stop ${app.unit.name} (pid ${app.pid})`,
     script: script(
-      PATH_SETUP,
-      OURS,
-      LISTENING,
-      NOW_MS,
-      STOP_GROUP,
+      pathSetupSh(),
+      oursSh(),
+      listeningSh(),
+      nowMsSh(),
+      stopGroupSh(),
       systemctlFunctions(app.unit.scope, app.unit.sudo),
       `case "$(sshow show -p ActiveState --value ${unit})" in`,
       '  active|activating|deactivating|reloading)',
@@ -207,7 +209,7 @@ export function enableUnit(unit: Unit): RemoteCommand<'enableUnit'> {
     kind: 'enableUnit',
     title: `enable ${unit.name}`,
     script: script(
-      PATH_SETUP,
+      pathSetupSh(),
       systemctlFunctions(unit.scope, unit.sudo),
       `[ "$(sshow is-enabled ${name} 2>/dev/null)" = enabled ] || sctl enable ${name} 2>&1 || exit 1`,
       `echo "enabled=$(sshow is-enabled ${name} 2>/dev/null)"`,
