@@ -11,6 +11,9 @@ test.each([
   [{ status: 200, body: 'ok' }, false],
   [{ status: 301, body: 'UP' }, false],
   [{ status: 500, body: 'UP' }, false],
+  [{ status: 199, body: 'UP' }, false],
+  [{ status: 299, body: 'UP' }, true],
+  [{ status: 300, body: 'UP' }, false],
 ])('isHealthy(%j) = %s', (result, expected) => {
   expect(isHealthy(result, 'UP')).toBe(expected);
 });
@@ -22,9 +25,9 @@ test('poll delays start sub-second and grow to the interval', () => {
   expect(pollDelay(0, 50)).toBe(50);
 });
 
-/** A fake clock: sleep advances time instantly. */
+/** A fake clock that starts where a real one would (not at 0): sleep advances time instantly. */
 function clock() {
-  let t = 0;
+  let t = 1_700_000_000_000;
   return { now: () => t, sleep: async (ms: number) => void (t += ms), advance: (ms: number) => (t += ms) };
 }
 
@@ -75,7 +78,13 @@ test('fails fast when the process has exited', async () => {
     now: c.now,
     sleep: c.sleep,
   });
-  expect(outcome).toMatchObject({ healthy: false, reason: 'exited', attempts: 1, elapsedMs: 0 });
+  expect(outcome).toEqual({
+    healthy: false,
+    reason: 'exited',
+    attempts: 1,
+    elapsedMs: 0,
+    last: 'no connection (connect ECONNREFUSED)',
+  });
 });
 
 test('times out on an app that stays DOWN, with the last answer', async () => {
@@ -92,10 +101,18 @@ test('times out on an app that stays DOWN, with the last answer', async () => {
     now: c.now,
     sleep: c.sleep,
   });
-  expect(outcome).toMatchObject({ healthy: false, reason: 'timeout', last: 'HTTP 503 {"status":"DOWN"}' });
-  expect(outcome.elapsedMs).toBe(12000);
-  expect(progress.length).toBeGreaterThanOrEqual(2);
-  expect(progress[0]).toMatch(/^still waiting after \d+ s: HTTP 503/);
+  expect(outcome).toEqual({
+    healthy: false,
+    reason: 'timeout',
+    attempts: 16,
+    elapsedMs: 12000,
+    last: 'HTTP 503 {"status":"DOWN"}',
+  });
+  // Polls at 0, 100, 250, 475, 813, 1319, 2078, 3078, 4078, 5078, ...: a line every 5 s, not every poll.
+  expect(progress).toEqual([
+    'still waiting after 5 s: HTTP 503 {"status":"DOWN"}',
+    'still waiting after 10 s: HTTP 503 {"status":"DOWN"}',
+  ]);
 });
 
 test('stops when aborted', async () => {
@@ -116,7 +133,13 @@ test('stops when aborted', async () => {
     now: c.now,
     sleep: c.sleep,
   });
-  expect(outcome).toMatchObject({ healthy: false, reason: 'aborted', attempts: 3 });
+  expect(outcome).toEqual({
+    healthy: false,
+    reason: 'aborted',
+    attempts: 3,
+    elapsedMs: 100 + 150 + 225,
+    last: 'HTTP 503 DOWN',
+  });
 });
 
 test('each probe gets the probe timeout, never more than what is left of the health timeout', async () => {
@@ -201,4 +224,171 @@ test('a last probe cut short by the deadline keeps the answer before it; a full-
   };
   expect((await run(5000)).last).toBe('HTTP 503 DOWN');
   expect((await run(50)).last).toBe('no connection (The operation was aborted due to timeout)');
+});
+
+/** Polls a probe that answers `answers` in turn (an Error is thrown), each taking `takes` ms of the clock. */
+function scripted(c: ReturnType<typeof clock>, answers: (HttpResult | Error)[], takes: number[] = []) {
+  const given: number[] = [];
+  const probe = async (ms: number) => {
+    c.advance(takes[given.length] ?? 0);
+    given.push(ms);
+    const a = answers.shift() ?? new Error('no more answers');
+    if (a instanceof Error) throw a;
+    return a;
+  };
+  return { given, probe };
+}
+
+test('without an injected clock it really waits between polls', async () => {
+  const answers: HttpResult[] = [
+    { status: 503, body: 'DOWN' },
+    { status: 503, body: 'DOWN' },
+    { status: 200, body: 'UP' },
+  ];
+  const outcome = await pollHealth({
+    probe: async () => answers.shift() ?? { status: 500, body: '' },
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 10_000,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+  });
+  expect(outcome).toMatchObject({ healthy: true, attempts: 3, last: 'HTTP 200 UP' });
+  expect(outcome.elapsedMs).toBeGreaterThanOrEqual(100 + 150 - 5); // timers may fire a ms or two early
+  expect(outcome.elapsedMs).toBeLessThan(5000);
+});
+
+test('the last answer is reported on one line, at most 200 characters of its body', async () => {
+  const last = async (body: string) => {
+    const c = clock();
+    const outcome = await pollHealth({
+      probe: async () => ({ status: 503, body }),
+      alive: async () => true,
+      expect: 'UP',
+      timeoutMs: 100,
+      intervalMs: 100,
+      probeTimeoutMs: 5000,
+      now: c.now,
+      sleep: c.sleep,
+    });
+    return outcome.last;
+  };
+  expect(await last('\n  {"status":\n\t"DOWN"}\r\n')).toBe('HTTP 503 {"status": "DOWN"}');
+  expect(await last('a\n\nb')).toBe('HTTP 503 a b');
+  expect(await last(' \n ')).toBe('HTTP 503');
+  expect(await last('x'.repeat(300))).toBe(`HTTP 503 ${'x'.repeat(200)}`);
+});
+
+test('a probe is sent while 0.1 s or more is left, none with less', async () => {
+  const down: HttpResult = { status: 503, body: 'DOWN' };
+  const c = clock();
+  // 800 ms for the first answer, a 100 ms pause: exactly 100 ms left, one more probe gets them.
+  const exactly = scripted(c, [down, down], [800, 100]);
+  const a = await pollHealth({
+    ...exactly,
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 1000,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  expect(exactly.given).toEqual([1000, 100]);
+  expect(a).toEqual({
+    healthy: false,
+    reason: 'timeout',
+    attempts: 2,
+    elapsedMs: 1000,
+    last: 'HTTP 503 DOWN',
+  });
+
+  const c2 = clock();
+  // 850 ms for the first answer, a 100 ms pause: 50 ms left, no probe; the answer we have stands.
+  const less = scripted(c2, [down, { status: 200, body: 'UP' }], [850]);
+  const b = await pollHealth({
+    ...less,
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 1000,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    now: c2.now,
+    sleep: c2.sleep,
+  });
+  expect(less.given).toEqual([1000]);
+  expect(b).toEqual({
+    healthy: false,
+    reason: 'timeout',
+    attempts: 1,
+    elapsedMs: 950,
+    last: 'HTTP 503 DOWN',
+  });
+});
+
+test('a health timeout under 0.1 s still gets its one probe', async () => {
+  const c = clock();
+  const once = scripted(c, [{ status: 200, body: 'UP' }]);
+  const outcome = await pollHealth({
+    ...once,
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 50,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  expect(once.given).toEqual([50]);
+  expect(outcome).toEqual({ healthy: true, attempts: 1, elapsedMs: 0, last: 'HTTP 200 UP' });
+});
+
+test('a refusal near the deadline replaces the answer before it (only a cut-off probe does not)', async () => {
+  const c = clock();
+  const polls = scripted(c, [{ status: 503, body: 'DOWN' }, new Error('connect ECONNREFUSED')]);
+  const outcome = await pollHealth({
+    ...polls,
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 250,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  expect(polls.given).toEqual([250, 150]);
+  expect(outcome).toMatchObject({ reason: 'timeout', last: 'no connection (connect ECONNREFUSED)' });
+});
+
+test('once the time is up: no "still waiting" line and no further pause, the timeout is reported', async () => {
+  const c = clock();
+  const progress: string[] = [];
+  const sleeps: number[] = [];
+  const timedOut = () => new Error('timed out');
+  // Every probe takes all it is given: 5 s, 5 s, then the 4.95 s left, which ends exactly at the deadline.
+  const polls = scripted(c, [timedOut(), timedOut(), timedOut()]);
+  const outcome = await pollHealth({
+    probe: async (ms) => (c.advance(ms), polls.probe(ms)),
+    alive: async () => true,
+    expect: 'UP',
+    timeoutMs: 15_200,
+    intervalMs: 1000,
+    probeTimeoutMs: 5000,
+    onProgress: (m) => progress.push(m),
+    now: c.now,
+    sleep: async (ms) => (sleeps.push(ms), c.sleep(ms)),
+  });
+  expect(polls.given).toEqual([5000, 5000, 4950]);
+  expect(sleeps).toEqual([100, 150]);
+  expect(progress).toEqual([
+    'still waiting after 5 s: no connection (timed out)',
+    'still waiting after 10 s: no connection (timed out)',
+  ]);
+  expect(outcome).toEqual({
+    healthy: false,
+    reason: 'timeout',
+    attempts: 3,
+    elapsedMs: 15_200,
+    last: 'no connection (timed out)',
+  });
 });
