@@ -49,6 +49,11 @@ test.each([
   expect(parseInclude(text)).toBeUndefined();
 });
 
+test('the lowest and highest ports are recognised', () => {
+  expect(parseInclude('set $service_url http://127.0.0.1:1;\n')?.port).toBe(1);
+  expect(parseInclude('set $service_url http://127.0.0.1:65535;\n')?.port).toBe(65535);
+});
+
 test('an include of an earlier version loses its stale comment on the next switch', () => {
   const legacy =
     '# Written by the blue/green deploy action: release r1 on port 8080\nset $service_url http://127.0.0.1:8080;\n';
@@ -63,6 +68,10 @@ test('a first deploy writes the plain form', () => {
   expect(parseInclude(freshInclude('8080'))?.port).toBe(8080);
   expect(switchedText(undefined, 'bluegreen_app')).toBe(
     '# Written by the blue/green deploy action; it changes only the address below.\nset $service_url http://bluegreen_app;\n',
+  );
+  // A group name that ends in digits (include app2.inc) is still a name, not a port.
+  expect(switchedText(undefined, 'bluegreen_app2')).toBe(
+    '# Written by the blue/green deploy action; it changes only the address below.\nset $service_url http://bluegreen_app2;\n',
   );
 });
 

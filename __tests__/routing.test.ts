@@ -43,6 +43,9 @@ test('names and default file follow the include', () => {
   expect(upstreamName('/etc/nginx/snippets/my.app-v2.inc')).toBe('bluegreen_my_app_v2');
   expect(defaultUpstreamFile(INC)).toBe(UP);
   expect(defaultUpstreamFile('/etc/nginx/snippets/shop')).toBe('/etc/nginx/snippets/bluegreen-shop.conf');
+  expect(defaultUpstreamFile('/etc/nginx/snippets/my.app-v2.inc')).toBe(
+    '/etc/nginx/snippets/bluegreen-my.app-v2.conf',
+  );
 });
 
 test('the upstream text, and only that exact text is read back', () => {
@@ -51,7 +54,11 @@ test('the upstream text, and only that exact text is read back', () => {
       'upstream bluegreen_service_url {\n    server 127.0.0.1:8081;\n    server 127.0.0.1:8080 backup;\n}\n',
   );
   expect(parseUpstream(GROUP(8081, 8080), 'bluegreen_service_url')).toEqual({ primary: 8081, backup: 8080 });
-  expect(parseUpstream(GROUP(8081), 'bluegreen_service_url')).toEqual({ primary: 8081 });
+  expect(GROUP(8081)).toBe(
+    '# Written by the blue/green deploy action: where the include sends the traffic. Do not edit.\n' +
+      'upstream bluegreen_service_url {\n    server 127.0.0.1:8081;\n}\n',
+  );
+  expect(parseUpstream(GROUP(8081), 'bluegreen_service_url')).toStrictEqual({ primary: 8081 });
   expect(parseUpstream(GROUP(8081), 'bluegreen_other')).toBeUndefined();
   expect(
     parseUpstream(GROUP(8081).replace('8081;', '8081 weight=2;'), 'bluegreen_service_url'),
@@ -87,6 +94,13 @@ test('after the bake window the backup goes; a first deploy has none to drop', (
     { path: UP, content: GROUP(8081), expected: GROUP(8081, 8080) },
   ]);
   expect(bakeEndChanges(plan(undefined, undefined, undefined, 8080))).toEqual([]);
+});
+
+test("a group file that already held the window's servers: the backup goes from what the file holds", () => {
+  // The include still in the port form: the switch rewrites only the include, not the group.
+  const p = plan(PORT_FORM, GROUP(8081, 8080), 8080, 8081);
+  expect(switchChanges(p, true)).toEqual([{ path: INC, content: UPSTREAM_FORM, expected: PORT_FORM }]);
+  expect(bakeEndChanges(p)).toEqual([{ path: UP, content: GROUP(8081), expected: GROUP(8081, 8080) }]);
 });
 
 test('a first deploy with a bake window writes both files fresh', () => {
