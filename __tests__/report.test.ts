@@ -115,6 +115,34 @@ test('a failure: one error line per failed host, naming it once; no active-port'
   });
 });
 
+test('a first deploy has no previous port: an empty value, or an empty place in the list', async () => {
+  const first = (host: string, activePort: number): HostOutcome => ({
+    ...ok(host, 'r1', activePort),
+    previousPort: undefined,
+  });
+  await report({ outcomes: [first('a', 9001), first('b', 9001)], steps: [] }, 1000);
+  expect(outputs()).toMatchObject({ 'active-port': '9001', 'previous-port': '' });
+  writeFileSync(join(dir, 'GITHUB_OUTPUT'), '');
+  await report({ outcomes: [ok('a', 'r1', 9002), first('b', 9001)], steps: [] }, 1000);
+  expect(outputs()).toMatchObject({ 'active-port': '9002,9001', 'previous-port': '9001,' });
+});
+
+test('release-id: the hosts that succeeded, not a failed host that claimed its own folder', async () => {
+  const failed: HostOutcome = { host: 'b', ok: false, releaseId: 'r1-2', activePort: 9001, error: 'boom' };
+  await report({ outcomes: [ok('a', 'r1', 9002), failed], steps: [] }, 1000);
+  expect(outputs()['release-id']).toBe('r1');
+});
+
+test('a failed host without a message is reported as failed', async () => {
+  await report({ outcomes: [{ host: 'a', ok: false }], steps: [] }, 10);
+  expect(stdout.join('')).toBe('::error::a: failed\n');
+});
+
+test('a host without a release or port reads "?" in the info line, never "undefined"', async () => {
+  await report({ outcomes: [{ host: 'a', ok: true }], steps: [] }, 10);
+  expect(stdout.join('')).toBe('Deployed ? to a (port ?)\n');
+});
+
 test('no release-id output when no host got as far as claiming a folder', async () => {
   await report({ outcomes: [{ host: 'a', ok: false, error: 'Connect failed: refused' }], steps: [] }, 10);
   expect(Object.keys(outputs()).sort()).toEqual(['duration-seconds', 'hosts']);
