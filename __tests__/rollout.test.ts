@@ -89,6 +89,13 @@ test('parallel hosts log with their name on every line; a single host uses group
   expect(single.log.lines).toContain('group: Lock');
 });
 
+test('several hosts one at a time: every line still names its host', async () => {
+  const sequential = await roll(1, [], hosts.slice(0, 2));
+  expect(sequential.log.lines).toContain('info: [a] ── Lock');
+  expect(sequential.log.lines).toContain('info: [b] ── Lock');
+  expect(sequential.log.lines.some((l) => l.startsWith('group:'))).toBe(false);
+});
+
 test('a failed connection counts as a failed host, with no release claimed', async () => {
   const result = await rollout({
     settings: { ...settings, targets: hosts.slice(0, 2), batchSize: 1 },
