@@ -3,10 +3,9 @@ import * as core from '@actions/core';
 import { HostKeyError } from './host-key.js';
 import { readSettings, SettingsError, type Settings } from './inputs.js';
 import { actionsLog } from './log.js';
-import { executor } from './remote.js';
 import { report, reportEarlyFailure } from './report.js';
 import { rollout, type Connector } from './rollout.js';
-import { connectSsh } from './ssh.js';
+import { sshConnector } from './ssh.js';
 
 /** `connectFor` is the SSH connector; a unit test passes a fake host instead. */
 export async function run(connectFor: (settings: Settings) => Connector = sshConnector): Promise<void> {
@@ -47,27 +46,6 @@ function cancelOnSignals(): AbortSignal {
   process.once('SIGINT', onSignal('SIGINT'));
   process.once('SIGTERM', onSignal('SIGTERM'));
   return cancel.signal;
-}
-
-function sshConnector(settings: Settings): Connector {
-  return async (target, log) => {
-    const remote = await connectSsh({
-      host: target.host,
-      port: target.port,
-      username: settings.username,
-      privateKey: settings.privateKey,
-      passphrase: settings.passphrase,
-      policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
-      jump: settings.jump && {
-        ...settings.jump,
-        policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
-      },
-      strictHostKeyChecking: settings.strictHostKeyChecking,
-      timeoutMs: settings.connectTimeoutMs,
-      log,
-    });
-    return { host: executor(remote), close: () => remote.close() };
-  };
 }
 
 function lockHolder(): string {
