@@ -76,6 +76,36 @@ test('short lines of a key are not masked (they would hide unrelated log text)',
   expect(masks).not.toContain('::add-mask::pw\n');
 });
 
+test('every secret input is masked whole, then each line of 8 characters or more, trimmed; nothing empty', async () => {
+  // Jump secrets are masked even when no jump host uses them; a key may come with CRLF line ends.
+  process.env['INPUT_JUMP-PRIVATE-KEY'] =
+    '-----BEGIN KEY-----\r\nabcdefgh\r\nabc\r\n   short   \r\n-----END KEY-----';
+  process.env['INPUT_JUMP-PASSPHRASE'] = 'first-line  \n  second-line';
+  process.env['INPUT_SECRET-ENV'] = 'TOKEN=very-secret-value\nEMPTY=';
+  await run(fake());
+  const masks = stdout.filter((l) => l.startsWith('::add-mask::'));
+  expect(masks.slice(0, 1 + KEY.length)).toEqual([
+    `::add-mask::${KEY.join('%0A')}\n`,
+    ...KEY.map((line) => `::add-mask::${line}\n`),
+  ]);
+  expect(masks.slice(1 + KEY.length)).toEqual([
+    '::add-mask::-----BEGIN KEY-----%0D%0Aabcdefgh%0D%0Aabc%0D%0A   short   %0D%0A-----END KEY-----\n',
+    '::add-mask::-----BEGIN KEY-----\n',
+    '::add-mask::abcdefgh\n',
+    '::add-mask::-----END KEY-----\n',
+    '::add-mask::first-line  %0A  second-line\n',
+    '::add-mask::first-line\n',
+    '::add-mask::second-line\n',
+    '::add-mask::very-secret-value\n',
+  ]);
+});
+
+test('duration-seconds is the time the run took', async () => {
+  jest.spyOn(Date, 'now').mockReturnValueOnce(1_700_000_000_000).mockReturnValue(1_700_000_004_200);
+  await run(fake());
+  expect(readFileSync(join(dir, 'GITHUB_OUTPUT'), 'utf8')).toMatch(/^duration-seconds<<(.*)\n4\.2\n\1$/m);
+});
+
 test('bad inputs: one failure listing every problem, no stack, nothing connected', async () => {
   process.env.INPUT_PORT = 'x';
   process.env['INPUT_BLUE-PORT'] = '70000';
