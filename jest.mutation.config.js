@@ -6,7 +6,18 @@ import { unitProject } from './jest.config.js';
 
 const SUITES = {
   commands: ['commands/(?!scripts|stop)[a-z-]+'],
-  steps: ['deploy', 'plan', 'health', 'rollout', 'report', 'main', 'routing', 'nginx-include', 'supervise'],
+  steps: [
+    'deploy',
+    'steps/[a-z-]+',
+    'plan',
+    'health',
+    'rollout',
+    'report',
+    'main',
+    'routing',
+    'nginx-include',
+    'supervise',
+  ],
   inputs: ['inputs', 'shell', 'host-key', 'host-key-verify', 'framing'],
 };
 
