@@ -5,7 +5,9 @@ import { deployHost } from '../src/deploy.js';
 import type { Settings } from '../src/inputs.js';
 import { hostContext } from '../src/steps/context.js';
 import { StepError, StepRunner } from '../src/steps/runner.js';
+import { checkSupervisor } from '../src/steps/supervise.js';
 import { FakeHost, fakeClock, recordingLog, settings, type Answers } from './support/fake-host.js';
+import { stepContext } from './steps/helpers.js';
 
 function deploy(answers: Answers = {}, extra: Partial<Settings> = {}) {
   const host = new FakeHost({ launch: (cmd) => cmd.parse('pid=22\nstart=200\n'), ...answers });
@@ -92,4 +94,65 @@ test('without a supervisor nothing changes: no check, no enable, a process-group
   expect(d.host.commands()).toContain('stop pid 11 on port 8080');
   expect(d.host.commands().some((c) => c.startsWith('enable'))).toBe(false);
   expect(d.host.lockScripts[0]).not.toContain('stop_unit');
+});
+
+describe('what the host is sent', () => {
+  function recording(extra: Partial<Settings>) {
+    const scripts = new Map<string, string>();
+    const keep = (cmd: { title: string; script: string }) => scripts.set(cmd.title, cmd.script);
+    const d = deploy(
+      {
+        launch: (cmd) => (keep(cmd), cmd.parse('pid=22\nstart=200\n')),
+        supervisorCheck: (cmd) => (keep(cmd), []),
+        enableUnit: (cmd) => void keep(cmd),
+        stop: (cmd) => (keep(cmd), { how: 'exited', ms: 40 }),
+      },
+      extra,
+    );
+    return { ...d, scripts };
+  }
+
+  test('systemd: a system unit, recorded as such for the watchdog; java runs the jar on the port', async () => {
+    const d = recording({ javaOpts: ['-Xmx256m'], appArgs: ['--spring.profiles.active=prod'] });
+    await d.run();
+    const launch = d.scripts.get('launch r2 as app@8081.service') ?? '';
+    expect(launch).toContain(
+      "\nprintf '0 0 %s %s\\n' 8081 system:app@8081.service > /opt/app/run/pending ||",
+    );
+    expect(launch).toContain('\nunit_file=/etc/systemd/system/app@.service\n');
+    expect(launch).toContain(
+      'exec "$java" -Xmx256m -jar /opt/app/releases/r2/app.jar --server.port=8081 --spring.profiles.active=prod < /dev/null',
+    );
+    expect(d.scripts.get('enable app@8081.service')).toContain('\nsctl() { as_root systemctl "$@"; }\n');
+    expect(d.scripts.get('stop app@8080.service (pid 11)')).toContain(
+      '\nsctl() { as_root systemctl "$@"; }\n',
+    );
+  });
+
+  test('systemd-user: a user unit, recorded as such, its unit file in the home directory', async () => {
+    const d = recording({ supervisor: 'systemd-user', serviceName: 'shop' });
+    await d.run();
+    const launch = d.scripts.get('launch r2 as shop@8081.service') ?? '';
+    expect(launch).toContain("\nprintf '0 0 %s %s\\n' 8081 user:shop@8081.service > /opt/app/run/pending ||");
+    expect(launch).toContain('\nunit_file="$HOME"/.config/systemd/user/shop@.service\n');
+    expect(d.scripts.get('enable shop@8081.service')).toContain('\nsctl() { systemctl --user "$@"; }\n');
+    expect(d.scripts.get('stop shop@8080.service (pid 11)')).toContain(
+      '\nsctl() { systemctl --user "$@"; }\n',
+    );
+  });
+
+  test('the check asks for the sudo rights of both ports, blue-port and green-port', async () => {
+    const scripts: string[] = [];
+    const s = stepContext(
+      { supervisorCheck: (cmd) => (scripts.push(cmd.script), []) },
+      { supervisor: 'systemd', bluePort: 9000, greenPort: 9001 },
+    );
+    await checkSupervisor(s.ctx);
+    for (const port of [9000, 9001]) {
+      for (const verb of ['start', 'stop --no-block', 'enable', 'disable']) {
+        expect(scripts[0]).toContain(`sudo -n -l $sc ${verb} app@${port}.service >/dev/null 2>&1`);
+      }
+    }
+    expect(s.rows()).toEqual([['Check supervisor', 'ok', 'systemd: app@9000.service and app@9001.service']]);
+  });
 });
