@@ -75,11 +75,13 @@ async function probe(ctx: HostContext, url: string): Promise<string | undefined>
   }
 }
 
-/** The new app alone in the upstream group; the workers that could still use the backup are drained. */
+/**
+ * The new app alone in the upstream group; the workers that could still use the backup are drained. A first
+ * deploy's group never had a backup (its bakeEndChanges are empty): nothing to do.
+ */
 async function dropBackup(ctx: HostContext, plan: PortPlan): Promise<void> {
-  const changes = bakeEndChanges(plan);
-  if (changes.length === 0) return;
-  const title = `nginx: drop the backup on port ${plan.live ?? '-'}`;
-  const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, changes));
+  if (plan.live === undefined) return;
+  const title = `nginx: drop the backup on port ${plan.live}`;
+  const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, bakeEndChanges(plan)));
   await ctx.host.run(drainWorkers(oldWorkers, ctx.settings.drainTimeoutMs));
 }

@@ -20,8 +20,8 @@ export function switchChanges(plan: PortPlan, bake: boolean): FileChange[] {
       { path: include.path, content: switchedText(include.target, plan.idle), expected: include.text },
     ]);
   }
-  const servers =
-    bake && plan.live !== undefined ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
+  // No backup on a first deploy: plan.live is undefined.
+  const servers = bake ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
   return changed([
     {
       path: upstream.path,

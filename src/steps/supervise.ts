@@ -5,12 +5,17 @@ import { enableUnit, unitName, type Unit, type UnitFileSpec } from '../commands/
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
 
+/** systemd's system manager, or (systemd-user) the deploy user's own. */
+function scopeOf(ctx: HostContext): Unit['scope'] {
+  return ctx.settings.supervisor === 'systemd' ? 'system' : 'user';
+}
+
 /** The instance that runs (or would run) the app on `port`; undefined without a supervisor. */
 export function unitFor(ctx: HostContext, port: number): Unit | undefined {
   const s = ctx.settings;
   if (s.supervisor === 'none') return undefined;
   return {
-    scope: s.supervisor === 'systemd' ? 'system' : 'user',
+    scope: scopeOf(ctx),
     name: unitName(s.serviceName, port),
     sudo: s.sudo,
   };
@@ -19,7 +24,7 @@ export function unitFor(ctx: HostContext, port: number): Unit | undefined {
 export function unitFileSpec(ctx: HostContext): UnitFileSpec {
   const s = ctx.settings;
   return {
-    scope: s.supervisor === 'systemd' ? 'system' : 'user',
+    scope: scopeOf(ctx),
     serviceName: s.serviceName,
     root: ctx.paths.root,
     user: s.username,
