@@ -17,6 +17,8 @@ const SUITES = {
     'routing',
     'nginx-include',
     'supervise',
+    'remote',
+    'layout',
   ],
   inputs: ['inputs', 'shell', 'host-key', 'host-key-verify', 'framing'],
 };
