@@ -64,6 +64,7 @@ function sshConnector(settings: Settings): Connector {
       },
       strictHostKeyChecking: settings.strictHostKeyChecking,
       timeoutMs: settings.connectTimeoutMs,
+      commandTimeoutMs: settings.commandTimeoutMs,
       log,
     });
     return { host: executor(remote), close: () => remote.close() };

@@ -221,6 +221,8 @@ export function switchNginx(
   return {
     kind: 'switch',
     title,
+    // nginx -t and the reload, then up to 15 s for the new workers.
+    waitMs: 15000,
     script: script(...rewriteFiles(spec, changes, pending)),
     parse: parseSwitched,
   };
