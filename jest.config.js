@@ -21,6 +21,7 @@ export const integrationSuites = [
   'preflight',
   'security',
   'stays-up',
+  'transport',
   'supervision',
   'zero-downtime',
 ];

@@ -1,7 +1,7 @@
 // The framing of every remote command: what a login shell prints around it never reaches the parsers. The
 // wrapped command runs under real shells in the sandbox, each printing a banner the way login shells do.
-import { frame } from '../src/ssh/framing.js';
-import { sandbox, type Sandbox } from './support/sandbox.js';
+import { frame, killFramed } from '../src/ssh/framing.js';
+import { SCENARIO, sandbox, type Sandbox } from './support/sandbox.js';
 
 let box: Sandbox;
 beforeAll(() => {
@@ -60,4 +60,37 @@ test('a missing end marker (the session was cut): everything after the begin mar
 
 test('a random nonce per command', () => {
   expect(frame('x').command).not.toBe(frame('x').command);
+});
+
+test('killFramed: the run past its deadline dies with its children; another group and a detached app live on', async () => {
+  const framed = frame(
+    'sleep 41 & echo $! > a.pid; setsid sleep 44 & echo $! > d.pid; sleep 42 & echo $! > b.pid; wait',
+  );
+  const s = box.start(
+    [
+      SCENARIO,
+      // As sshd runs a session: the login shell leads its own session and process group.
+      'setsid sh -c "$CMD" >/dev/null 2>&1 &',
+      'sleep 43 & other=$!',
+      'while [ ! -s b.pid ]; do sleep 0.01; done',
+      'a=$(cat a.pid) b=$(cat b.pid) d=$(cat d.pid)',
+      'echo ready',
+      'run_given kill',
+      'wait_gone "$a" 3000 && echo a=gone',
+      'wait_gone "$b" 3000 && echo b=gone',
+      'gone "$other" || echo other=alive',
+      'gone "$d" || echo detached=alive',
+      'kill "$other" "$d"',
+    ].join('\n'),
+    { env: { CMD: framed.command } },
+  );
+  await s.waitFor(/^ready$/);
+  box.give('kill', killFramed(framed.nonce));
+  const r = await s.done;
+  expect(r.stdout.split('\n').filter((l) => l.includes('='))).toEqual([
+    'a=gone',
+    'b=gone',
+    'other=alive',
+    'detached=alive',
+  ]);
 });

@@ -21,12 +21,20 @@ export interface Script {
   script: string;
   /** Logged at debug level only (frequent polls). */
   quiet?: boolean;
+  /**
+   * How long the script itself may wait on purpose (a stop's grace period, a drain). Its deadline is this plus
+   * command-timeout; Infinity for none (a transfer, guarded by the connection's keepalives).
+   */
+  waitMs?: number;
 }
 
 /** A long-lived remote command (the lock holder): its output lines, and a way to end it. */
 export interface HeldCommand {
-  /** Resolves with the first stdout line matching one of `patterns`, or rejects when the command ends first. */
-  waitFor(patterns: RegExp[]): Promise<string>;
+  /**
+   * Resolves with the first stdout line matching one of `patterns`; rejects when the command ends first, or
+   * when no such line came within `timeoutMs`.
+   */
+  waitFor(patterns: RegExp[], timeoutMs: number): Promise<string>;
   /** Closes its stdin and waits for it to exit; resolves with the exit code. */
   release(): Promise<number | null>;
   /** Everything it printed so far. */

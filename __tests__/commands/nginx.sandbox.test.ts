@@ -2,7 +2,7 @@
 // and id: each fake logs its call to `calls`; ps lists the workers in `ps.out`, and a successful reload starts
 // worker 200 of master 1. The fake `nginx -t` copies the files it would load to tested/, and `nginx -T` lists
 // the files named in `loaded` as nginx does.
-import { rmSync, statSync, symlinkSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import {
   EXIT_INCLUDE_CHANGED,
   EXIT_LAUNCH_GONE,
@@ -375,15 +375,17 @@ describe('a switch that fails changes nothing', () => {
 
   test('no new worker after the reload: restored, EXIT_NO_NEW_WORKERS', async () => {
     box.file('no-new-workers', '');
-    symlinkSync('/bin/true', box.path('.bin/sleep')); // the 15 s wait, without waiting
-    // 1,500 rounds of ps: seconds on a busy machine, so a generous bound.
+    // The 15 s wait without waiting: a clock that advances 1 s per reading.
+    const clock = box.path('clock-ms');
+    box.fake('date', `n=$(($(cat ${clock} 2>/dev/null || echo 0) + 1000)); echo "$n" > ${clock}; echo "$n"`);
     const r = await box.run(switchTo([include()]), { timeoutMs: 60000 });
     expect(r.code).toBe(EXIT_NO_NEW_WORKERS);
     expect(r.stderr).toBe(['nginx started no new worker within 15 s of the reload', RESTORED, ''].join('\n'));
     expectUntouched();
     expectRecordGivenBack();
-    // Note: the restored include is not reloaded; a master that reloads late keeps the new one.
-    expect(calls()).toEqual(['nginx -t', 'nginx -s reload']);
+    // The restored files are reloaded too: a master that acts on the first reload late ends on them.
+    expect(calls()).toEqual(['nginx -t', 'nginx -s reload', 'nginx -s reload']);
+    expect(Number(readFileSync(clock, 'utf8'))).toBe(16000); // t0, then rounds until 15 s have passed, and no more
   }, 70000);
 
   test('a launch record the watchdog took: nothing changes, EXIT_LAUNCH_GONE', async () => {

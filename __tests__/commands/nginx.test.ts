@@ -103,6 +103,7 @@ reload_nginx() {
   if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ] && as_root service nginx reload; then return 0; fi
   as_root nginx -s reload
 }
+now_ms() { date +%s%3N; }
 nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk '$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }'; }
 pending=/srv/app/run/pending
 claim="$pending.switch"
@@ -145,16 +146,16 @@ if ! out=$(reload_nginx 2>&1); then
   restore
   exit 33
 fi
-i=0
+t0=$(now_ms)
 while :; do
   fresh=$(nginx_workers | while IFS=: read -r pid ppid; do
     case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf '%s:%s ' "$pid" "$ppid" ;; esac ;; esac
   done)
   [ -n "$fresh" ] && break
-  i=$((i + 1))
-  if [ "$i" -gt 1500 ]; then
+  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then
     echo "nginx started no new worker within 15 s of the reload" >&2
     restore
+    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2
     exit 34
   fi
   sleep 0.01

@@ -15,6 +15,7 @@ export const settings: Settings = {
   hostFingerprints: [],
   strictHostKeyChecking: true,
   connectTimeoutMs: 1000,
+  commandTimeoutMs: 60000,
   jarPath: new URL(import.meta.url).pathname, // any readable file
   jarSha256: 'a'.repeat(64),
   releaseId: 'r2',

@@ -183,6 +183,8 @@ export function stopApp(paths: Layout, spec: StopSpec): RemoteCommand<'stop'> {
   return {
     kind: 'stop',
     title: `stop pid ${pid} on port ${port}`,
+    // The grace period, then at most 5 s for the SIGKILLed group to go.
+    waitMs: spec.timeoutMs + 5000,
     script: script(
       pathSetupSh(),
       oursSh(),

@@ -13,6 +13,7 @@ export function drainWorkers(workers: readonly number[], timeoutMs: number): Rem
   return {
     kind: 'drain',
     title: `wait for ${workers.length} old nginx workers`,
+    waitMs: timeoutMs,
     script: script(
       nowMsSh(),
       't0=$(now_ms)',

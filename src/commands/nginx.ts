@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ReloadMode, SudoMode } from '../inputs.js';
 import { quote, quoteAll } from '../shell.js';
-import { asRoot, pathSetupSh } from './functions.js';
+import { asRoot, nowMsSh, pathSetupSh } from './functions.js';
 import { keyValues, required, script, type RemoteCommand } from './types.js';
 
 export const EXIT_NGINX_NOT_RUNNING = 30;
@@ -75,6 +75,7 @@ function rewriteFiles(spec: NginxSpec, changes: readonly FileChange[], pending?:
     pathSetupSh(),
     asRoot(spec.sudo),
     reloadFunction(spec),
+    nowMsSh(),
     workersSh(),
     ...(pending ? claimLaunch(pending) : []),
     "before=$(nginx_workers | tr '\\n' ' ')",
@@ -188,16 +189,17 @@ function claimLaunch(pending: string): string[] {
  */
 function awaitNewWorkers(): string[] {
   return [
-    'i=0',
+    't0=$(now_ms)',
     'while :; do',
     '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
     '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
     '  done)',
     '  [ -n "$fresh" ] && break',
-    '  i=$((i + 1))',
-    '  if [ "$i" -gt 1500 ]; then',
+    '  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then',
     '    echo "nginx started no new worker within 15 s of the reload" >&2',
+    // The signalled master may still load the new files: put them back and reload once more.
     '    restore',
+    '    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2',
     `    exit ${EXIT_NO_NEW_WORKERS}`,
     '  fi',
     '  sleep 0.01',
@@ -219,6 +221,8 @@ export function switchNginx(
   return {
     kind: 'switch',
     title,
+    // nginx -t and the reload, then up to 15 s for the new workers.
+    waitMs: 15000,
     script: script(...rewriteFiles(spec, changes, pending)),
     parse: parseSwitched,
   };

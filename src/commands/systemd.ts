@@ -164,6 +164,8 @@ export function stopUnit(
   return {
     kind: 'stop',
     title: `stop ${app.unit.name} (pid ${app.pid})`,
+    // systemd's own TimeoutStopSec, then its SIGKILL: the script gives up after stop-timeout + 10 s.
+    waitMs: timeoutMs + 10000,
     script: script(
       pathSetupSh(),
       oursSh(),

@@ -35,6 +35,8 @@ export interface RemoteCommand<K extends CommandKind = CommandKind> {
   script: string;
   /** Logged at debug level only (frequent polls). */
   quiet?: boolean;
+  /** How long the script waits on purpose (e.g. a stop's grace period); its deadline adds command-timeout. */
+  waitMs?: number;
   /** The script's output (after exit code 0) as a typed value. */
   parse(stdout: string): CommandResults[K];
 }

@@ -38,6 +38,7 @@ function readApp(c: Checker) {
 function readOptions(c: Checker) {
   return {
     connectTimeoutMs: c.seconds('connect-timeout', 20, 1),
+    commandTimeoutMs: c.seconds('command-timeout', 60, 1),
     remoteDir: c.absolutePath('remote-dir', '/opt/app'),
     keepReleases: c.number('keep-releases', { min: 1, integer: true }, 5),
     javaOpts: c.words('java-opts'),

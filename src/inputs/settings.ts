@@ -31,6 +31,8 @@ export interface Settings {
   hostFingerprints: string[];
   strictHostKeyChecking: boolean;
   connectTimeoutMs: number;
+  /** Deadline of a remote command beyond its own waits (RemoteCommand.waitMs). */
+  commandTimeoutMs: number;
 
   jarPath: string;
   jarSha256: string;

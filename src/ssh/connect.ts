@@ -32,6 +32,8 @@ export interface SshOptions extends SshEndpoint {
   jump?: SshEndpoint;
   strictHostKeyChecking: boolean;
   timeoutMs: number;
+  /** A remote command's deadline beyond the waits it is given. */
+  commandTimeoutMs: number;
   log: Log;
 }
 
@@ -189,7 +191,7 @@ export async function connectSsh(opts: SshOptions): Promise<SshRemote> {
   try {
     // Through a bastion the target's keys cannot be probed directly: the mismatch names the offered key only.
     const ssh = await openHop(opts, sock, opts, !opts.jump);
-    return new SshRemote(ssh, `${opts.host}:${opts.port}`, opts.log, bastion);
+    return new SshRemote(ssh, `${opts.host}:${opts.port}`, opts.log, opts.commandTimeoutMs, bastion);
   } catch (error) {
     bastion?.dispose();
     (sock as Partial<Socket>).destroy?.();

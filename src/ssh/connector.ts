@@ -20,6 +20,7 @@ export function sshConnector(settings: Settings): Connector {
       },
       strictHostKeyChecking: settings.strictHostKeyChecking,
       timeoutMs: settings.connectTimeoutMs,
+      commandTimeoutMs: settings.commandTimeoutMs,
       log,
     });
     return { host: executor(remote), close: () => remote.close() };

@@ -20,6 +20,8 @@ const WRAPPER = [
 export interface Framed {
   /** The command line to send to sshd; the user's login shell runs it. */
   command: string;
+  /** Names this run of the wrapper on the host (its argument after `bgd`). */
+  nonce: string;
   /** What the script itself printed on one stream; undefined when it never started. */
   unframe(stream: string): string | undefined;
   /** The script's lines so far on a stream still being written (the lock shell); [] before it started. */
@@ -35,6 +37,7 @@ export function frame(script: string, nonce = randomBytes(8).toString('hex')): F
   };
   return {
     command: `sh -c ${quote(WRAPPER)} bgd ${nonce} ${quote(script)}`,
+    nonce,
     unframe: (stream) => {
       const body = afterBegin(stream);
       if (body === undefined) return undefined;
@@ -48,4 +51,20 @@ export function frame(script: string, nonce = randomBytes(8).toString('hex')): F
       return complete === '' ? [] : complete.slice(0, -1).split('\n');
     },
   };
+}
+
+/**
+ * A script that SIGKILLs the process group of the wrapper run `nonce` names: sshd starts each session's shell
+ * as a session and group leader, so the group holds the script and every child it did not detach (an app
+ * launched with setsid has its own). Closing the channel alone leaves them running.
+ */
+export function killFramed(nonce: string): string {
+  return [
+    'for d in /proc/[0-9]*; do',
+    `  tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | awk -v n=${quote(nonce)} 'p == "bgd" && $0 == n { f = 1 } { p = $0 } END { exit !f }' || continue`,
+    '  g=$(sed "s/^.*) //" "$d/stat" 2>/dev/null | cut -d " " -f 3)',
+    '  [ -n "$g" ] && [ "$g" -gt 1 ] && kill -s KILL -- "-$g" 2>/dev/null',
+    'done',
+    'true',
+  ].join('\n');
 }

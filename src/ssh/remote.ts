@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { NodeSSH } from 'node-ssh';
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { request, type Agent } from 'undici';
 import { httpGetOnHost, parseHttpOnHost } from '../commands/http.js';
 import type { Log } from '../log.js';
@@ -12,19 +12,15 @@ import {
   type HeldCommand,
   type HttpResult,
   type Remote,
+  type Script,
 } from '../remote.js';
 import { quote } from '../shell.js';
-import { frame } from './framing.js';
+import { frame, killFramed } from './framing.js';
 import { HeldChannel } from './held.js';
 import { tunnelAgent } from './tunnel.js';
 
 /** What runs on the host: a POSIX sh script, run as `sh -c <script>`, and its title for the log. */
-export interface ShellScript {
-  title: string;
-  script: string;
-  /** Logged at debug level only (frequent polls). */
-  quiet?: boolean;
-}
+export type ShellScript = Script;
 
 export class SshRemote implements Remote {
   private sftp?: Promise<SFTPWrapper>;
@@ -37,6 +33,8 @@ export class SshRemote implements Remote {
     private readonly ssh: NodeSSH,
     readonly name: string,
     private readonly log: Log,
+    /** A command's deadline beyond the waits it is given (command-timeout). */
+    private readonly commandTimeoutMs: number,
     private readonly bastion?: NodeSSH,
   ) {
     this.agent = tunnelAgent(
@@ -68,18 +66,32 @@ export class SshRemote implements Remote {
     this.logScript(command);
     this.connection(); // a clear error when the link is already gone
     const framed = frame(command.script);
-    const raw = await this.ssh
-      .execCommand(framed.command, { noTrim: true, stdin })
+    const deadline = new Deadline((command.waitMs ?? 0) + this.commandTimeoutMs, () =>
+      this.kill(framed.nonce),
+    );
+    const run = this.ssh
+      .execCommand(framed.command, { noTrim: true, stdin, onChannel: (channel) => deadline.watch(channel) })
       .catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${command.title}: ${message} (the SSH connection to ${this.name} was lost?)`, {
           cause: error,
         });
       });
+    const raw = await Promise.race([run, deadline.expired(command.title, this.name)]).finally(() =>
+      deadline.clear(),
+    );
     if (raw.code === null) throw new Error(`${command.title}: the SSH channel closed without an exit code`);
     const stdout = framed.unframe(raw.stdout);
     if (stdout === undefined) throw new Error(notStarted(command.title, this.name, raw));
     return { code: raw.code, stdout, stderr: framed.unframe(raw.stderr) ?? raw.stderr };
+  }
+
+  /** Ends a framed run that outlived its deadline, with its children (best effort, bounded too). */
+  private async kill(nonce: string): Promise<void> {
+    const killing = this.ssh.execCommand(frame(killFramed(nonce)).command).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([killing, new Promise((resolve) => (timer = setTimeout(resolve, KILL_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   hold(command: ShellScript): Promise<HeldCommand> {
@@ -88,7 +100,7 @@ export class SshRemote implements Remote {
       const framed = frame(command.script);
       this.connection().exec(framed.command, (error, channel) => {
         if (error) reject(error);
-        else resolve(new HeldChannel(channel, framed));
+        else resolve(new HeldChannel(channel, framed, () => this.kill(framed.nonce)));
       });
     });
   }
@@ -148,7 +160,11 @@ export class SshRemote implements Remote {
   }
 
   private async pipeTo(remotePath: string, input: Readable | string, script: string): Promise<void> {
-    const result = await this.exec({ title: `write ${remotePath}`, script, quiet: true }, input);
+    // A transfer takes as long as the link needs; keepalives end it if the link dies.
+    const result = await this.exec(
+      { title: `write ${remotePath}`, script, quiet: true, waitMs: Infinity },
+      input,
+    );
     if (result.code !== 0)
       throw new Error(`writing ${remotePath} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
   }
@@ -171,7 +187,7 @@ export class SshRemote implements Remote {
         this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
       }
     }
-    const result = await this.exec(httpGetOnHost(url, timeoutMs));
+    const result = await this.exec({ ...httpGetOnHost(url, timeoutMs), waitMs: timeoutMs });
     if (result.code !== 0) throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
     return parseHttpOnHost(result.stdout);
   }
@@ -197,6 +213,9 @@ function notStarted(
   );
 }
 
+/** How long the kill of a run past its deadline may take. */
+const KILL_WAIT_MS = 10_000;
+
 /** A health answer larger than this is not one: it is cut and reported. */
 const MAX_BODY = 1 << 20;
 
@@ -219,4 +238,41 @@ async function readBody(status: number, body: AsyncIterable<Buffer>, timeoutMs: 
     throw new IncompleteAnswer(`HTTP ${status}, but the connection broke during its body (${String(error)})`);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A command's deadline: when it passes, the command fails, naming command-timeout, and its process group on the
+ * host is killed (closing the channel alone would leave it running). Infinity: none.
+ */
+class Deadline {
+  private timer?: NodeJS.Timeout;
+  private channel?: ClientChannel;
+
+  constructor(
+    private readonly ms: number,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  watch(channel: ClientChannel): void {
+    this.channel = channel;
+  }
+
+  expired(title: string, host: string): Promise<never> {
+    return new Promise((_, reject) => {
+      if (!Number.isFinite(this.ms)) return;
+      this.timer = setTimeout(() => {
+        void this.stop().finally(() => this.channel?.close());
+        reject(
+          new Error(
+            `${title}: no end within ${this.ms / 1000} s on ${host}; the command was stopped. ` +
+              'A remote command hangs (a stuck mount, nginx -t waiting for a name server?): fix the host, or raise command-timeout',
+          ),
+        );
+      }, this.ms);
+    });
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
 }

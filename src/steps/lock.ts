@@ -15,12 +15,15 @@ export async function acquireLock(ctx: HostContext): Promise<HeldCommand> {
     });
     const lock = await ctx.host.hold(command);
     try {
-      const first = command.event(await lock.waitFor([command.heldLine, command.waitingLine]));
+      // The lock shell says at once whether it holds the lock or waits; then it waits up to lock-timeout.
+      const first = command.event(
+        await lock.waitFor([command.heldLine, command.waitingLine], s.commandTimeoutMs),
+      );
       if (!first.held) {
         log.info(
           `another deploy holds the lock (${first.holder || 'unknown'}); waiting up to ${timeoutSeconds} s`,
         );
-        await lock.waitFor([command.heldLine]);
+        await lock.waitFor([command.heldLine], s.lockTimeoutMs + s.commandTimeoutMs);
       }
     } catch (error) {
       if ((await lock.release()) !== LOCK_TIMEOUT_EXIT) throw error;
