@@ -72,6 +72,8 @@ test('defaults', async () => {
     stopTimeoutMs: 30000,
     awaitStop: false,
     lockTimeoutMs: 300000,
+    connectTimeoutMs: 20000,
+    commandTimeoutMs: 60000,
     strictHostKeyChecking: true,
     jarPath: jar,
   });
@@ -149,6 +151,7 @@ test.each([
   [{ 'drain-timeout': '-1' }, /^drain-timeout: must be a number >= 0/],
   [{ 'stop-timeout': 'x' }, /^stop-timeout: /],
   [{ 'lock-timeout': '1e9' }, /^lock-timeout: /],
+  [{ 'command-timeout': '0.5' }, /^command-timeout: must be a number >= 1/],
   [{ 'remote-dir': 'relative/dir' }, /^remote-dir: must be an absolute path on the host/],
   [{ 'remote-dir': '/' }, /^remote-dir: must not be the root directory/],
   [{ 'remote-dir': '/opt/../etc' }, /^remote-dir: must not contain "\.\."/],

@@ -196,6 +196,7 @@ describe('stopApp', () => {
     expect(cmd.kind).toBe('stop');
     expect(cmd.title).toBe('stop pid 4242 on port 8080');
     expect(cmd.quiet).toBeUndefined();
+    expect(cmd.waitMs).toBe(10000); // stop-timeout, then up to 5 s for the SIGKILLed group
     expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
       .toMatchInlineSnapshot(`
 "stop_group 4242 987654 5000 || exit 1

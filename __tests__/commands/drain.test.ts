@@ -11,6 +11,7 @@ describe('drainWorkers script', () => {
     expect(cmd.kind).toBe('drain');
     expect(cmd.title).toBe('wait for 2 old nginx workers');
     expect(cmd.quiet).toBeUndefined();
+    expect(cmd.waitMs).toBe(3000); // its deadline: drain-timeout + command-timeout
     expect(body(cmd.script, [nowMsSh()])).toMatchInlineSnapshot(`
 "t0=$(now_ms)
 deadline=$((t0 + 3000))

@@ -96,6 +96,7 @@ describe('switchNginx script', () => {
     expect(cmd.kind).toBe('switch');
     expect(cmd.title).toBe(TITLE);
     expect(cmd.quiet).toBeUndefined();
+    expect(cmd.waitMs).toBe(15000); // the wait for new workers
     expect(body(cmd.script, [pathSetupSh()])).toMatchInlineSnapshot(`
 "as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n -- "$@"; fi; }
 reload_nginx() {

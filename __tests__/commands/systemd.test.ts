@@ -188,6 +188,7 @@ describe('stopUnit', () => {
     const cmd = stopUnit(paths, { app: app(system), port: 8081, timeoutMs: 30000, untilClosed: false });
     expect(cmd.kind).toBe('stop');
     expect(cmd.title).toBe('stop app@8081.service (pid 42)');
+    expect(cmd.waitMs).toBe(40000); // the script's own limit: stop-timeout + 10 s
     const blocks = [
       pathSetupSh(),
       oursSh(),

@@ -18,6 +18,13 @@ test('held by a deploy that has not written who it is yet: waits for "unknown"',
   ]);
 });
 
+test('each wait has a deadline: command-timeout for the first line, then lock-timeout on top', async () => {
+  const s = stepContext({}, { lockTimeoutMs: 90_000, commandTimeoutMs: 7000 });
+  s.host.lock = { lines: ['waiting=x', 'locked'], exit: 0 };
+  await acquireLock(s.ctx);
+  expect(s.host.lockWaits).toEqual([7000, 97_000]);
+});
+
 test.each([
   ['no holder line', 'waiting=\n'],
   ['an empty holder line', 'waiting=\nholder=\n'],

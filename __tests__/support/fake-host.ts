@@ -94,6 +94,8 @@ export class FakeHost implements Executor {
   readonly ran: string[] = [];
   readonly logLines: string[] = [];
   lockReleased = false;
+  /** The deadline of each wait for a lock line, in order. */
+  lockWaits: number[] = [];
   readonly lockScripts: string[] = [];
   lock: LockScript = { lines: ['locked'], exit: 0 };
   health: (url: string) => HttpResult | Error = () => ({ status: 200, body: '{"status":"UP"}' });
@@ -113,7 +115,8 @@ export class FakeHost implements Executor {
     this.lockScripts.push(cmd.script);
     const lines = [...this.lock.lines];
     return {
-      waitFor: async (patterns) => {
+      waitFor: async (patterns, timeoutMs) => {
+        this.lockWaits.push(timeoutMs);
         for (let line = lines.shift(); line !== undefined; line = lines.shift()) {
           if (patterns.some((p) => p.test(line))) return line;
         }
