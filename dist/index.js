@@ -100952,6 +100952,7 @@ function readApp(c) {
 function readOptions(c) {
     return {
         connectTimeoutMs: c.seconds('connect-timeout', 20, 1),
+        commandTimeoutMs: c.seconds('command-timeout', 60, 1),
         remoteDir: c.absolutePath('remote-dir', '/opt/app'),
         keepReleases: c.number('keep-releases', { min: 1, integer: true }, 5),
         javaOpts: c.words('java-opts'),
@@ -101061,46 +101062,6 @@ function prefixedLog(base, prefix) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/remote.ts
-/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
-class IncompleteAnswer extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'IncompleteAnswer';
-    }
-}
-class RemoteCommandError extends Error {
-    title;
-    result;
-    constructor(title, result) {
-        const detail = (result.stderr || result.stdout).trim();
-        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
-        this.title = title;
-        this.result = result;
-        this.name = 'RemoteCommandError';
-    }
-}
-/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
-function executor(remote) {
-    return {
-        run: async (command) => {
-            const result = await remote.exec(command);
-            if (result.code !== 0)
-                throw new RemoteCommandError(command.title, result);
-            try {
-                return command.parse(result.stdout);
-            }
-            catch (error) {
-                throw new Error(`${command.title}: ${error.message}`, { cause: error });
-            }
-        },
-        hold: (command) => remote.hold(command),
-        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
-        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
-        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/summary.ts
 const ICON = {
     ok: '✅ ok',
@@ -101190,7 +101151,9 @@ function setOutputs(outcomes, durationMs) {
 
 ;// CONCATENATED MODULE: ./src/commands/functions.ts
 /** Non-root users often lack the sbin directories (nginx, ss) in PATH. */
-const PATH_SETUP = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH';
+function pathSetupSh() {
+    return 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH';
+}
 /** as_root CMD...: runs CMD as root (directly when already root, else with non-interactive sudo). */
 function asRoot(mode) {
     switch (mode) {
@@ -101206,134 +101169,152 @@ function asRoot(mode) {
  * ours PID START: true while PID is still the very process we recorded (same start time, not a zombie), so a
  * recycled pid is never signalled. start_time PID: field 22 of /proc/PID/stat (20 after the command's `) `).
  */
-const OURS = [
-    'ours() {',
-    '  [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1',
-    '  _stat=$(sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null) || return 1',
-    '  case "$_stat" in Z*|X*|"") return 1 ;; esac',
-    '  [ "$(printf "%s\\n" "$_stat" | cut -d " " -f 20)" = "$2" ]',
-    '}',
-    'start_time() { sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null | cut -d " " -f 20; }',
-].join('\n');
+function oursSh() {
+    return [
+        'ours() {',
+        '  [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1',
+        '  _stat=$(sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null) || return 1',
+        '  case "$_stat" in Z*|X*|"") return 1 ;; esac',
+        '  [ "$(printf "%s\\n" "$_stat" | cut -d " " -f 20)" = "$2" ]',
+        '}',
+        'start_time() { sed "s/^.*) //" "/proc/$1/stat" 2>/dev/null | cut -d " " -f 20; }',
+    ].join('\n');
+}
 /** listening PORT: is a TCP listener bound to PORT? ss, else lsof, else /proc/net/tcp. */
-const LISTENING = [
-    'listening() {',
-    '  if command -v ss >/dev/null 2>&1; then',
-    '    [ -n "$(ss -ltn "sport = :$1" 2>/dev/null | tail -n +2)" ]',
-    '  elif command -v lsof >/dev/null 2>&1; then',
-    '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t >/dev/null 2>&1',
-    '  else',
-    '    _hex=$(printf ":%04X " "$1")',
-    '    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" \'index($2 " ", p) && $4 == "0A" { f = 1 } END { exit !f }\'',
-    '  fi',
-    '}',
-    // Pid of the listener, when this user may see it (root sees all).
-    'listener_pid() {',
-    '  if command -v ss >/dev/null 2>&1; then',
-    '    ss -ltnp "sport = :$1" 2>/dev/null | sed -n "s/.*pid=\\([0-9][0-9]*\\).*/\\1/p" | head -n 1',
-    '  elif command -v lsof >/dev/null 2>&1; then',
-    '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | head -n 1',
-    '  fi',
-    '}',
-].join('\n');
+function listeningSh() {
+    return [
+        'listening() {',
+        '  if command -v ss >/dev/null 2>&1; then',
+        '    [ -n "$(ss -ltn "sport = :$1" 2>/dev/null | tail -n +2)" ]',
+        '  elif command -v lsof >/dev/null 2>&1; then',
+        '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t >/dev/null 2>&1',
+        '  else',
+        '    _hex=$(printf ":%04X " "$1")',
+        '    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" \'index($2 " ", p) && $4 == "0A" { f = 1 } END { exit !f }\'',
+        '  fi',
+        '}',
+        // Pid of the listener, when this user may see it (root sees all).
+        'listener_pid() {',
+        '  if command -v ss >/dev/null 2>&1; then',
+        '    ss -ltnp "sport = :$1" 2>/dev/null | sed -n "s/.*pid=\\([0-9][0-9]*\\).*/\\1/p" | head -n 1',
+        '  elif command -v lsof >/dev/null 2>&1; then',
+        '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | head -n 1',
+        '  fi',
+        '}',
+    ].join('\n');
+}
 /** Milliseconds since the epoch (GNU date, as on every supported distribution). */
-const NOW_MS = 'now_ms() { date +%s%3N; }';
+function nowMsSh() {
+    return 'now_ms() { date +%s%3N; }';
+}
 /**
  * signal_group SIG PID: the app runs in its own session (setsid), so PID leads a process group and the signal
  * reaches its children too; a process that leads no group (not started by us) gets it alone. `kill -s SIG --
  * -PGID` is the POSIX form: dash (sh on Debian and Ubuntu) rejects `kill -SIG -- -PGID`.
  */
-const SIGNAL_GROUP = 'signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }';
+function signalGroupSh() {
+    return 'signal_group() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null; }';
+}
 /**
  * group_alive PGID: a live (not zombie) process is in process group PGID and in session PGID: what our
  * launcher started, children included, even after the leader itself has exited. A recycled PGID that leads
  * no session of that id is not ours.
  */
-const GROUP_ALIVE = [
-    'group_alive() {',
-    '  sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |',
-    // Double quotes only: KILL_LATER carries this function inside a single-quoted sh -c.
-    '    awk -v g="$1" "\\$2 == g && \\$3 == g && \\$1 !~ /^[ZX]/ { f = 1 } END { exit !f }"',
-    '}',
-].join('\n');
+function groupAliveSh() {
+    return [
+        'group_alive() {',
+        '  sed -n "s/^[0-9]* (.*) \\([A-Z]\\) [0-9]* \\([0-9]*\\) \\([0-9]*\\) .*/\\1 \\2 \\3/p" /proc/[0-9]*/stat 2>/dev/null |',
+        // Double quotes only: killLaterSh() carries this function inside a single-quoted sh -c.
+        '    awk -v g="$1" "\\$2 == g && \\$3 == g && \\$1 !~ /^[ZX]/ { f = 1 } END { exit !f }"',
+        '}',
+    ].join('\n');
+}
 /**
  * running PID START: the app, or what is left of its group when the app itself has died (a child holding the
  * port). A live process with that pid and another start time is a recycled pid: the kernel reuses no pid while
  * a group of that id exists, so ours is gone, and the group of that id (a service's session, say) is not ours.
  */
-const RUNNING = 'running() { ours "$1" "$2" || { _s=$(start_time "$1"); { [ -z "$_s" ] || [ "$_s" = "$2" ]; } && group_alive "$1"; }; }';
+function runningSh() {
+    return 'running() { ours "$1" "$2" || { _s=$(start_time "$1"); { [ -z "$_s" ] || [ "$_s" = "$2" ]; } && group_alive "$1"; }; }';
+}
 /**
  * stop_group PID START TIMEOUT_MS [PORT]: SIGTERM to the group, then wait until the group is gone, or, given
  * PORT, until nothing listens there any more; SIGKILL to the group at the deadline. Prints `stop=` gone,
- * exited, closed (port closed, still shutting down) or killed, and `stop_ms=`. Needs OURS, LISTENING, NOW_MS.
+ * exited, closed (port closed, still shutting down) or killed, and `stop_ms=`. Needs oursSh(), listeningSh(), nowMsSh().
  */
-const STOP_GROUP = [
-    SIGNAL_GROUP,
-    GROUP_ALIVE,
-    RUNNING,
-    'stop_group() {',
-    '  running "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
-    '  signal_group TERM "$1" || { echo "cannot signal pid $1 (another user\'s process?)" >&2; return 1; }',
-    '  _t0=$(now_ms)',
-    '  _how=exited',
-    '  while running "$1" "$2"; do',
-    '    if [ -n "${4-}" ] && ! listening "$4"; then _how=closed; break; fi',
-    '    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then',
-    '      signal_group KILL "$1"',
-    '      _how=killed',
-    // SIGKILL is not instant: wait (at most 5 s) until the group is gone, so the port is free when we report.
-    '      _k=0',
-    '      while running "$1" "$2" && [ "$_k" -lt 250 ]; do sleep 0.02; _k=$((_k + 1)); done',
-    '      break',
-    '    fi',
-    '    sleep 0.02',
-    '  done',
-    '  echo "stop=$_how"',
-    '  echo "stop_ms=$(($(now_ms) - _t0))"',
-    '}',
-].join('\n');
+function stopGroupSh() {
+    return [
+        signalGroupSh(),
+        groupAliveSh(),
+        runningSh(),
+        'stop_group() {',
+        '  running "$1" "$2" || { echo stop=gone; echo stop_ms=0; return 0; }',
+        '  signal_group TERM "$1" || { echo "cannot signal pid $1 (another user\'s process?)" >&2; return 1; }',
+        '  _t0=$(now_ms)',
+        '  _how=exited',
+        '  while running "$1" "$2"; do',
+        '    if [ -n "${4-}" ] && ! listening "$4"; then _how=closed; break; fi',
+        '    if [ "$(($(now_ms) - _t0))" -ge "$3" ]; then',
+        '      signal_group KILL "$1"',
+        '      _how=killed',
+        // SIGKILL is not instant: wait (at most 5 s) until the group is gone, so the port is free when we report.
+        '      _k=0',
+        '      while running "$1" "$2" && [ "$_k" -lt 250 ]; do sleep 0.02; _k=$((_k + 1)); done',
+        '      break',
+        '    fi',
+        '    sleep 0.02',
+        '  done',
+        '  echo "stop=$_how"',
+        '  echo "stop_ms=$(($(now_ms) - _t0))"',
+        '}',
+    ].join('\n');
+}
 /**
  * kill_later PID START SECONDS: a detached killer for an app that closed its port but still shuts down: it
- * SIGKILLs the group at the deadline unless PID has exited (or was replaced) by then. Needs OURS. OURS and
- * SIGNAL_GROUP hold no single quote, so the detached `sh -c '...'` can carry them.
+ * SIGKILLs the group at the deadline unless PID has exited (or was replaced) by then. Needs oursSh(). oursSh() and
+ * signalGroupSh() hold no single quote, so the detached `sh -c '...'` can carry them.
  */
-const KILL_LATER = [
-    'kill_later() {',
-    `  setsid sh -c '${OURS}\n${SIGNAL_GROUP}\n${GROUP_ALIVE}\n${RUNNING}\nsleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
-    '}',
-].join('\n');
+function killLaterSh() {
+    return [
+        'kill_later() {',
+        `  setsid sh -c '${oursSh()}\n${signalGroupSh()}\n${groupAliveSh()}\n${runningSh()}\nsleep "$3"; if running "$1" "$2"; then signal_group KILL "$1"; fi' kill_later "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &`,
+        '}',
+    ].join('\n');
+}
 /**
  * port_pids PORT: the pids of the processes listening on PORT that this user may see: ss (no -H: older iproute2,
  * e.g. CentOS 7's, lacks it; the header has no pid=), else lsof, else the
  * socket inodes of /proc/net/tcp* matched against /proc/PID/fd. descends PID ROOT: PID is ROOT, one of its
  * descendants, or in ROOT's session (a child re-parented after its parent's exit stays in the session).
  */
-const PORT_OWNER = [
-    'port_pids() {',
-    '  if command -v ss >/dev/null 2>&1; then',
-    '    ss -ltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u',
-    '  elif command -v lsof >/dev/null 2>&1; then',
-    '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u',
-    '  else',
-    '    _hex=$(printf ":%04X " "$1")',
-    '    for _ino in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" \'index($2 " ", p) && $4 == "0A" { print $10 }\'); do',
-    '      for _fd in /proc/[0-9]*/fd/*; do',
-    '        [ "$(readlink "$_fd" 2>/dev/null)" = "socket:[$_ino]" ] && echo "$_fd" | cut -d / -f 3',
-    '      done',
-    '    done | sort -u',
-    '  fi',
-    '}',
-    'descends() {',
-    '  _p=$1',
-    '  while [ -n "$_p" ] && [ "$_p" -gt 1 ]; do',
-    '    [ "$_p" = "$2" ] && return 0',
-    '    _f=$(sed "s/^.*) //" "/proc/$_p/stat" 2>/dev/null) || return 1',
-    '    [ "$(printf "%s\\n" "$_f" | cut -d " " -f 4)" = "$2" ] && return 0',
-    '    _p=$(printf "%s\\n" "$_f" | cut -d " " -f 2)',
-    '  done',
-    '  return 1',
-    '}',
-].join('\n');
+function portOwnerSh() {
+    return [
+        'port_pids() {',
+        '  if command -v ss >/dev/null 2>&1; then',
+        '    ss -ltnp "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | cut -d = -f 2 | sort -u',
+        '  elif command -v lsof >/dev/null 2>&1; then',
+        '    lsof -nP -iTCP:"$1" -sTCP:LISTEN -t 2>/dev/null | sort -u',
+        '  else',
+        '    _hex=$(printf ":%04X " "$1")',
+        '    for _ino in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$_hex" \'index($2 " ", p) && $4 == "0A" { print $10 }\'); do',
+        '      for _fd in /proc/[0-9]*/fd/*; do',
+        '        [ "$(readlink "$_fd" 2>/dev/null)" = "socket:[$_ino]" ] && echo "$_fd" | cut -d / -f 3',
+        '      done',
+        '    done | sort -u',
+        '  fi',
+        '}',
+        'descends() {',
+        '  _p=$1',
+        '  while [ -n "$_p" ] && [ "$_p" -gt 1 ]; do',
+        '    [ "$_p" = "$2" ] && return 0',
+        '    _f=$(sed "s/^.*) //" "/proc/$_p/stat" 2>/dev/null) || return 1',
+        '    [ "$(printf "%s\\n" "$_f" | cut -d " " -f 4)" = "$2" ] && return 0',
+        '    _p=$(printf "%s\\n" "$_f" | cut -d " " -f 2)',
+        '  done',
+        '  return 1',
+        '}',
+    ].join('\n');
+}
 
 ;// CONCATENATED MODULE: ./src/commands/types.ts
 /** Joins script lines; builders keep one statement per line so logs and shellcheck read well. */
@@ -101446,23 +101427,25 @@ function unitRecord(unit) {
  * stop_unit SCOPE:NAME TIMEOUT_MS: the lock's watchdog stops a half-started supervised app (a SIGKILL of the
  * JVM alone would only make systemd restart it). Static text; needs as_root.
  */
-const STOP_UNIT = [
-    'stop_unit() {',
-    '  case "$1" in',
-    '    system:*) _u=${1#system:}; _c="as_root systemctl" ;;',
-    '    user:*) _u=${1#user:}; _c="systemctl --user"',
-    '      XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR ;;',
-    '    *) return 1 ;;',
-    '  esac',
-    '  $_c stop --no-block "$_u"',
-    '  _k=0',
-    '  while [ "$_k" -lt "$(($2 / 100 + 50))" ]; do',
-    '    case "$(${_c#as_root } show -p ActiveState --value "$_u" 2>/dev/null)" in inactive|failed|"") break ;; esac',
-    '    sleep 0.1; _k=$((_k + 1))',
-    '  done',
-    '  [ "$(${_c#as_root } is-enabled "$_u" 2>/dev/null)" != enabled ] || $_c disable "$_u"',
-    '}',
-].join('\n');
+function stopUnitSh() {
+    return [
+        'stop_unit() {',
+        '  case "$1" in',
+        '    system:*) _u=${1#system:}; _c="as_root systemctl" ;;',
+        '    user:*) _u=${1#user:}; _c="systemctl --user"',
+        '      XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR ;;',
+        '    *) return 1 ;;',
+        '  esac',
+        '  $_c stop --no-block "$_u"',
+        '  _k=0',
+        '  while [ "$_k" -lt "$(($2 / 100 + 50))" ]; do',
+        '    case "$(${_c#as_root } show -p ActiveState --value "$_u" 2>/dev/null)" in inactive|failed|"") break ;; esac',
+        '    sleep 0.1; _k=$((_k + 1))',
+        '  done',
+        '  [ "$(${_c#as_root } is-enabled "$_u" 2>/dev/null)" != enabled ] || $_c disable "$_u"',
+        '}',
+    ].join('\n');
+}
 /**
  * Stops a supervised app: `systemctl stop` of its instance (systemd SIGTERMs the cgroup and SIGKILLs it at
  * TimeoutStopSec), then waits until the instance is inactive, or, with untilClosed, until its port is closed.
@@ -101476,7 +101459,9 @@ function stopUnit(paths, spec) {
     return {
         kind: 'stop',
         title: `stop ${app.unit.name} (pid ${app.pid})`,
-        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, systemctlFunctions(app.unit.scope, app.unit.sudo), `case "$(sshow show -p ActiveState --value ${unit})" in`, '  active|activating|deactivating|reloading)', '    t0=$(now_ms); how=', `    sctl stop --no-block ${unit} || exit 1`, '    while :; do', `      case "$(sshow show -p ActiveState --value ${unit})" in inactive|failed) break ;; esac`, spec.untilClosed && `      if ! listening ${port}; then how=closed; break; fi`, `      if [ "$(($(now_ms) - t0))" -ge ${timeoutMs + 10000} ]; then echo ${quote(`${app.unit.name} did not stop within stop-timeout + 10 s`)} >&2; exit 1; fi`, '      sleep 0.05', '    done', `    [ -n "$how" ] || case "$(sshow show -p Result --value ${unit})" in timeout) how=killed ;; *) how=exited ;; esac`, '    echo "stop=$how"; echo "stop_ms=$(($(now_ms) - t0))" ;;', `  *) stop_group ${app.pid} ${quote(app.start)} ${timeoutMs} || exit 1 ;;`, 'esac', `[ "$(sshow is-enabled ${unit} 2>/dev/null)" != enabled ] || sctl disable ${unit} 2>/dev/null || echo ${quote(`could not disable ${app.unit.name}`)} >&2`, forget(paths.pidFile(port)), forget(paths.pending)),
+        // systemd's own TimeoutStopSec, then its SIGKILL: the script gives up after stop-timeout + 10 s.
+        waitMs: timeoutMs + 10000,
+        script: script(pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), systemctlFunctions(app.unit.scope, app.unit.sudo), `case "$(sshow show -p ActiveState --value ${unit})" in`, '  active|activating|deactivating|reloading)', '    t0=$(now_ms); how=', `    sctl stop --no-block ${unit} || exit 1`, '    while :; do', `      case "$(sshow show -p ActiveState --value ${unit})" in inactive|failed) break ;; esac`, spec.untilClosed && `      if ! listening ${port}; then how=closed; break; fi`, `      if [ "$(($(now_ms) - t0))" -ge ${timeoutMs + 10000} ]; then echo ${quote(`${app.unit.name} did not stop within stop-timeout + 10 s`)} >&2; exit 1; fi`, '      sleep 0.05', '    done', `    [ -n "$how" ] || case "$(sshow show -p Result --value ${unit})" in timeout) how=killed ;; *) how=exited ;; esac`, '    echo "stop=$how"; echo "stop_ms=$(($(now_ms) - t0))" ;;', `  *) stop_group ${app.pid} ${quote(app.start)} ${timeoutMs} || exit 1 ;;`, 'esac', `[ "$(sshow is-enabled ${unit} 2>/dev/null)" != enabled ] || sctl disable ${unit} 2>/dev/null || echo ${quote(`could not disable ${app.unit.name}`)} >&2`, forget(paths.pidFile(port)), forget(paths.pending)),
         parse: parseUnitStop,
     };
 }
@@ -101494,7 +101479,7 @@ function enableUnit(unit) {
     return {
         kind: 'enableUnit',
         title: `enable ${unit.name}`,
-        script: script(PATH_SETUP, systemctlFunctions(unit.scope, unit.sudo), `[ "$(sshow is-enabled ${name} 2>/dev/null)" = enabled ] || sctl enable ${name} 2>&1 || exit 1`, `echo "enabled=$(sshow is-enabled ${name} 2>/dev/null)"`),
+        script: script(pathSetupSh(), systemctlFunctions(unit.scope, unit.sudo), `[ "$(sshow is-enabled ${name} 2>/dev/null)" = enabled ] || sctl enable ${name} 2>&1 || exit 1`, `echo "enabled=$(sshow is-enabled ${name} 2>/dev/null)"`),
         parse: (stdout) => {
             const state = required(keyValues(stdout), 'enabled');
             if (state !== 'enabled')
@@ -101535,7 +101520,7 @@ function launchApp(paths, spec) {
     return {
         kind: 'launch',
         title: `launch ${spec.releaseId} on port ${spec.port}`,
-        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, `cd -- ${quote(paths.root)} || exit 1`, `rm -f -- ${pidTmp}`, '(', `  if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`, 
+        script: script(pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), `cd -- ${quote(paths.root)} || exit 1`, `rm -f -- ${pidTmp}`, '(', `  if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`, 
         // No JVM unless its pid is on disk first (a full disk stops here, with nothing left running).
         `  exec setsid sh -c 'echo "$$" > "$1" || exit 1; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`, `) </dev/null >>${quote(paths.log(spec.releaseId))} 2>&1 &`, 'i=0', `while [ ! -s ${pidTmp} ] && [ "$i" -lt 500 ]; do sleep 0.01; i=$((i + 1)); done`, `pid=$(cat ${pidTmp} 2>/dev/null); rm -f -- ${pidTmp}`, '[ -n "$pid" ] || { echo "the launcher did not start within 5 s" >&2; exit 1; }', 'start=$(start_time "$pid")', 
         // A record that cannot be written (disk full) would leave a JVM nobody knows of: stop it instead.
@@ -101551,7 +101536,7 @@ function isAlive(app) {
         kind: 'alive',
         title: `is pid ${app.pid} alive`,
         quiet: true,
-        script: script(OURS, `if ours ${app.pid} ${quote(app.start)}; then echo alive=1; else echo alive=0; fi`),
+        script: script(oursSh(), `if ours ${app.pid} ${quote(app.start)}; then echo alive=1; else echo alive=0; fi`),
         parse: (stdout) => required(keyValues(stdout), 'alive') === '1',
     };
 }
@@ -101565,7 +101550,7 @@ function portOwner(app, port) {
     return {
         kind: 'portOwner',
         title: `who listens on port ${port}`,
-        script: script(PATH_SETUP, PORT_OWNER, `pids=$(port_pids ${port} | tr '\\n' ' ')`, 'echo "pids=$pids"', '[ -n "$pids" ] || { echo owner=unseen; exit 0; }', `for p in $pids; do descends "$p" ${app.pid} || { echo owner=foreign; exit 0; }; done`, 'echo owner=ours'),
+        script: script(pathSetupSh(), portOwnerSh(), `pids=$(port_pids ${port} | tr '\\n' ' ')`, 'echo "pids=$pids"', '[ -n "$pids" ] || { echo owner=unseen; exit 0; }', `for p in $pids; do descends "$p" ${app.pid} || { echo owner=foreign; exit 0; }; done`, 'echo owner=ours'),
         parse: (stdout) => {
             const values = keyValues(stdout);
             const owner = required(values, 'owner');
@@ -101600,7 +101585,9 @@ function stopApp(paths, spec) {
     return {
         kind: 'stop',
         title: `stop pid ${pid} on port ${port}`,
-        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, ...(spec.untilClosed ? untilClosed(app, port, spec.timeoutMs) : untilExited(app, spec.timeoutMs)), forget(paths.pidFile(port)), forget(paths.pending)),
+        // The grace period, then at most 5 s for the SIGKILLed group to go.
+        waitMs: spec.timeoutMs + 5000,
+        script: script(pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), ...(spec.untilClosed ? untilClosed(app, port, spec.timeoutMs) : untilExited(app, spec.timeoutMs)), forget(paths.pidFile(port)), forget(paths.pending)),
         parse: parseStop,
     };
 }
@@ -101612,7 +101599,7 @@ function untilClosed(app, port, timeoutMs) {
     const { pid } = app;
     const start = quote(app.start);
     return [
-        KILL_LATER,
+        killLaterSh(),
         `out=$(stop_group ${pid} ${start} ${timeoutMs} ${port}) || exit 1`,
         'printf \'%s\\n\' "$out"',
         'case "$out" in *stop=closed*)',
@@ -101639,7 +101626,8 @@ function drainWorkers(workers, timeoutMs) {
     return {
         kind: 'drain',
         title: `wait for ${workers.length} old nginx workers`,
-        script: script(NOW_MS, 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
+        waitMs: timeoutMs,
+        script: script(nowMsSh(), 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
         parse: (stdout) => {
             const values = keyValues(stdout);
             return { ms: requiredNumber(values, 'drain_ms'), timedOut: requiredNumber(values, 'timed_out') === 1 };
@@ -101690,14 +101678,17 @@ function reloadFunction(spec) {
     ].join('\n');
 }
 /** "pid:ppid" of every nginx worker process, one per line. */
-const WORKERS = 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+function workersSh() {
+    return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+}
 /** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
 function rewriteFiles(spec, changes, pending) {
     return [
-        PATH_SETUP,
+        pathSetupSh(),
         asRoot(spec.sudo),
         reloadFunction(spec),
-        WORKERS,
+        nowMsSh(),
+        workersSh(),
         ...(pending ? claimLaunch(pending) : []),
         "before=$(nginx_workers | tr '\\n' ' ')",
         `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
@@ -101803,16 +101794,17 @@ function claimLaunch(pending) {
  */
 function awaitNewWorkers() {
     return [
-        'i=0',
+        't0=$(now_ms)',
         'while :; do',
         '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
         '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
         '  done)',
         '  [ -n "$fresh" ] && break',
-        '  i=$((i + 1))',
-        '  if [ "$i" -gt 1500 ]; then',
+        '  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then',
         '    echo "nginx started no new worker within 15 s of the reload" >&2',
+        // The signalled master may still load the new files: put them back and reload once more.
         '    restore',
+        '    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2',
         `    exit ${EXIT_NO_NEW_WORKERS}`,
         '  fi',
         '  sleep 0.01',
@@ -101828,6 +101820,8 @@ function switchNginx(spec, title, changes, pending) {
     return {
         kind: 'switch',
         title,
+        // nginx -t and the reload, then up to 15 s for the new workers.
+        waitMs: 15000,
         script: script(...rewriteFiles(spec, changes, pending)),
         parse: parseSwitched,
     };
@@ -101847,6 +101841,46 @@ function parseSwitched(stdout) {
         .filter(([, ppid]) => reloadedMasters.has(ppid))
         .map(([pid]) => pid);
     return { oldWorkers };
+}
+
+;// CONCATENATED MODULE: ./src/remote.ts
+/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
+class IncompleteAnswer extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IncompleteAnswer';
+    }
+}
+class RemoteCommandError extends Error {
+    title;
+    result;
+    constructor(title, result) {
+        const detail = (result.stderr || result.stdout).trim();
+        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
+        this.title = title;
+        this.result = result;
+        this.name = 'RemoteCommandError';
+    }
+}
+/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
+function executor(remote) {
+    return {
+        run: async (command) => {
+            const result = await remote.exec(command);
+            if (result.code !== 0)
+                throw new RemoteCommandError(command.title, result);
+            try {
+                return command.parse(result.stdout);
+            }
+            catch (error) {
+                throw new Error(`${command.title}: ${error.message}`, { cause: error });
+            }
+        },
+        hold: (command) => remote.hold(command),
+        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
+        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
+        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/health.ts
@@ -102043,7 +102077,8 @@ function switchChanges(plan, bake) {
             { path: include.path, content: switchedText(include.target, plan.idle), expected: include.text },
         ]);
     }
-    const servers = bake && plan.live !== undefined ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
+    // No backup on a first deploy: plan.live is undefined.
+    const servers = bake ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
     return changed([
         {
             path: upstream.path,
@@ -102158,13 +102193,15 @@ async function probe(ctx, url) {
         return `no answer: ${error instanceof Error ? error.message : String(error)}`;
     }
 }
-/** The new app alone in the upstream group; the workers that could still use the backup are drained. */
+/**
+ * The new app alone in the upstream group; the workers that could still use the backup are drained. A first
+ * deploy's group never had a backup (its bakeEndChanges are empty): nothing to do.
+ */
 async function dropBackup(ctx, plan) {
-    const changes = bakeEndChanges(plan);
-    if (changes.length === 0)
+    if (plan.live === undefined)
         return;
-    const title = `nginx: drop the backup on port ${plan.live ?? '-'}`;
-    const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, changes));
+    const title = `nginx: drop the backup on port ${plan.live}`;
+    const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, bakeEndChanges(plan)));
     await ctx.host.run(drainWorkers(oldWorkers, ctx.settings.drainTimeoutMs));
 }
 
@@ -102273,7 +102310,7 @@ function detectPorts(paths, files, ports) {
     return {
         kind: 'detect',
         title: `detect live port (${files.include})`,
-        script: script(PATH_SETUP, OURS, LISTENING, READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
+        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
         // Split on purpose: named_ports prints digits only, one port a line.
         '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
         parse: parseDetection,
@@ -102568,7 +102605,7 @@ function launchUnit(paths, spec) {
     return {
         kind: 'launch',
         title: `launch ${spec.releaseId} as ${unit.name}`,
-        script: script(PATH_SETUP, OURS, systemctlFunctions(unit.scope, unit.sudo), `cd -- ${quote(paths.root)} || exit 1`, `java=$(command -v -- ${quote(spec.java)}) || { echo ${quote(`java: "${spec.java}" is not a command the deploy user can run`)} >&2; exit 1; }`, 'case "$java" in /*) ;; *) echo "java: $java is not a program file" >&2; exit 1 ;; esac', `case "$java" in *"'"*) echo "java: the path $java contains a quote" >&2; exit 1 ;; esac`, `{ printf '#!/bin/sh\\njava='"'%s'"'\\n' "$java" && printf '%s' ${quote(launcherBody(paths, spec))}; } > ${quote(`${launcher}.tmp`)} &&`, `  mv -f -- ${quote(`${launcher}.tmp`)} ${quote(launcher)} || ${cannotRecord}`, ...ensureUnitFile(spec.unitFile), `printf '0 0 %s %s\\n' ${port} ${record} > ${quote(paths.pending)} || ${cannotRecord}`, `if ! out=$(sctl start ${name} 2>&1); then`, '  printf \'%s\\n\' "$out" >&2', `  sshow status --no-pager -n 20 ${name} >&2`, `  sctl stop --no-block ${name}`, '  exit 1', 'fi', `pid=$(sshow show -p MainPID --value ${name})`, 'start=$(start_time "$pid"); [ -n "$start" ] || start=0', `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(port))} &&`, `  printf '%s %s %s %s\\n' "$pid" "$start" ${port} ${record} > ${quote(paths.pending)}; }; then`, `  sctl stop --no-block ${name}`, `  ${cannotRecord}`, 'fi', 'echo "pid=$pid"', 'echo "start=$start"'),
+        script: script(pathSetupSh(), oursSh(), systemctlFunctions(unit.scope, unit.sudo), `cd -- ${quote(paths.root)} || exit 1`, `java=$(command -v -- ${quote(spec.java)}) || { echo ${quote(`java: "${spec.java}" is not a command the deploy user can run`)} >&2; exit 1; }`, 'case "$java" in /*) ;; *) echo "java: $java is not a program file" >&2; exit 1 ;; esac', `case "$java" in *"'"*) echo "java: the path $java contains a quote" >&2; exit 1 ;; esac`, `{ printf '#!/bin/sh\\njava='"'%s'"'\\n' "$java" && printf '%s' ${quote(launcherBody(paths, spec))}; } > ${quote(`${launcher}.tmp`)} &&`, `  mv -f -- ${quote(`${launcher}.tmp`)} ${quote(launcher)} || ${cannotRecord}`, ...ensureUnitFile(spec.unitFile), `printf '0 0 %s %s\\n' ${port} ${record} > ${quote(paths.pending)} || ${cannotRecord}`, `if ! out=$(sctl start ${name} 2>&1); then`, '  printf \'%s\\n\' "$out" >&2', `  sshow status --no-pager -n 20 ${name} >&2`, `  sctl stop --no-block ${name}`, '  exit 1', 'fi', `pid=$(sshow show -p MainPID --value ${name})`, 'start=$(start_time "$pid"); [ -n "$start" ] || start=0', `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(port))} &&`, `  printf '%s %s %s %s\\n' "$pid" "$start" ${port} ${record} > ${quote(paths.pending)}; }; then`, `  sctl stop --no-block ${name}`, `  ${cannotRecord}`, 'fi', 'echo "pid=$pid"', 'echo "start=$start"'),
         parse: (stdout) => {
             const values = keyValues(stdout);
             return { pid: requiredNumber(values, 'pid'), start: required(values, 'start'), unit };
@@ -102618,7 +102655,7 @@ function supervisorCheck(spec) {
     return {
         kind: 'supervisorCheck',
         title: `check supervisor ${system ? 'systemd' : 'systemd-user'}`,
-        script: script(PATH_SETUP, 'if [ ! -d /run/systemd/system ]; then', `  echo "problem=supervisor: ${system ? 'systemd' : 'systemd-user'} needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"`, '  exit 0', 'fi', 'command -v mkfifo >/dev/null 2>&1 && command -v tee >/dev/null 2>&1 || echo "problem=supervisor: the launcher needs mkfifo and tee (coreutils) on the host"', ...(system ? systemChecks(spec) : userChecks())),
+        script: script(pathSetupSh(), 'if [ ! -d /run/systemd/system ]; then', `  echo "problem=supervisor: ${system ? 'systemd' : 'systemd-user'} needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"`, '  exit 0', 'fi', 'command -v mkfifo >/dev/null 2>&1 && command -v tee >/dev/null 2>&1 || echo "problem=supervisor: the launcher needs mkfifo and tee (coreutils) on the host"', ...(system ? systemChecks(spec) : userChecks())),
         parse: (stdout) => stdout
             .split('\n')
             .filter((l) => l.startsWith('problem='))
@@ -102636,13 +102673,17 @@ function sudoersLine(user, serviceName, ports, bin = { systemctl: '/usr/bin/syst
 // instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
 
 
+/** systemd's system manager, or (systemd-user) the deploy user's own. */
+function scopeOf(ctx) {
+    return ctx.settings.supervisor === 'systemd' ? 'system' : 'user';
+}
 /** The instance that runs (or would run) the app on `port`; undefined without a supervisor. */
 function unitFor(ctx, port) {
     const s = ctx.settings;
     if (s.supervisor === 'none')
         return undefined;
     return {
-        scope: s.supervisor === 'systemd' ? 'system' : 'user',
+        scope: scopeOf(ctx),
         name: unitName(s.serviceName, port),
         sudo: s.sudo,
     };
@@ -102650,7 +102691,7 @@ function unitFor(ctx, port) {
 function unitFileSpec(ctx) {
     const s = ctx.settings;
     return {
-        scope: s.supervisor === 'systemd' ? 'system' : 'user',
+        scope: scopeOf(ctx),
         serviceName: s.serviceName,
         root: ctx.paths.root,
         user: s.username,
@@ -102734,7 +102775,7 @@ function holdLock(paths, spec) {
     const setupError = `cannot create ${root}: create it on the host and make the deploy user its owner`;
     return {
         title: `lock ${lockFile}`,
-        script: script(PATH_SETUP, OURS, LISTENING, NOW_MS, STOP_GROUP, spec.supervised && asRoot(spec.supervised.sudo), spec.supervised && STOP_UNIT, `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`, 
+        script: script(pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), spec.supervised && asRoot(spec.supervised.sudo), spec.supervised && stopUnitSh(), `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`, 
         // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
         `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`, 'if ! flock -n 9; then', `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`, `  flock -w ${spec.timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`, 'fi', `printf '%s\\n' ${quote(spec.holder)} > ${quote(lockInfo)}`, 'echo locked', 
         // Hold the lock until our side closes stdin or the session dies.
@@ -102786,10 +102827,11 @@ async function acquireLock(ctx) {
         });
         const lock = await ctx.host.hold(command);
         try {
-            const first = command.event(await lock.waitFor([command.heldLine, command.waitingLine]));
+            // The lock shell says at once whether it holds the lock or waits; then it waits up to lock-timeout.
+            const first = command.event(await lock.waitFor([command.heldLine, command.waitingLine], s.commandTimeoutMs));
             if (!first.held) {
                 log.info(`another deploy holds the lock (${first.holder || 'unknown'}); waiting up to ${timeoutSeconds} s`);
-                await lock.waitFor([command.heldLine]);
+                await lock.waitFor([command.heldLine], s.lockTimeoutMs + s.commandTimeoutMs);
             }
         }
         catch (error) {
@@ -104110,6 +104152,7 @@ function framing_frame(script, nonce = (0,external_node_crypto_.randomBytes)(8).
     };
     return {
         command: `sh -c ${quote(WRAPPER)} bgd ${nonce} ${quote(script)}`,
+        nonce,
         unframe: (stream) => {
             const body = afterBegin(stream);
             if (body === undefined)
@@ -104126,20 +104169,40 @@ function framing_frame(script, nonce = (0,external_node_crypto_.randomBytes)(8).
         },
     };
 }
+/**
+ * A script that SIGKILLs the process group of the wrapper run `nonce` names: sshd starts each session's shell
+ * as a session and group leader, so the group holds the script and every child it did not detach (an app
+ * launched with setsid has its own). Closing the channel alone leaves them running.
+ */
+function killFramed(nonce) {
+    return [
+        'for d in /proc/[0-9]*; do',
+        `  tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | awk -v n=${quote(nonce)} 'p == "bgd" && $0 == n { f = 1 } { p = $0 } END { exit !f }' || continue`,
+        '  g=$(sed "s/^.*) //" "$d/stat" 2>/dev/null | cut -d " " -f 3)',
+        '  [ -n "$g" ] && [ "$g" -gt 1 ] && kill -s KILL -- "-$g" 2>/dev/null',
+        'done',
+        'true',
+    ].join('\n');
+}
 
 ;// CONCATENATED MODULE: ./src/ssh/held.ts
+const RELEASE_GRACE_MS = 10_000;
 class HeldChannel {
     channel;
     framed;
+    kill;
     stdout = '';
     stderr = '';
     ended = false;
     exitCode = null;
     waiters = new Set();
     closed;
-    constructor(channel, framed) {
+    constructor(channel, framed, 
+    /** Kills the command on the host, children included. */
+    kill) {
         this.channel = channel;
         this.framed = framed;
+        this.kill = kill;
         channel.on('data', (chunk) => {
             this.stdout += chunk.toString();
             this.notify();
@@ -104156,17 +104219,23 @@ class HeldChannel {
         for (const waiter of this.waiters)
             waiter();
     }
-    waitFor(patterns) {
+    waitFor(patterns, timeoutMs) {
         return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.waiters.delete(check);
+                reject(new Error(`no answer from the host within ${timeoutMs / 1000} s`));
+            }, timeoutMs);
             const check = () => {
                 // Only the script's own complete lines: a login shell's banner cannot match.
                 const line = this.framed.linesSoFar(this.stdout).find((l) => patterns.some((p) => p.test(l)));
                 if (line !== undefined) {
                     this.waiters.delete(check);
+                    clearTimeout(timer);
                     resolve(line);
                 }
                 else if (this.ended) {
                     this.waiters.delete(check);
+                    clearTimeout(timer);
                     const { stdout, stderr } = this.output();
                     reject(new Error(`ended with exit code ${this.exitCode}: ${(stderr || stdout).trim()}`));
                 }
@@ -104175,10 +104244,13 @@ class HeldChannel {
             check();
         });
     }
+    /** Ends its stdin and waits for its end; one that does not end within 10 s is killed, children included. */
     async release() {
         if (!this.ended)
             this.channel.end();
+        const timer = setTimeout(() => void this.kill().finally(() => this.channel.close()), RELEASE_GRACE_MS);
         await this.closed;
+        clearTimeout(timer);
         return this.exitCode;
     }
     output() {
@@ -104239,16 +104311,20 @@ class SshRemote {
     ssh;
     name;
     log;
+    commandTimeoutMs;
     bastion;
     sftp;
     sftpWarned = false;
     agent;
     /** False once the host refused a forwarding channel: HTTP checks then run on the host (curl). */
     tunnels = true;
-    constructor(ssh, name, log, bastion) {
+    constructor(ssh, name, log, 
+    /** A command's deadline beyond the waits it is given (command-timeout). */
+    commandTimeoutMs, bastion) {
         this.ssh = ssh;
         this.name = name;
         this.log = log;
+        this.commandTimeoutMs = commandTimeoutMs;
         this.bastion = bastion;
         this.agent = tunnelAgent(() => this.connection(), () => {
             this.tunnels = false;
@@ -104275,20 +104351,29 @@ class SshRemote {
         this.logScript(command);
         this.connection(); // a clear error when the link is already gone
         const framed = framing_frame(command.script);
-        const raw = await this.ssh
-            .execCommand(framed.command, { noTrim: true, stdin })
+        const deadline = new Deadline((command.waitMs ?? 0) + this.commandTimeoutMs, () => this.kill(framed.nonce));
+        const run = this.ssh
+            .execCommand(framed.command, { noTrim: true, stdin, onChannel: (channel) => deadline.watch(channel) })
             .catch((error) => {
             const message = error instanceof Error ? error.message : String(error);
             throw new Error(`${command.title}: ${message} (the SSH connection to ${this.name} was lost?)`, {
                 cause: error,
             });
         });
+        const raw = await Promise.race([run, deadline.expired(command.title, this.name)]).finally(() => deadline.clear());
         if (raw.code === null)
             throw new Error(`${command.title}: the SSH channel closed without an exit code`);
         const stdout = framed.unframe(raw.stdout);
         if (stdout === undefined)
             throw new Error(notStarted(command.title, this.name, raw));
         return { code: raw.code, stdout, stderr: framed.unframe(raw.stderr) ?? raw.stderr };
+    }
+    /** Ends a framed run that outlived its deadline, with its children (best effort, bounded too). */
+    async kill(nonce) {
+        const killing = this.ssh.execCommand(framing_frame(killFramed(nonce)).command).catch(() => undefined);
+        let timer;
+        await Promise.race([killing, new Promise((resolve) => (timer = setTimeout(resolve, KILL_WAIT_MS)))]);
+        clearTimeout(timer);
     }
     hold(command) {
         this.logScript({ ...command, quiet: false });
@@ -104298,7 +104383,7 @@ class SshRemote {
                 if (error)
                     reject(error);
                 else
-                    resolve(new HeldChannel(channel, framed));
+                    resolve(new HeldChannel(channel, framed, () => this.kill(framed.nonce)));
             });
         });
     }
@@ -104357,7 +104442,8 @@ class SshRemote {
         });
     }
     async pipeTo(remotePath, input, script) {
-        const result = await this.exec({ title: `write ${remotePath}`, script, quiet: true }, input);
+        // A transfer takes as long as the link needs; keepalives end it if the link dies.
+        const result = await this.exec({ title: `write ${remotePath}`, script, quiet: true, waitMs: Infinity }, input);
         if (result.code !== 0)
             throw new Error(`writing ${remotePath} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
     }
@@ -104381,7 +104467,7 @@ class SshRemote {
                 this.log.warning(`${this.name} does not allow TCP forwarding: HTTP checks run on the host with curl`);
             }
         }
-        const result = await this.exec(httpGetOnHost(url, timeoutMs));
+        const result = await this.exec({ ...httpGetOnHost(url, timeoutMs), waitMs: timeoutMs });
         if (result.code !== 0)
             throw new Error(result.stderr.trim() || `curl exited with ${result.code}`);
         return parseHttpOnHost(result.stdout);
@@ -104400,6 +104486,8 @@ function notStarted(title, host, raw) {
     return (`${title}: the command never started on ${host} (exit code ${raw.code}); ` +
         `the deploy user's login shell said: ${said || 'nothing'}`);
 }
+/** How long the kill of a run past its deadline may take. */
+const KILL_WAIT_MS = 10_000;
 /** A health answer larger than this is not one: it is cut and reported. */
 const MAX_BODY = 1 << 20;
 /** The body, or IncompleteAnswer when it does not end within the probe's time or grows past MAX_BODY. */
@@ -104424,6 +104512,37 @@ async function readBody(status, body, timeoutMs) {
         throw new IncompleteAnswer(`HTTP ${status}, but the connection broke during its body (${String(error)})`);
     }
     return Buffer.concat(chunks).toString('utf8');
+}
+/**
+ * A command's deadline: when it passes, the command fails, naming command-timeout, and its process group on the
+ * host is killed (closing the channel alone would leave it running). Infinity: none.
+ */
+class Deadline {
+    ms;
+    stop;
+    timer;
+    channel;
+    constructor(ms, stop) {
+        this.ms = ms;
+        this.stop = stop;
+    }
+    watch(channel) {
+        this.channel = channel;
+    }
+    expired(title, host) {
+        return new Promise((_, reject) => {
+            if (!Number.isFinite(this.ms))
+                return;
+            this.timer = setTimeout(() => {
+                void this.stop().finally(() => this.channel?.close());
+                reject(new Error(`${title}: no end within ${this.ms / 1000} s on ${host}; the command was stopped. ` +
+                    'A remote command hangs (a stuck mount, nginx -t waiting for a name server?): fix the host, or raise command-timeout'));
+            }, this.ms);
+        });
+    }
+    clear() {
+        clearTimeout(this.timer);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/connect.ts
@@ -104564,7 +104683,7 @@ async function connectSsh(opts) {
     try {
         // Through a bastion the target's keys cannot be probed directly: the mismatch names the offered key only.
         const ssh = await openHop(opts, sock, opts, !opts.jump);
-        return new SshRemote(ssh, `${opts.host}:${opts.port}`, opts.log, bastion);
+        return new SshRemote(ssh, `${opts.host}:${opts.port}`, opts.log, opts.commandTimeoutMs, bastion);
     }
     catch (error) {
         bastion?.dispose();
@@ -104573,16 +104692,41 @@ async function connectSsh(opts) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ssh/connector.ts
+
+
+function sshConnector(settings) {
+    return async (target, log) => {
+        const remote = await connectSsh({
+            host: target.host,
+            port: target.port,
+            username: settings.username,
+            privateKey: settings.privateKey,
+            passphrase: settings.passphrase,
+            policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
+            jump: settings.jump && {
+                ...settings.jump,
+                policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
+            },
+            strictHostKeyChecking: settings.strictHostKeyChecking,
+            timeoutMs: settings.connectTimeoutMs,
+            commandTimeoutMs: settings.commandTimeoutMs,
+            log,
+        });
+        return { host: executor(remote), close: () => remote.close() };
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/ssh.ts
 // The one SSH connection of a deploy (src/ssh/): connect.ts opens it (jump host, host key, authentication);
 // remote.ts runs commands, SFTP and HTTP over it, with tunnel.ts (HTTP through SSH channels) and held.ts (the
-// lock holder's channel).
+// lock holder's channel); connector.ts makes it the rollout's Connector, with the executor on top.
+
 
 
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // The deploy, as the runner sees it: read and check the inputs, roll the release across the hosts, report.
-
 
 
 
@@ -104633,26 +104777,6 @@ function cancelOnSignals() {
     process.once('SIGINT', onSignal('SIGINT'));
     process.once('SIGTERM', onSignal('SIGTERM'));
     return cancel.signal;
-}
-function sshConnector(settings) {
-    return async (target, log) => {
-        const remote = await connectSsh({
-            host: target.host,
-            port: target.port,
-            username: settings.username,
-            privateKey: settings.privateKey,
-            passphrase: settings.passphrase,
-            policy: { entries: settings.knownHosts, fingerprints: settings.hostFingerprints },
-            jump: settings.jump && {
-                ...settings.jump,
-                policy: { entries: settings.jump.knownHosts, fingerprints: settings.jump.hostFingerprints },
-            },
-            strictHostKeyChecking: settings.strictHostKeyChecking,
-            timeoutMs: settings.connectTimeoutMs,
-            log,
-        });
-        return { host: executor(remote), close: () => remote.close() };
-    };
 }
 function lockHolder() {
     const e = process.env;
