@@ -274,6 +274,20 @@ describe('our upstream group (bake-time): where it routes, and what is not ours'
     );
   });
 
+  test('an include or group file that is not UTF-8: refused, naming the fix, before anything changes', () => {
+    const notText = { state: 'notText' } as const;
+    expect(() => planPorts({ ...detection(undefined, live), include: notText }, 8080, 8081)).toThrow(
+      new HostStateError(
+        `${INC} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`,
+      ),
+    );
+    expect(() => planPorts(withFiles(routedToGroup, notText), 8080, 8081)).toThrow(
+      new HostStateError(
+        `${UP} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`,
+      ),
+    );
+  });
+
   test('a group file the deploy user cannot read: the fix is named', () => {
     expect(() => planPorts(withFiles(routedToGroup, { state: 'unreadable' }), 8080, 8081)).toThrow(
       new HostStateError(

@@ -86,8 +86,14 @@ function readRouting(d: Detection, input: PlanInput): Routing {
     new HostStateError(
       `${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`,
     );
+  const notText = (path: string) =>
+    new HostStateError(
+      `${path} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`,
+    );
   if (d.include.state === 'unreadable') throw unreadable(input.includePath);
   if (d.upstream.state === 'unreadable') throw unreadable(input.upstreamPath);
+  if (d.include.state === 'notText') throw notText(input.includePath);
+  if (d.upstream.state === 'notText') throw notText(input.upstreamPath);
   const includeText = d.include.state === 'present' ? d.include.text : undefined;
   const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
   const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);

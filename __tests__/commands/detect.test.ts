@@ -134,6 +134,21 @@ describe('detectPorts parser', () => {
     expect(d.upstream).toEqual({ state: 'present', text: '' });
   });
 
+  test('bytes that are not UTF-8 are not text; a byte order mark is kept', () => {
+    const latin1 = Buffer.from('set $service_url http://127.0.0.1:8080; # caf\xe9\n', 'latin1').toString(
+      'base64',
+    );
+    const d = parse(`include=present\ninclude_b64=${latin1}\nupstream=missing\nreleases=0\n`);
+    expect(d.include).toEqual({ state: 'notText' });
+    const bom = '\ufeffset $service_url http://127.0.0.1:8080;\n';
+    expect(parse(`include=present\ninclude_b64=${b64(bom)}\nupstream=missing\nreleases=0\n`).include).toEqual(
+      {
+        state: 'present',
+        text: bom,
+      },
+    );
+  });
+
   test('missing and unreadable files', () => {
     const d = parse('include=unreadable\nupstream=missing\nreleases=0\n');
     expect(d.include).toEqual({ state: 'unreadable' });

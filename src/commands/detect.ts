@@ -8,7 +8,8 @@ import { listeningSh, oursSh, pathSetupSh } from './functions.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 /** What a file on the host held: its exact text, or why there is none. */
-export type FileRead = { state: 'present'; text: string } | { state: 'missing' | 'unreadable' };
+/** `notText`: bytes that are not UTF-8, which the action could not rewrite without changing the others. */
+export type FileRead = { state: 'present'; text: string } | { state: 'missing' | 'unreadable' | 'notText' };
 
 /** One port as the host reported it. */
 export interface PortState {
@@ -96,8 +97,14 @@ export function detectPorts(
 
 function fileRead(kv: Map<string, string>, key: string): FileRead {
   const state = required(kv, key);
-  if (state === 'present')
-    return { state, text: Buffer.from(required(kv, `${key}_b64`), 'base64').toString('utf8') };
+  if (state === 'present') {
+    const bytes = Buffer.from(required(kv, `${key}_b64`), 'base64');
+    try {
+      return { state, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+    } catch {
+      return { state: 'notText' };
+    }
+  }
   if (state === 'missing' || state === 'unreadable') return { state };
   throw new OutputError(`the detect script printed ${key}=${state}`);
 }
