@@ -50,10 +50,9 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
     }
     const results = await Promise.all(
       batch.map((target) => {
-        const parallel = batch.length > 1;
         const host = hostLabel(target);
-        // Parallel hosts cannot share collapsible groups: every line carries its host instead.
-        const log = parallel || o.settings.targets.length > 1 ? prefixedLog(o.log, host) : o.log;
+        // With several hosts (parallel ones cannot share collapsible groups) every line carries its host.
+        const log = o.settings.targets.length > 1 ? prefixedLog(o.log, host) : o.log;
         const steps = new StepRunner(host, log);
         runners.push(steps);
         return deployOne(o, target, steps, log);
