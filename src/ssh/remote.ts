@@ -77,6 +77,7 @@ export class SshRemote implements Remote {
           cause: error,
         });
       });
+    run.catch(() => undefined); // an end that comes after the deadline was reported already
     const raw = await Promise.race([run, deadline.expired(command.title, this.name)]).finally(() =>
       deadline.clear(),
     );
