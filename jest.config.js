@@ -21,6 +21,7 @@ export const integrationSuites = [
   'preflight',
   'security',
   'stays-up',
+  'stays-up-faults',
   'transport',
   'supervision',
   'zero-downtime',

@@ -41,6 +41,8 @@ export interface DemoJarOptions {
   forkChild?: boolean;
   /** The SIGTERM handler never finishes: only SIGKILL ends the app. */
   hangOnSigterm?: boolean;
+  /** Listen on this port instead of --server.port (0: any free port): a build that ignores the port it is given. */
+  listenPort?: number;
   /** Jar file name (default `demo-<version>.jar`). */
   name?: string;
   /** Cache directory (default `<repo>/.test-output/jars`). */
@@ -128,6 +130,7 @@ export function demoProperties(opts: DemoJarOptions): string {
     lines.push(`bad-after-healthy-ms=${Math.round(opts.badAfterHealthyMs)}`);
   if (opts.forkChild) lines.push('fork-child=true');
   if (opts.hangOnSigterm) lines.push('hang-on-sigterm=true');
+  if (opts.listenPort !== undefined) lines.push(`listen-port=${Math.round(opts.listenPort)}`);
   return lines.join('\n') + '\n';
 }
 

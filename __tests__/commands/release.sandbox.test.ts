@@ -54,6 +54,21 @@ describe('prepareRelease', () => {
     expect(box.read('app/releases/r2/app.jar.sha256')).toBe(`${sha(JAR)}\n`);
   });
 
+  test('a re-used jar whose checksum cannot be written (disk full): NO_SPACE_EXIT and the folder goes', async () => {
+    box.file('app/releases/old/app.jar', JAR);
+    box.file('app/releases/old/app.jar.sha256', `${sha(JAR)}\n`);
+    // The link succeeds (it takes no space); the checksum file then cannot be written (a folder stands there).
+    box.fake('ln', 'mkdir -- "$(dirname "$4")/app.jar.sha256" && exec /bin/ln "$@"');
+    const r = await box.run(prepareRelease(paths(), 'r2', sha(JAR), JAR.length).script);
+    expect(r.code).toBe(NO_SPACE_EXIT);
+    expect(r.stdout).toBe('release=r2\n');
+    expect(r.stderr).toBe(
+      `not enough disk space (disk full?): cannot write ${box.path('app/releases/r2')}/app.jar.sha256\n`,
+    );
+    expect(box.exists('app/releases/r2')).toBe(false);
+    expect(box.read('app/releases/old/app.jar')).toBe(JAR);
+  });
+
   test('a checksum without its jar, or another jar, is not reused', async () => {
     box.file('app/releases/old/app.jar.sha256', `${sha(JAR)}\n`);
     box.file('app/releases/other/app.jar', 'other');

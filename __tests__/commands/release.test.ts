@@ -32,9 +32,13 @@ for f in "$releases"/*/app.jar.sha256; do
   [ -f "$f" ] || continue
   if [ "$(cat "$f")" = abababababababababababababababababababababababababababababababab ] && [ -f "\${f%.sha256}" ]; then
     if ln -f -- "\${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "\${f%.sha256}" "$dir/app.jar"; then
-      printf '%s\\n' abababababababababababababababababababababababababababababababab > "$dir/app.jar.sha256"
-      echo "reused=\${f%/app.jar.sha256}"
-      exit 0
+      if { printf '%s\\n' abababababababababababababababababababababababababababababababab > "$dir/app.jar.sha256"; } 2>/dev/null; then
+        echo "reused=\${f%/app.jar.sha256}"
+        exit 0
+      fi
+      echo "not enough disk space (disk full?): cannot write $dir/app.jar.sha256" >&2
+      rm -rf -- "$dir"
+      exit 28
     fi
   fi
 done
@@ -68,7 +72,7 @@ echo reused=
         'id=r': "id='a b'\\''$(id)'",
         '  id=r-$n': "  id='a b'\\''$(id)'-$n",
         [`  if [ "$(cat "$f")" = ${SHA} ] && [ -f "\${f%.sha256}" ]; then`]: `  if [ "$(cat "$f")" = 'x'\\''y' ] && [ -f "\${f%.sha256}" ]; then`,
-        [`      printf '%s\\n' ${SHA} > "$dir/app.jar.sha256"`]: `      printf '%s\\n' 'x'\\''y' > "$dir/app.jar.sha256"`,
+        [`      if { printf '%s\\n' ${SHA} > "$dir/app.jar.sha256"; } 2>/dev/null; then`]: `      if { printf '%s\\n' 'x'\\''y' > "$dir/app.jar.sha256"; } 2>/dev/null; then`,
       }),
     );
   });

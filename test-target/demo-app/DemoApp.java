@@ -73,6 +73,9 @@ public final class DemoApp {
         final boolean forkChild = Boolean.parseBoolean(props.getProperty("fork-child", "false").trim());
         final boolean hangOnSigterm = Boolean.parseBoolean(props.getProperty("hang-on-sigterm", "false").trim());
         final int requestedPort = (int) parseLong(portText, "server.port");
+        // A build that ignores the port it is given: listens on listen-port (0: any free port) instead.
+        final long listenPort = parseLong(props.getProperty("listen-port", "-1"), "listen-port");
+        final int bindPort = listenPort >= 0 ? (int) listenPort : requestedPort;
 
         log("Starting DemoApp version=" + version + " on port " + requestedPort
                 + " (start-delay-ms=" + startDelayMs + ", health=" + health + ", crash=" + crash
@@ -89,9 +92,9 @@ public final class DemoApp {
 
         final HttpServer server;
         try {
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", requestedPort), 200);
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", bindPort), 200);
         } catch (BindException e) {
-            System.err.println("ERROR: Web server failed to start. Port " + requestedPort
+            System.err.println("ERROR: Web server failed to start. Port " + bindPort
                     + " was already in use.");
             System.err.flush();
             System.exit(1);
