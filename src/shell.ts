@@ -5,7 +5,7 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** Quote one value as a single POSIX sh word; plain words stay readable, the rest is single-quoted. */
 export function quote(value: string): string {
   if (value.includes('\0')) throw new Error('a NUL byte cannot be passed to a remote shell');
-  if (value !== '' && SAFE.test(value)) return value;
+  if (SAFE.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 

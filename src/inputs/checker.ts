@@ -63,13 +63,24 @@ export class Checker {
     return fallback;
   }
 
+  /** An absolute path on the host, without its trailing slashes. */
   absolutePath(name: string, fallback: string): string {
-    const value = this.raw(name) || fallback;
+    return this.checkPath(name, this.raw(name) || fallback);
+  }
+
+  /** The same, for an input without a default: undefined when empty. */
+  optionalPath(name: string): string | undefined {
+    const value = this.raw(name);
+    return value === '' ? undefined : this.checkPath(name, value);
+  }
+
+  private checkPath(name: string, value: string): string {
+    const trimmed = value.replace(/\/+$/, '');
     if (!value.startsWith('/')) this.fail(name, `must be an absolute path on the host, got "${value}"`);
     else if (/[\0\n\r]/.test(value)) this.fail(name, 'must not contain newlines');
     else if (value.split('/').some((part) => part === '..')) this.fail(name, 'must not contain ".."');
-    else if (value.replace(/\/+$/, '') === '') this.fail(name, 'must not be the root directory');
-    return value.length > 1 ? value.replace(/\/+$/, '') : value;
+    else if (trimmed === '') this.fail(name, 'must not be the root directory');
+    return trimmed;
   }
 
   words(name: string): string[] {
@@ -88,8 +99,8 @@ export class Checker {
       .forEach((line, index) => {
         if (line.trim() === '' || line.trim().startsWith('#')) return;
         const eq = line.indexOf('=');
-        const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-        if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        const key = line.slice(0, eq).trim(); // read only when the line has an '='
+        if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
           this.fail(name, `line ${index + 1} must be KEY=VALUE with KEY made of letters, digits and _`);
           return;
         }

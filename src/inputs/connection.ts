@@ -75,8 +75,12 @@ function readJumpHost(
 ): JumpHost | undefined {
   if (c.raw('jump-host') === '') return undefined;
   const hosts = parseHosts(c.raw('jump-host'), c.port('jump-port', 22));
-  if (typeof hosts === 'string' || hosts.length !== 1) {
-    c.fail('jump-host', typeof hosts === 'string' ? hosts : 'must name exactly one host');
+  if (typeof hosts === 'string') {
+    c.fail('jump-host', hosts);
+    return undefined;
+  }
+  if (hosts.length !== 1) {
+    c.fail('jump-host', 'must name exactly one host');
     return undefined;
   }
   const username = c.raw('jump-username') || target.username;

@@ -49,9 +49,8 @@ function readOptions(c: Checker) {
     healthProbeTimeoutMs: c.seconds('health-probe-timeout', 5, 0.1),
     healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
     nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
-    nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
-    nginxUpstreamFile:
-      c.raw('nginx-upstream-file') === '' ? undefined : c.absolutePath('nginx-upstream-file', ''),
+    nginxConfig: c.optionalPath('nginx-config'),
+    nginxUpstreamFile: c.optionalPath('nginx-upstream-file'),
     bakeTimeMs: c.seconds('bake-time', 10),
     nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'] as const, 'auto'),
     sudo: c.choice('sudo', ['auto', 'always', 'never'] as const, 'auto'),
@@ -98,9 +97,10 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
     ...readSupervision(c, options.remoteDir),
   };
 
-  // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.
+  // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply. It is
+  // undefined exactly when there is a problem: another input's, or the jar's own (resolveJar reports it).
   const jarPath = c.problems.length === 0 ? await resolveJar(c, jarPattern) : undefined;
-  if (c.problems.length > 0 || jarPath === undefined) throw new SettingsError(c.problems);
+  if (jarPath === undefined) throw new SettingsError(c.problems);
   const jarSha256 = await sha256File(jarPath);
   const releaseId = c.raw('release-id') || makeReleaseId(now, jarSha256);
   const problem = releaseIdProblem(releaseId);

@@ -8,7 +8,6 @@ import type { Checker } from './checker.js';
 const RELEASE_ID = /^[A-Za-z0-9._-]+$/;
 
 export async function resolveJar(c: Checker, pattern: string): Promise<string | undefined> {
-  if (pattern === '') return undefined;
   const globber = await glob.create(pattern, { matchDirectories: false, implicitDescendants: false });
   const files = await globber.glob();
   if (files.length === 1) return files[0];
