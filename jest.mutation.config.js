@@ -20,7 +20,7 @@ const SUITES = {
     'remote',
     'layout',
   ],
-  inputs: ['inputs', 'shell', 'host-key', 'host-key-verify', 'framing'],
+  inputs: ['inputs', 'inputs-values', 'inputs-connection', 'shell', 'host-key', 'host-key-verify', 'framing'],
 };
 
 const area = process.env.MUTATION_AREA ?? '';

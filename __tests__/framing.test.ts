@@ -54,6 +54,10 @@ test('lines so far: complete lines of the script only, while it still runs', () 
   expect(framed.linesSoFar('\nbgd-begin-n\n')).toEqual([]);
 });
 
+test('a script that printed nothing: an empty output, not the end marker', () => {
+  expect(frame('true', 'n').unframe('motd\nbgd-begin-n\n\nbgd-end-n\n')).toBe('');
+});
+
 test('a missing end marker (the session was cut): everything after the begin marker', () => {
   expect(frame('x', 'n').unframe('\nbgd-begin-n\npartial')).toBe('partial');
 });

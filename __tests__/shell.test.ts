@@ -49,11 +49,20 @@ describe('splitWords', () => {
     ['\'$(id)\' "$HOME"', ['$(id)', '$HOME']],
     ['""', ['']],
     ['', []],
+    ['a\\\nb', ['ab']],
+    ['\\$ x', ['$', 'x']],
+    ["\\'", ["'"]],
+    ['"a\\b\\$"', ['a\\b$']],
   ])('%j', (input, expected) => {
     expect(splitWords(input)).toEqual(expected);
   });
 
-  test.each(["'open", '"open', 'trailing\\'])('rejects %j', (input) => {
-    expect(() => splitWords(input)).toThrow();
+  test.each([
+    ["'open", "unterminated ' in: 'open"],
+    ['"open', 'unterminated " in: "open'],
+    ['"open\\', 'unterminated " in: "open\\'],
+    ['trailing\\', 'trailing backslash in: trailing\\'],
+  ])('rejects %j', (input, message) => {
+    expect(() => splitWords(input)).toThrow(new Error(message));
   });
 });
