@@ -13,6 +13,7 @@ import {
   parseFingerprints,
   parseKnownHosts,
 } from '../src/host-key.js';
+import { decodeBase64Strict } from '../src/host-key/key-blob.js';
 import { genKeys, line, type TestKeys } from './support/test-keys.js';
 
 let dir: string;
@@ -209,5 +210,207 @@ describe('parseFingerprints', () => {
     expect(() => parseFingerprints('MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48')).toThrow(/MD5/);
     // the whole `ssh-keygen -lf` line is not a fingerprint list
     expect(() => parseFingerprints(`256 ${fp} me@host (ED25519)`)).toThrow(/only the SHA256/);
+  });
+});
+
+/** The message of what `fn` throws, checked to be a HostKeyError. */
+function thrown(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(HostKeyError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a HostKeyError');
+}
+
+describe('parseFingerprints says what is wrong with a value', () => {
+  const MD5 = 'MD5 fingerprints are not supported; use the SHA256: form `ssh-keygen -lf` prints';
+  const ONLY = 'give only the SHA256:... part of the `ssh-keygen -lf` output';
+  const EXPECTED = 'expected SHA256: followed by 43 base64 characters, as `ssh-keygen -lf` prints';
+  const md5Hex = '16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48';
+
+  test.each([
+    ['MD5:' + md5Hex, MD5],
+    ['md5:16:27', MD5],
+    [md5Hex, MD5],
+    [md5Hex.toUpperCase(), MD5],
+    ['x' + md5Hex, EXPECTED],
+    [md5Hex + ':99', EXPECTED],
+    ['xMD5:16:27', EXPECTED],
+    ['256', ONLY],
+    ['(ED25519)', ONLY],
+    ['256x', EXPECTED],
+    ['x256', EXPECTED],
+    ['x(ED25519)', EXPECTED],
+    ['(ED25519)x', EXPECTED],
+    ['SHA1:abc', EXPECTED],
+    ['SHA256:' + 'A'.repeat(42) + 'B', EXPECTED],
+  ])('%s: %s', (value, hint) => {
+    expect(thrown(() => parseFingerprints(`${keys.rsa.fp} ${value}`))).toBe(
+      `invalid host-fingerprint "${value}": ${hint}`,
+    );
+  });
+
+  test('a SHA256 value inside a longer token is refused; the whole ssh-keygen -lf line names its first part', () => {
+    const fp = keys.ed25519.fp;
+    expect(thrown(() => parseFingerprints('x' + fp))).toBe(`invalid host-fingerprint "x${fp}": ${EXPECTED}`);
+    expect(thrown(() => parseFingerprints(`256 ${fp} me@host (ED25519)`))).toBe(
+      `invalid host-fingerprint "256": ${ONLY}`,
+    );
+    expect(parseFingerprints(`sha256:${fp.slice('SHA256:'.length)}`)).toEqual([fp]);
+  });
+});
+
+/** An SSH wire-format string: uint32 length, then the bytes. */
+function sshString(value: string | Buffer): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return Buffer.concat([len, bytes]);
+}
+
+describe('keyTypeOf refuses blobs that do not start with a key type', () => {
+  const NO_TYPE = 'malformed SSH public key blob: no key type at its start';
+  const NOT_ASCII = 'malformed SSH public key blob: key type is not printable ASCII';
+
+  test.each([
+    ['empty', Buffer.alloc(0), NO_TYPE],
+    ['three bytes', Buffer.from([0, 0, 0]), NO_TYPE],
+    ['a length past the end', Buffer.from([0, 0, 0, 50, 0x61]), NO_TYPE],
+    ['a length one byte past the end', Buffer.from([0, 0, 0, 3, 0x61, 0x62]), NO_TYPE],
+    ['an empty type', sshString(''), NO_TYPE],
+    ['a type of 65 characters', sshString('a'.repeat(65)), NO_TYPE],
+    ['a control character first', sshString('\x00ssh-ed25519'), NOT_ASCII],
+    ['a space inside', sshString('ssh ed25519'), NOT_ASCII],
+    ['a non-ASCII byte last', sshString('ssh-ed25519\xe9'), NOT_ASCII],
+  ])('%s', (_name, blob, message) => {
+    expect(thrown(() => keyTypeOf(blob))).toBe(message);
+  });
+
+  test('a type of 64 printable characters is a type', () => {
+    expect(keyTypeOf(Buffer.concat([sshString('~'.repeat(64)), sshString('x')]))).toBe('~'.repeat(64));
+  });
+});
+
+describe('decodeBase64Strict: canonical base64 only', () => {
+  test.each([
+    ['AA==', [0]],
+    ['AAAA', [0, 0, 0]],
+    ['/+8=', [0xff, 0xef]],
+  ])('%s', (text, bytes) => {
+    expect(decodeBase64Strict(text)).toEqual(Buffer.from(bytes));
+  });
+
+  test.each(['', 'AAA', 'AB==', 'AA=', 'AAAA====', 'AA-_', ' AAAA', 'AAAA\n', 'AA==AA=='])('%j', (text) => {
+    expect(decodeBase64Strict(text)).toBeUndefined();
+  });
+});
+
+describe('parseKnownHosts: the exact refusal of each malformed line', () => {
+  const salt = Buffer.alloc(20, 1).toString('base64');
+  const hash = Buffer.alloc(20, 2).toString('base64');
+  const malformed = (p: string): string =>
+    `known-hosts line 1: malformed hashed host name "${p}" (expected |1|<base64 salt>|<base64 hash>)`;
+  const FIELDS = 'known-hosts line 1: expected "host-patterns key-type base64-key", found';
+  const FINGERPRINT =
+    'known-hosts line 1: this looks like a fingerprint, not a known_hosts line; put it in host-fingerprint';
+  const MISSING_HOST =
+    'known-hosts line 1: missing host name: known_hosts lines start with the host (as `ssh-keyscan HOST` prints them), not with the key type';
+
+  test('hashed host names: only |1|<20-byte salt>|<20-byte hash>', () => {
+    const withKey = (p: string): string => line(p, keys.ed25519);
+    expect(thrown(() => parseKnownHosts(withKey('|2|abc|def')))).toBe(
+      'known-hosts line 1: unsupported hashed host name "|2|abc|def" (only |1|salt|hash is known)',
+    );
+    for (const p of [
+      `|1|${salt}|${hash}|${hash}`,
+      `|1|${salt}|abc`,
+      `|1|${salt}|!!!`,
+      `|1|abc|${hash}`,
+      `|1|${salt}`,
+      `|1|${salt}|${Buffer.alloc(19).toString('base64')}`,
+    ]) {
+      expect(thrown(() => parseKnownHosts(withKey(p)))).toBe(malformed(p));
+    }
+    expect(parseKnownHosts(withKey(`|1|${salt}|${hash}`))).toEqual([
+      { patterns: `|1|${salt}|${hash}`, keyType: 'ssh-ed25519', key: keys.ed25519.blob, line: 1 },
+    ]);
+  });
+
+  test('lines with too few fields', () => {
+    expect(thrown(() => parseKnownHosts('xSHA256:abc'))).toBe(`${FIELDS} 1 field(s)`);
+    expect(thrown(() => parseKnownHosts('xMD5:ab:cd'))).toBe(`${FIELDS} 1 field(s)`);
+    expect(thrown(() => parseKnownHosts('ssh-ed25519'))).toBe(`${FIELDS} 1 field(s)`);
+    expect(thrown(() => parseKnownHosts('host ssh-ed25519'))).toBe(`${FIELDS} 2 field(s)`);
+    expect(thrown(() => parseKnownHosts('MD5:ab:cd'))).toBe(FINGERPRINT);
+    expect(thrown(() => parseKnownHosts(`${keys.ed25519.fp} host`))).toBe(FINGERPRINT);
+    expect(thrown(() => parseKnownHosts(`ssh-ed25519 ${keys.ed25519.b64}`))).toBe(MISSING_HOST);
+    expect(thrown(() => parseKnownHosts(`ssh-ed25519 ${keys.ed25519.b64} me@laptop`))).toBe(MISSING_HOST);
+  });
+
+  test('a host named ssh-… is a host; a key type that reads as base64 is only a wrong key type', () => {
+    expect(parseKnownHosts(line('ssh-gw.example', keys.ed25519))).toEqual([
+      { patterns: 'ssh-gw.example', keyType: 'ssh-ed25519', key: keys.ed25519.blob, line: 1 },
+    ]);
+    expect(thrown(() => parseKnownHosts(`h.example abcd ${keys.ed25519.b64}`))).toBe(
+      'known-hosts line 1: key type field says "abcd" but the key data is a "ssh-ed25519" key',
+    );
+  });
+
+  test('key data: every SSH string whole, at least a type and a key', () => {
+    const typeOnly = sshString('ssh-ed25519');
+    expect(thrown(() => parseKnownHosts(`h ssh-ed25519 ${typeOnly.toString('base64')}`))).toBe(
+      'known-hosts line 1: key data for ssh-ed25519 is truncated or malformed',
+    );
+    const shortByOne = keys.ed25519.blob.subarray(0, -1).toString('base64');
+    expect(thrown(() => parseKnownHosts(`h ssh-ed25519 ${shortByOne}`))).toBe(
+      'known-hosts line 1: key data for ssh-ed25519 is truncated or malformed',
+    );
+    // an empty string at the very end is a whole string
+    const emptyLast = Buffer.concat([typeOnly, sshString('')]);
+    expect(parseKnownHosts(`h ssh-ed25519 ${emptyLast.toString('base64')}`)).toEqual([
+      { patterns: 'h', keyType: 'ssh-ed25519', key: emptyLast, line: 1 },
+    ]);
+  });
+
+  test('runs of spaces and tabs separate fields; a byte order mark is ignored', () => {
+    const expected = { patterns: 'h.example', keyType: 'ssh-ed25519', key: keys.ed25519.blob };
+    expect(parseKnownHosts(`h.example  ssh-ed25519 \t ${keys.ed25519.b64}\t\tcomment`)).toEqual([
+      { ...expected, line: 1 },
+    ]);
+    expect(parseKnownHosts(`\uFEFF${line('h.example', keys.ed25519)}`)).toEqual([{ ...expected, line: 1 }]);
+    expect(parseKnownHosts(`\uFEFF# a comment\r\n${line('h.example', keys.ed25519)}`)).toEqual([
+      { ...expected, line: 2 },
+    ]);
+  });
+});
+
+describe('hostMatches: wildcards and hashed names, exactly', () => {
+  test('* matches any run, also an empty one, anywhere in the pattern', () => {
+    expect(hostMatches('h.example*', 'h.example', 22)).toBe(true);
+    expect(hostMatches('h.example**', 'h.example', 22)).toBe(true);
+    expect(hostMatches('web*.example', 'web.example', 22)).toBe(true);
+    expect(hostMatches('web*.example', 'web12.example', 22)).toBe(true);
+    expect(hostMatches('a*b*c', 'abc', 22)).toBe(true);
+    expect(hostMatches('a*b*c', 'axxbyyc', 22)).toBe(true);
+    expect(hostMatches('a*b*c', 'axxbyy', 22)).toBe(false);
+    expect(hostMatches('*b', 'abab', 22)).toBe(true);
+    expect(hostMatches('*ba', 'abab', 22)).toBe(false);
+  });
+
+  test('a pattern without * matches the whole name, not a part of it', () => {
+    expect(hostMatches('example.com', 'www.example.com', 22)).toBe(false);
+    expect(hostMatches('www.example', 'www.example.com', 22)).toBe(false);
+    expect(hostMatches('w?w.example.com', 'www.example.com', 22)).toBe(true);
+    expect(hostMatches('abc', 'xyz', 22)).toBe(false);
+  });
+
+  test('a malformed or unknown hashed name matches nothing', () => {
+    const salt = Buffer.alloc(20, 1).toString('base64');
+    for (const p of ['|1|abc|def', `|1|${salt}|abc`, '|2|abc|def', '|', `|1|${salt}`]) {
+      expect(hostMatches(p, 'h.example', 22)).toBe(false);
+      expect(hostMatches(`${p},h.example`, 'h.example', 22)).toBe(true);
+    }
   });
 });

@@ -22,7 +22,7 @@ export function parseFingerprints(text: string): string[] {
     const m = /^SHA256:([A-Za-z0-9+/]{43})=?$/i.exec(token);
     const body = m?.[1];
     // 43 chars carry 258 bits: the last char must leave the 2 spare bits zero (32 bytes exactly).
-    if (body === undefined || Buffer.from(body + '=', 'base64').toString('base64') !== body + '=') {
+    if (body === undefined || Buffer.from(body, 'base64').toString('base64') !== body + '=') {
       throw new HostKeyError(`invalid host-fingerprint "${token}": ${fingerprintHint(token)}`);
     }
     const fp = 'SHA256:' + body;

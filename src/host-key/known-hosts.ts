@@ -15,7 +15,7 @@ function checkHashedPattern(pattern: string): string | undefined {
     return `unsupported hashed host name "${pattern}" (only |1|salt|hash is known)`;
   }
   const parts = pattern.slice(HASH_MAGIC.length).split('|');
-  const salt = parts.length === 2 ? decodeBase64Strict(parts[0]) : undefined;
+  const salt = decodeBase64Strict(parts[0]);
   const hash = parts.length === 2 ? decodeBase64Strict(parts[1]) : undefined;
   if (salt?.length !== SHA1_LEN || hash?.length !== SHA1_LEN) {
     return `malformed hashed host name "${pattern}" (expected |1|<base64 salt>|<base64 hash>)`;
@@ -71,8 +71,9 @@ function parseLine(content: string, line: number): KnownHostEntry {
  */
 export function parseKnownHosts(text: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  const lines = text.split('\n');
   lines.forEach((rawLine, index) => {
+    // trim() also drops a byte order mark (U+FEFF) at the start of the text.
     const content = rawLine.replace(/\r$/, '').trim();
     if (content === '' || content.startsWith('#')) return;
     entries.push(parseLine(content, index + 1));
@@ -87,10 +88,10 @@ function wildcardMatch(pattern: string, text: string): boolean {
   let star = -1;
   let mark = 0;
   while (t < text.length) {
-    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
+    if (pattern[p] === '?' || pattern[p] === text[t]) {
       p++;
       t++;
-    } else if (p < pattern.length && pattern[p] === '*') {
+    } else if (pattern[p] === '*') {
       star = p++;
       mark = t;
     } else if (star !== -1) {
@@ -100,7 +101,7 @@ function wildcardMatch(pattern: string, text: string): boolean {
       return false;
     }
   }
-  while (p < pattern.length && pattern[p] === '*') p++;
+  while (pattern[p] === '*') p++;
   return p === pattern.length;
 }
 
@@ -121,7 +122,6 @@ export function hostMatches(patterns: string, host: string, port: number): boole
   const name = lookupName(host, port).toLowerCase();
   let matched = false;
   for (const raw of patterns.split(',')) {
-    if (raw === '') continue;
     if (raw.startsWith('|')) {
       if (hashedMatches(raw, name)) matched = true;
       continue;
