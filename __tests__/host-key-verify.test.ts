@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createHostVerifier,
+  fingerprint,
   mismatchMessage,
   pinnedKeyTypes,
   probeHostKeys,
   serverHostKeyAlgorithms,
   verifyHostKey,
+  type HostKeyCheck,
   type VerifyResult,
 } from '../src/host-key.js';
 import { freePort, genKeys, line, policyOf, type TestKeys } from './support/test-keys.js';
@@ -213,4 +215,131 @@ describe('mismatchMessage', () => {
     expect(m).toContain('Get its keys with: ssh-keyscan h.example\n');
     expect(m).toContain('The server offers: (its host keys could not be retrieved)');
   });
+});
+
+describe('verifyHostKey: the whole reason of each refusal', () => {
+  const failed = (label: string, k: { type: string; fp: string }): string =>
+    `Host key verification failed for ${label}: the server offered a ${k.type} key with fingerprint ${k.fp}, but`;
+
+  test('entries for the host hold other keys of the same type: no "none of them" remark', () => {
+    const policy = policyOf([line('h.example', keys.ed25519), line('h.example', keys.rsa)].join('\n'));
+    expect(refusal(verifyHostKey(policy, 'h.example', 22, keys.other.blob))).toBe(
+      `${failed('h.example', keys.other)} known-hosts has 2 entries for h.example with a different key: ssh-ed25519 ${keys.ed25519.fp} (line 1), ssh-rsa ${keys.rsa.fp} (line 2).`,
+    );
+  });
+
+  test('entries of other types, and a fingerprint list that lacks the key', () => {
+    const policy = policyOf(line('h.example', keys.ed25519), keys.rsa.fp);
+    expect(refusal(verifyHostKey(policy, 'h.example', 22, keys.ecdsa.blob))).toBe(
+      `${failed('h.example', keys.ecdsa)} known-hosts has 1 entry for h.example with a different key: ssh-ed25519 ${keys.ed25519.fp} (line 1); none of them is a ecdsa-sha2-nistp256 key; and ${keys.ecdsa.fp} is not among the 1 host-fingerprint value.`,
+    );
+  });
+
+  test('only fingerprints given: nothing said about known-hosts', () => {
+    const policy = policyOf('', `${keys.rsa.fp}\n${keys.ed25519.fp}`);
+    expect(refusal(verifyHostKey(policy, 'h.example', 2222, keys.other.blob))).toBe(
+      `${failed('[h.example]:2222', keys.other)} ${keys.other.fp} is not among the 2 host-fingerprint values.`,
+    );
+  });
+
+  test('only known-hosts given: nothing said about fingerprints', () => {
+    const policy = policyOf(line('other.example', keys.ed25519));
+    expect(refusal(verifyHostKey(policy, 'h.example', 22, keys.ed25519.blob))).toBe(
+      `${failed('h.example', keys.ed25519)} no known-hosts entry matches h.example.`,
+    );
+  });
+
+  test('off port 22, entries for the host on port 22 get a hint', () => {
+    const hint = (n: string): string =>
+      ` (known-hosts has ${n} for h.example on port 22, but for port 2222 the host must be written as [h.example]:2222, as \`ssh-keyscan -p 2222 h.example\` prints it).`;
+    const one = policyOf(line('h.example', keys.rsa));
+    expect(refusal(verifyHostKey(one, 'h.example', 2222, keys.ed25519.blob))).toBe(
+      `${failed('[h.example]:2222', keys.ed25519)} no known-hosts entry matches [h.example]:2222${hint('1 entry')}`,
+    );
+    const two = policyOf([line('h.example', keys.rsa), line('*.example', keys.ecdsa)].join('\n'));
+    expect(refusal(verifyHostKey(two, 'h.example', 2222, keys.ed25519.blob))).toBe(
+      `${failed('[h.example]:2222', keys.ed25519)} no known-hosts entry matches [h.example]:2222${hint('2 entries')}`,
+    );
+  });
+
+  test('off port 22, no hint for entries of other hosts or for marker lines', () => {
+    const policy = policyOf(
+      [
+        line('other.example', keys.rsa),
+        line('h.example', keys.rsa, '@revoked'),
+        line('h.example', keys.ecdsa, '@cert-authority'),
+      ].join('\n'),
+    );
+    expect(refusal(verifyHostKey(policy, 'h.example', 2222, keys.ed25519.blob))).toBe(
+      `${failed('[h.example]:2222', keys.ed25519)} no known-hosts entry matches [h.example]:2222.`,
+    );
+  });
+
+  test('a @revoked line for another key is not a @cert-authority line', () => {
+    const policy = policyOf(line('h.example', keys.rsa, '@revoked'));
+    expect(refusal(verifyHostKey(policy, 'h.example', 22, keys.ed25519.blob))).toBe(
+      `${failed('h.example', keys.ed25519)} no known-hosts entry matches h.example.`,
+    );
+  });
+
+  test('only @cert-authority lines match: their line numbers', () => {
+    const policy = policyOf(
+      [
+        line('h.example', keys.ed25519, '@cert-authority'),
+        line('h.example', keys.rsa, '@revoked'),
+        line('*.example', keys.ecdsa, '@cert-authority'),
+      ].join('\n'),
+    );
+    expect(refusal(verifyHostKey(policy, 'h.example', 22, keys.ed25519.blob))).toBe(
+      `${failed('h.example', keys.ed25519)} only @cert-authority entries match h.example (line 1, 3), and host certificates are not supported: give the host's own key instead.`,
+    );
+  });
+
+  test('revoked, an empty policy, a malformed key', () => {
+    const revoked = policyOf(
+      [line('h.example', keys.ed25519), line('*.example', keys.ed25519, '@revoked')].join('\n'),
+    );
+    expect(refusal(verifyHostKey(revoked, 'h.example', 22, keys.ed25519.blob))).toBe(
+      `Host key verification failed for h.example: the server offered a ssh-ed25519 key with fingerprint ${keys.ed25519.fp}, which is marked @revoked in known-hosts (line 2).`,
+    );
+    expect(refusal(verifyHostKey(policyOf(''), 'h.example', 22, keys.ed25519.blob))).toBe(
+      `${failed('h.example', keys.ed25519)} neither known-hosts nor host-fingerprint was given, so no host key is trusted.`,
+    );
+    const junk = Buffer.from('junk');
+    expect(refusal(verifyHostKey(revoked, 'h.example', 22, junk))).toBe(
+      `Host key verification failed for h.example: the server sent a malformed host key (${fingerprint(junk)}).`,
+    );
+  });
+});
+
+describe('createHostVerifier reports what it could not read as unknown', () => {
+  test('a hash instead of a key; a malformed key', () => {
+    const seen: HostKeyCheck[] = [];
+    const v = createHostVerifier(policyOf(line('h.example', keys.ed25519)), 'h.example', 2222, (r) =>
+      seen.push(r),
+    );
+    expect(v('ab12cd' as unknown as Buffer)).toBe(false);
+    const junk = Buffer.from('junk');
+    expect(v(junk)).toBe(false);
+    expect(seen).toEqual([
+      {
+        ok: false,
+        reason:
+          'Host key verification failed for [h.example]:2222: the verifier got a hash instead of the key (hostHash must not be set).',
+        keyType: 'unknown',
+        fingerprint: 'unknown',
+      },
+      {
+        ok: false,
+        reason: `Host key verification failed for [h.example]:2222: the server sent a malformed host key (${fingerprint(junk)}).`,
+        keyType: 'unknown',
+        fingerprint: fingerprint(junk),
+      },
+    ]);
+  });
+});
+
+test('serverHostKeyAlgorithms leaves out the key types ssh2 cannot negotiate', () => {
+  expect(serverHostKeyAlgorithms(['sk-ssh-ed25519@openssh.com'])).toEqual([]);
+  expect(serverHostKeyAlgorithms(['ssh-foo', 'ssh-ed25519', 'ssh-dss'])).toEqual(['ssh-ed25519', 'ssh-dss']);
 });

@@ -61,13 +61,12 @@ function knownHostsProblem(
   const ca = matching.filter((e) => e.marker === '@cert-authority');
   if (plain.length === 0 && ca.length === 0) {
     let p = `no known-hosts entry matches ${label}`;
-    if (port !== DEFAULT_PORT) {
-      const onDefault = policy.entries.filter(
-        (e) => e.marker === undefined && hostMatches(e.patterns, host, DEFAULT_PORT),
-      );
-      if (onDefault.length > 0) {
-        p += ` (known-hosts has ${plural(onDefault.length, 'entry', 'entries')} for ${host} on port 22, but for port ${port} the host must be written as [${host}]:${port}, as \`ssh-keyscan -p ${port} ${host}\` prints it)`;
-      }
+    // (on port 22 the entries for port 22 are the plain ones that match, and there are none)
+    const onDefault = policy.entries.filter(
+      (e) => e.marker === undefined && hostMatches(e.patterns, host, DEFAULT_PORT),
+    );
+    if (onDefault.length > 0) {
+      p += ` (known-hosts has ${plural(onDefault.length, 'entry', 'entries')} for ${host} on port 22, but for port ${port} the host must be written as [${host}]:${port}, as \`ssh-keyscan -p ${port} ${host}\` prints it)`;
     }
     return p;
   }
