@@ -20,7 +20,16 @@ const SUITES = {
     'remote',
     'layout',
   ],
-  inputs: ['inputs', 'inputs-values', 'inputs-connection', 'shell', 'host-key', 'host-key-verify', 'framing'],
+  inputs: [
+    'inputs',
+    'inputs-values',
+    'inputs-connection',
+    'shell',
+    'host-key',
+    'host-key-verify',
+    'host-key-probe',
+    'framing',
+  ],
 };
 
 const area = process.env.MUTATION_AREA ?? '';

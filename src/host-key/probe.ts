@@ -25,10 +25,8 @@ function probeOnce(
   return new Promise((resolve) => {
     const client = new Client();
     let key: Buffer | undefined;
-    let done = false;
+    // Called once: it removes every listener that could call it again and clears the timer.
     const finish = (): void => {
-      if (done) return;
-      done = true;
       clearTimeout(timer);
       client.removeAllListeners();
       client.on('error', () => {
@@ -40,7 +38,7 @@ function probeOnce(
     const timer = setTimeout(finish, timeoutMs);
     client.on('error', finish);
     client.on('close', finish);
-    client.on('ready', finish);
+    // No 'ready': the key is refused, so the client never gets to authentication.
     const config: ConnectConfig = {
       host,
       port,
@@ -78,7 +76,11 @@ export async function probeHostKeys(opts: {
   const runs = opts.sock
     ? [probeOnce(opts.host, opts.port, PROBE_FAMILIES, timeoutMs, opts.sock)]
     : PROBE_FAMILIES.map((family) => probeOnce(opts.host, opts.port, [family], timeoutMs));
-  const keys = await Promise.all(runs.map((p) => p.catch(() => undefined)));
+  return offeredKeys(await Promise.all(runs.map((p) => p.catch(() => undefined))));
+}
+
+/** The key type and fingerprint of each key the handshakes got, once each; a malformed key is skipped. */
+export function offeredKeys(keys: (Buffer | undefined)[]): OfferedHostKey[] {
   const out: OfferedHostKey[] = [];
   for (const key of keys) {
     if (key === undefined) continue;
