@@ -96402,9 +96402,9 @@ function fingerprint(keyBlob) {
 }
 /** Strict, canonical base64 (what OpenSSH writes); undefined when invalid. */
 function decodeBase64Strict(text) {
-    if (text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    if (text.length === 0)
         return undefined;
-    }
+    // Node's decoder skips what is not base64; only canonical text encodes back to itself.
     const buf = Buffer.from(text, 'base64');
     return buf.toString('base64') === text ? buf : undefined;
 }
@@ -96433,7 +96433,7 @@ function parseFingerprints(text) {
         const m = /^SHA256:([A-Za-z0-9+/]{43})=?$/i.exec(token);
         const body = m?.[1];
         // 43 chars carry 258 bits: the last char must leave the 2 spare bits zero (32 bytes exactly).
-        if (body === undefined || Buffer.from(body + '=', 'base64').toString('base64') !== body + '=') {
+        if (body === undefined || Buffer.from(body, 'base64').toString('base64') !== body + '=') {
             throw new HostKeyError(`invalid host-fingerprint "${token}": ${fingerprintHint(token)}`);
         }
         const fp = 'SHA256:' + body;
@@ -96458,7 +96458,7 @@ function checkHashedPattern(pattern) {
         return `unsupported hashed host name "${pattern}" (only |1|salt|hash is known)`;
     }
     const parts = pattern.slice(HASH_MAGIC.length).split('|');
-    const salt = parts.length === 2 ? decodeBase64Strict(parts[0]) : undefined;
+    const salt = decodeBase64Strict(parts[0]);
     const hash = parts.length === 2 ? decodeBase64Strict(parts[1]) : undefined;
     if (salt?.length !== SHA1_LEN || hash?.length !== SHA1_LEN) {
         return `malformed hashed host name "${pattern}" (expected |1|<base64 salt>|<base64 hash>)`;
@@ -96516,8 +96516,9 @@ function parseLine(content, line) {
  */
 function parseKnownHosts(text) {
     const entries = [];
-    const lines = text.replace(/^\uFEFF/, '').split('\n');
+    const lines = text.split('\n');
     lines.forEach((rawLine, index) => {
+        // trim() also drops a byte order mark (U+FEFF) at the start of the text.
         const content = rawLine.replace(/\r$/, '').trim();
         if (content === '' || content.startsWith('#'))
             return;
@@ -96532,11 +96533,11 @@ function wildcardMatch(pattern, text) {
     let star = -1;
     let mark = 0;
     while (t < text.length) {
-        if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
+        if (pattern[p] === '?' || pattern[p] === text[t]) {
             p++;
             t++;
         }
-        else if (p < pattern.length && pattern[p] === '*') {
+        else if (pattern[p] === '*') {
             star = p++;
             mark = t;
         }
@@ -96548,7 +96549,7 @@ function wildcardMatch(pattern, text) {
             return false;
         }
     }
-    while (p < pattern.length && pattern[p] === '*')
+    while (pattern[p] === '*')
         p++;
     return p === pattern.length;
 }
@@ -96569,8 +96570,6 @@ function hostMatches(patterns, host, port) {
     const name = lookupName(host, port).toLowerCase();
     let matched = false;
     for (const raw of patterns.split(',')) {
-        if (raw === '')
-            continue;
         if (raw.startsWith('|')) {
             if (hashedMatches(raw, name))
                 matched = true;
@@ -96607,11 +96606,8 @@ function probeOnce(host, port, algorithms, timeoutMs, sock) {
     return new Promise((resolve) => {
         const client = new lib.Client();
         let key;
-        let done = false;
+        // Called once: it removes every listener that could call it again and clears the timer.
         const finish = () => {
-            if (done)
-                return;
-            done = true;
             clearTimeout(timer);
             client.removeAllListeners();
             client.on('error', () => {
@@ -96623,7 +96619,7 @@ function probeOnce(host, port, algorithms, timeoutMs, sock) {
         const timer = setTimeout(finish, timeoutMs);
         client.on('error', finish);
         client.on('close', finish);
-        client.on('ready', finish);
+        // No 'ready': the key is refused, so the client never gets to authentication.
         const config = {
             host,
             port,
@@ -96656,7 +96652,10 @@ async function probeHostKeys(opts) {
     const runs = opts.sock
         ? [probeOnce(opts.host, opts.port, PROBE_FAMILIES, timeoutMs, opts.sock)]
         : PROBE_FAMILIES.map((family) => probeOnce(opts.host, opts.port, [family], timeoutMs));
-    const keys = await Promise.all(runs.map((p) => p.catch(() => undefined)));
+    return offeredKeys(await Promise.all(runs.map((p) => p.catch(() => undefined))));
+}
+/** The key type and fingerprint of each key the handshakes got, once each; a malformed key is skipped. */
+function offeredKeys(keys) {
     const out = [];
     for (const key of keys) {
         if (key === undefined)
@@ -96739,11 +96738,10 @@ function knownHostsProblem(policy, matching, target) {
     const ca = matching.filter((e) => e.marker === '@cert-authority');
     if (plain.length === 0 && ca.length === 0) {
         let p = `no known-hosts entry matches ${label}`;
-        if (port !== DEFAULT_PORT) {
-            const onDefault = policy.entries.filter((e) => e.marker === undefined && hostMatches(e.patterns, host, DEFAULT_PORT));
-            if (onDefault.length > 0) {
-                p += ` (known-hosts has ${plural(onDefault.length, 'entry', 'entries')} for ${host} on port 22, but for port ${port} the host must be written as [${host}]:${port}, as \`ssh-keyscan -p ${port} ${host}\` prints it)`;
-            }
+        // (on port 22 the entries for port 22 are the plain ones that match, and there are none)
+        const onDefault = policy.entries.filter((e) => e.marker === undefined && hostMatches(e.patterns, host, DEFAULT_PORT));
+        if (onDefault.length > 0) {
+            p += ` (known-hosts has ${plural(onDefault.length, 'entry', 'entries')} for ${host} on port 22, but for port ${port} the host must be written as [${host}]:${port}, as \`ssh-keyscan -p ${port} ${host}\` prints it)`;
         }
         return p;
     }
@@ -96929,8 +96927,12 @@ function readJumpHost(c, target, strict) {
     if (c.raw('jump-host') === '')
         return undefined;
     const hosts = parseHosts(c.raw('jump-host'), c.port('jump-port', 22));
-    if (typeof hosts === 'string' || hosts.length !== 1) {
-        c.fail('jump-host', typeof hosts === 'string' ? hosts : 'must name exactly one host');
+    if (typeof hosts === 'string') {
+        c.fail('jump-host', hosts);
+        return undefined;
+    }
+    if (hosts.length !== 1) {
+        c.fail('jump-host', 'must name exactly one host');
         return undefined;
     }
     const username = c.raw('jump-username') || target.username;
@@ -96976,7 +96978,7 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 function quote(value) {
     if (value.includes('\0'))
         throw new Error('a NUL byte cannot be passed to a remote shell');
-    if (value !== '' && SAFE.test(value))
+    if (SAFE.test(value))
         return value;
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -97114,17 +97116,26 @@ class Checker {
         this.fail(name, `must be one of ${choices.join(', ')}, got "${text}"`);
         return fallback;
     }
+    /** An absolute path on the host, without its trailing slashes. */
     absolutePath(name, fallback) {
-        const value = this.raw(name) || fallback;
+        return this.checkPath(name, this.raw(name) || fallback);
+    }
+    /** The same, for an input without a default: undefined when empty. */
+    optionalPath(name) {
+        const value = this.raw(name);
+        return value === '' ? undefined : this.checkPath(name, value);
+    }
+    checkPath(name, value) {
+        const trimmed = value.replace(/\/+$/, '');
         if (!value.startsWith('/'))
             this.fail(name, `must be an absolute path on the host, got "${value}"`);
         else if (/[\0\n\r]/.test(value))
             this.fail(name, 'must not contain newlines');
         else if (value.split('/').some((part) => part === '..'))
             this.fail(name, 'must not contain ".."');
-        else if (value.replace(/\/+$/, '') === '')
+        else if (trimmed === '')
             this.fail(name, 'must not be the root directory');
-        return value.length > 1 ? value.replace(/\/+$/, '') : value;
+        return trimmed;
     }
     words(name) {
         try {
@@ -97143,8 +97154,8 @@ class Checker {
             if (line.trim() === '' || line.trim().startsWith('#'))
                 return;
             const eq = line.indexOf('=');
-            const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-            if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            const key = line.slice(0, eq).trim(); // read only when the line has an '='
+            if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
                 this.fail(name, `line ${index + 1} must be KEY=VALUE with KEY made of letters, digits and _`);
                 return;
             }
@@ -100872,8 +100883,6 @@ function glob_hashFiles(patterns_1) {
 /** The whole id: letters, digits, `.`, `_`, `-`, not starting with `.` (so never `..` or a path). */
 const RELEASE_ID = /^[A-Za-z0-9._-]+$/;
 async function resolveJar(c, pattern) {
-    if (pattern === '')
-        return undefined;
     const globber = await create(pattern, { matchDirectories: false, implicitDescendants: false });
     const files = await globber.glob();
     if (files.length === 1)
@@ -100963,8 +100972,8 @@ function readOptions(c) {
         healthProbeTimeoutMs: c.seconds('health-probe-timeout', 5, 0.1),
         healthIntervalMs: c.seconds('health-interval', 0.25, 0.05),
         nginxInclude: c.absolutePath('nginx-include', '/etc/nginx/conf.d/service-url.inc'),
-        nginxConfig: c.raw('nginx-config') === '' ? undefined : c.absolutePath('nginx-config', ''),
-        nginxUpstreamFile: c.raw('nginx-upstream-file') === '' ? undefined : c.absolutePath('nginx-upstream-file', ''),
+        nginxConfig: c.optionalPath('nginx-config'),
+        nginxUpstreamFile: c.optionalPath('nginx-upstream-file'),
         bakeTimeMs: c.seconds('bake-time', 10),
         nginxReload: c.choice('nginx-reload', ['auto', 'systemctl', 'service', 'signal'], 'auto'),
         sudo: c.choice('sudo', ['auto', 'always', 'never'], 'auto'),
@@ -101004,9 +101013,10 @@ async function readSettings(read, now = new Date()) {
         ...options,
         ...readSupervision(c, options.remoteDir),
     };
-    // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.
+    // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply. It is
+    // undefined exactly when there is a problem: another input's, or the jar's own (resolveJar reports it).
     const jarPath = c.problems.length === 0 ? await resolveJar(c, jarPattern) : undefined;
-    if (c.problems.length > 0 || jarPath === undefined)
+    if (jarPath === undefined)
         throw new SettingsError(c.problems);
     const jarSha256 = await sha256File(jarPath);
     const releaseId = c.raw('release-id') || makeReleaseId(now, jarSha256);
