@@ -362,6 +362,26 @@ fi
 });
 
 describe("the lock's watchdog with a supervisor", () => {
+  test('stop_unit, whole: stop without blocking, wait up to stop-timeout / 100 + 50 rounds, then disable', () => {
+    expect(stopUnitSh()).toMatchInlineSnapshot(`
+"stop_unit() {
+  case "$1" in
+    system:*) _u=\${1#system:}; _c="as_root systemctl" ;;
+    user:*) _u=\${1#user:}; _c="systemctl --user"
+      XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR ;;
+    *) return 1 ;;
+  esac
+  $_c stop --no-block "$_u"
+  _k=0
+  while [ "$_k" -lt "$(($2 / 100 + 50))" ]; do
+    case "$(\${_c#as_root } show -p ActiveState --value "$_u" 2>/dev/null)" in inactive|failed|"") break ;; esac
+    sleep 0.1; _k=$((_k + 1))
+  done
+  [ "$(\${_c#as_root } is-enabled "$_u" 2>/dev/null)" != enabled ] || $_c disable "$_u"
+}"
+`);
+  });
+
   test('stops a recorded unit through systemd, else the process group', () => {
     const spec = { holder: 'run 1', timeoutSeconds: 300, stopTimeoutMs: 30000 };
     const plain = holdLock(paths, spec).script;
