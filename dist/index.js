@@ -96518,8 +96518,8 @@ function parseKnownHosts(text) {
     const entries = [];
     const lines = text.split('\n');
     lines.forEach((rawLine, index) => {
-        // trim() also drops a byte order mark (U+FEFF) at the start of the text.
-        const content = rawLine.replace(/\r$/, '').trim();
+        // trim() also drops a CR before the newline and a byte order mark (U+FEFF) at the start of the text.
+        const content = rawLine.trim();
         if (content === '' || content.startsWith('#'))
             return;
         entries.push(parseLine(content, index + 1));
