@@ -2,5 +2,5 @@
 // remote.ts runs commands, SFTP and HTTP over it, with tunnel.ts (HTTP through SSH channels) and held.ts (the
 // lock holder's channel); connector.ts makes it the rollout's Connector, with the executor on top.
 export { connectSsh, type SshEndpoint, type SshOptions } from './ssh/connect.js';
-export { SshRemote, type ShellScript } from './ssh/remote.js';
+export { SshRemote } from './ssh/remote.js';
 export { sshConnector } from './ssh/connector.js';

@@ -19,9 +19,6 @@ import { frame, killFramed } from './framing.js';
 import { HeldChannel } from './held.js';
 import { tunnelAgent } from './tunnel.js';
 
-/** What runs on the host: a POSIX sh script, run as `sh -c <script>`, and its title for the log. */
-export type ShellScript = Script;
-
 export class SshRemote implements Remote {
   private sftp?: Promise<SFTPWrapper>;
   private sftpWarned = false;
@@ -56,13 +53,13 @@ export class SshRemote implements Remote {
     return this.tunnels;
   }
 
-  private logScript(command: ShellScript): void {
+  private logScript(command: Script): void {
     if (command.quiet) this.log.debug(`$ ${command.title}`);
     else this.log.info(`$ ${command.title}`);
     this.log.debug(command.script);
   }
 
-  async exec(command: ShellScript, stdin?: Readable | string): Promise<ExecResult> {
+  async exec(command: Script, stdin?: Readable | string): Promise<ExecResult> {
     this.logScript(command);
     this.connection(); // a clear error when the link is already gone
     const framed = frame(command.script);
@@ -95,7 +92,7 @@ export class SshRemote implements Remote {
     clearTimeout(timer);
   }
 
-  hold(command: ShellScript): Promise<HeldCommand> {
+  hold(command: Script): Promise<HeldCommand> {
     this.logScript({ ...command, quiet: false });
     return new Promise((resolve, reject) => {
       const framed = frame(command.script);
