@@ -18,7 +18,7 @@ export const integrationSuites = [
   'jump-host',
   'multi-host',
   'no-forwarding',
-  'preflight',
+  'inputs-before-connect',
   'security',
   'stays-up',
   'stays-up-faults',

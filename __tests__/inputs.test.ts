@@ -51,8 +51,12 @@ async function problems(values: Record<string, string | undefined>): Promise<str
 
 test('defaults: every setting', async () => {
   const s = await readSettings(reader({}), new Date('2026-11-24T10:20:30.456Z'));
-  const { knownHosts, jarSha256, releaseId, ...rest } = s;
+  const { knownHosts, jar: jarRead, releaseId, ...rest } = s;
+  const jarSha256 = jarRead?.sha256 ?? '';
+  expect(jarRead).toEqual({ path: jar, sha256: jarSha256, bytes: 16 });
   expect(rest).toEqual({
+    mode: 'deploy',
+    rollbackOnFailure: true,
     targets: [{ host: '203.0.113.5', port: 2222 }],
     batchSize: 1,
     jump: undefined,
@@ -63,7 +67,6 @@ test('defaults: every setting', async () => {
     strictHostKeyChecking: true,
     connectTimeoutMs: 20000,
     commandTimeoutMs: 60000,
-    jarPath: jar,
     remoteDir: '/opt/app',
     keepReleases: 5,
     bluePort: 8080,

@@ -7,6 +7,10 @@ export interface Layout {
   lockInfo: string;
   /** Records the launched-but-not-yet-switched app, so a dead session's watchdog can stop it. */
   pending: string;
+  /** The deploy history: JSON lines, two per run (src/history.ts). */
+  history: string;
+  /** The id of the run whose history record is open (its end not written yet), for the lock's watchdog. */
+  historyOpen: string;
   release(id: string): string;
   jar(id: string): string;
   envFile(id: string): string;
@@ -25,6 +29,8 @@ export function layout(remoteDir: string): Layout {
     lockFile: `${root}/.deploy.lock`,
     lockInfo: `${root}/.deploy.lock.info`,
     pending: `${runDir}/pending`,
+    history: `${root}/history.jsonl`,
+    historyOpen: `${runDir}/history.open`,
     release: (id) => `${releases}/${id}`,
     jar: (id) => `${releases}/${id}/app.jar`,
     envFile: (id) => `${releases}/${id}/app.env`,

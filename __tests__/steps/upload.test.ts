@@ -16,7 +16,7 @@ async function uploadOf(bytes: number, ms: number) {
   const jarPath = join(dir, `app-${bytes}.jar`);
   await writeFile(jarPath, '');
   await truncate(jarPath, bytes);
-  const s = stepContext({}, { jarPath });
+  const s = stepContext({}, { jar: { path: jarPath, sha256: 'a'.repeat(64), bytes } });
   await s.clock.sleep(60_000);
   const send = s.host.upload.bind(s.host);
   s.host.upload = async (local, remote) => {

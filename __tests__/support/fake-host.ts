@@ -16,8 +16,9 @@ export const settings: Settings = {
   strictHostKeyChecking: true,
   connectTimeoutMs: 1000,
   commandTimeoutMs: 60000,
-  jarPath: new URL(import.meta.url).pathname, // any readable file
-  jarSha256: 'a'.repeat(64),
+  mode: 'deploy',
+  rollbackOnFailure: true,
+  jar: { path: new URL(import.meta.url).pathname, sha256: 'a'.repeat(64), bytes: 1000 }, // any readable file
   releaseId: 'r2',
   remoteDir: '/opt/app',
   keepReleases: 5,
@@ -76,6 +77,9 @@ const DEFAULTS: Required<Answers> = {
   httpOnHost: () => ({ status: 200, body: '' }),
   supervisorCheck: () => [],
   enableUnit: () => undefined,
+  appendHistory: () => undefined,
+  history: () => ({ text: '', releases: [{ id: 'r1', complete: true }] }),
+  verifyRelease: () => 'b'.repeat(64),
 };
 
 /** A non-zero exit of the named command, as the executor reports it. */

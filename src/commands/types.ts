@@ -6,6 +6,7 @@ import type { Launched, PortOwner, StopOutcome } from './app.js';
 import type { Drained } from './drain.js';
 import type { Switched } from './nginx.js';
 import type { PreparedRelease } from './release.js';
+import type { HistoryRead } from './history.js';
 
 /** The typed result of each kind of command. A fake host answers with these values directly. */
 export interface CommandResults {
@@ -24,6 +25,10 @@ export interface CommandResults {
   /** The problems that stop supervision by systemd on this host (none: all is well). */
   supervisorCheck: string[];
   enableUnit: undefined;
+  appendHistory: undefined;
+  history: HistoryRead;
+  /** The sha256 of the release's jar, as recorded at its upload and found again. */
+  verifyRelease: string;
 }
 
 export type CommandKind = keyof CommandResults;

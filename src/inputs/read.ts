@@ -4,7 +4,7 @@
 import { Checker } from './checker.js';
 import { readConnection } from './connection.js';
 import { makeReleaseId, releaseIdProblem, resolveJar, sha256File } from './release.js';
-import { SettingsError, type InputReader, type Settings } from './settings.js';
+import { MODES, SettingsError, type InputReader, type Jar, type Mode, type Settings } from './settings.js';
 
 const HTTP_URL = /^http:\/\/[A-Za-z0-9.[\]:-]+(:\d+)?(\/[\x21-\x7e]*)?$/;
 
@@ -84,26 +84,43 @@ function readSupervision(c: Checker, remoteDir: string) {
 
 export async function readSettings(read: InputReader, now = new Date()): Promise<Settings> {
   const c = new Checker(read);
+  const mode = c.choice('mode', MODES, 'deploy');
   const connection = readConnection(c);
   const app = readApp(c);
   const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
-  const jarPattern = c.required('jar');
+  const rollbackOnFailure = c.boolean('rollback-on-failure', true);
+  // Only a deploy needs the jar; preflight checks the free space for it when it is given.
+  const jarPattern = mode === 'deploy' ? c.required('jar') : mode === 'preflight' ? c.raw('jar') : '';
   const options = readOptions(c);
-  const settings: Omit<Settings, 'jarPath' | 'jarSha256' | 'releaseId'> = {
+  const settings: Omit<Settings, 'jar' | 'releaseId'> = {
+    mode,
     ...connection,
     batchSize,
+    rollbackOnFailure,
     ...app,
     ...options,
     ...readSupervision(c, options.remoteDir),
   };
 
-  // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply. It is
-  // undefined exactly when there is a problem: another input's, or the jar's own (resolveJar reports it).
-  const jarPath = c.problems.length === 0 ? await resolveJar(c, jarPattern) : undefined;
-  if (jarPath === undefined) throw new SettingsError(c.problems);
-  const jarSha256 = await sha256File(jarPath);
-  const releaseId = c.raw('release-id') || makeReleaseId(now, jarSha256);
-  const problem = releaseIdProblem(releaseId);
+  // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.
+  const jar = c.problems.length === 0 && jarPattern !== '' ? await readJar(c, jarPattern) : undefined;
+  if (c.problems.length > 0) throw new SettingsError(c.problems);
+  const releaseId = readReleaseId(c.raw('release-id'), mode, jar, now);
+  return { ...settings, ...(jar ? { jar } : {}), ...(releaseId ? { releaseId } : {}) };
+}
+
+async function readJar(c: Checker, pattern: string): Promise<Jar | undefined> {
+  const path = await resolveJar(c, pattern);
+  if (path === undefined) return undefined;
+  const { sha256, bytes } = await sha256File(path);
+  return { path, sha256, bytes };
+}
+
+/** deploy: the input or a generated id; rollback: the input (none: the previous good release); else unused. */
+function readReleaseId(input: string, mode: Mode, jar: Jar | undefined, now: Date): string | undefined {
+  const id = mode === 'deploy' && input === '' && jar ? makeReleaseId(now, jar.sha256) : input;
+  if (id === '' || mode === 'status' || mode === 'preflight') return undefined;
+  const problem = releaseIdProblem(id);
   if (problem !== undefined) throw new SettingsError([problem]);
-  return { ...settings, jarPath, jarSha256, releaseId };
+  return id;
 }

@@ -22,10 +22,9 @@ export async function resolveJar(c: Checker, pattern: string): Promise<string | 
   return undefined;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
+export async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
+  const content = await readFile(path);
+  return { sha256: createHash('sha256').update(content).digest('hex'), bytes: content.length };
 }
 
 /** A sortable, unique-enough release id: UTC time plus the jar's content hash. */

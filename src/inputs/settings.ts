@@ -5,6 +5,19 @@ export type SudoMode = 'auto' | 'always' | 'never';
 export type ReloadMode = 'auto' | 'systemctl' | 'service' | 'signal';
 /** Who keeps the app running between deploys: nobody, a system unit, or a user unit of the deploy user. */
 export type Supervisor = 'none' | 'systemd' | 'systemd-user';
+/**
+ * deploy: the jar, blue/green. rollback: a release already on the host, the same way, nothing uploaded.
+ * status and preflight: read and report, change nothing.
+ */
+export type Mode = 'deploy' | 'rollback' | 'status' | 'preflight';
+export const MODES = ['deploy', 'rollback', 'status', 'preflight'] as const;
+
+/** The local jar: always for deploy; for preflight when given (its size is checked against the free space). */
+export interface Jar {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
 
 export interface HostTarget {
   host: string;
@@ -21,6 +34,7 @@ export interface JumpHost extends HostTarget {
 }
 
 export interface Settings {
+  mode: Mode;
   targets: HostTarget[];
   jump?: JumpHost;
   batchSize: number;
@@ -34,9 +48,15 @@ export interface Settings {
   /** Deadline of a remote command beyond its own waits (RemoteCommand.waitMs). */
   commandTimeoutMs: number;
 
-  jarPath: string;
-  jarSha256: string;
-  releaseId: string;
+  /** Set for mode deploy (required), and for preflight when the input is given. */
+  jar?: Jar;
+  /**
+   * deploy: the folder name to claim (always set: the input, or a generated one). rollback: the release to go
+   * back to (undefined: the previous good one, from the host's history). Unused by status and preflight.
+   */
+  releaseId?: string;
+  /** A failed batch rolls back the hosts this run already switched (mode deploy, several batches). */
+  rollbackOnFailure: boolean;
   remoteDir: string;
   keepReleases: number;
 

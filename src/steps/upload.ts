@@ -1,6 +1,5 @@
 // Step 4: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
 // else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
-import { stat } from 'node:fs/promises';
 import { envFileContent, prepareRelease, verifyUpload } from '../commands/release.js';
 import type { HostContext } from './context.js';
 
@@ -8,23 +7,24 @@ import type { HostContext } from './context.js';
 export async function upload(ctx: HostContext): Promise<string> {
   const { settings: s, paths, host } = ctx;
   return ctx.steps.run('Upload', async (detail) => {
-    const size = (await stat(s.jarPath)).size;
-    const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, s.releaseId, s.jarSha256, size));
+    const { jar, releaseId: wanted } = s;
+    if (!jar || wanted === undefined) throw new Error('mode deploy without a jar or release-id'); // inputs ensure both
+    const size = jar.bytes;
+    const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, wanted, jar.sha256, size));
     ctx.state.releaseId = releaseId;
-    if (releaseId !== s.releaseId)
-      ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
+    if (releaseId !== wanted) ctx.log.info(`release ${wanted} exists on the host: this one is ${releaseId}`);
     const env = [...s.env, ...s.secretEnv];
     if (env.length > 0) await host.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
     if (reusedFrom) {
       detail(
-        `same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`,
+        `same jar (sha256 ${jar.sha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`,
       );
       return releaseId;
     }
     const started = ctx.clock.now();
-    await host.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
+    await host.upload(jar.path, `${paths.jar(releaseId)}.part`);
     const seconds = (ctx.clock.now() - started) / 1000;
-    await host.run(verifyUpload(paths, releaseId, s.jarSha256));
+    await host.run(verifyUpload(paths, releaseId, jar.sha256));
     detail(`${amount(size)} in ${seconds.toFixed(2)} s (${rate(size, seconds)} MB/s), sha256 verified`);
     return releaseId;
   });

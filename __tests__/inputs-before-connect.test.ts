@@ -1,4 +1,4 @@
-// Preflight: a bad input fails the step with a clear ::error:: naming the input, before anything connects.
+// Inputs before connecting: a bad input fails the step with a clear ::error:: naming the input, before anything connects.
 // The bundled action (dist/index.js) runs as the runner runs it, with host/port (and jump-host) pointing at
 // plain TCP servers on 127.0.0.1 that count the connections they get: every bad input must leave them at zero.
 // A control run with valid inputs proves the counters do see the action's connection.
