@@ -18,6 +18,7 @@ export const integrationSuites = [
   'jump-host',
   'multi-host',
   'no-forwarding',
+  'operate',
   'inputs-before-connect',
   'security',
   'stays-up',
