@@ -12,6 +12,7 @@ export const integrationSuites = [
   'booted-host',
   'concurrency',
   'e2e',
+  'fleet',
   'faults',
   'harness',
   'host-key-sshd',

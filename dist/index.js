@@ -96423,8 +96423,9 @@ function chooseRollback(runs, live, onHost, named) {
     const states = releaseStates(runs);
     const complete = new Set(onHost.filter((r) => r.complete).map((r) => r.id));
     if (named !== undefined) {
+        // A fleet converges on one release: a host that serves it already has nothing to do.
         if (named === live)
-            return { error: `release ${named} is the one serving already; nothing to roll back to` };
+            return { releaseId: named, why: 'serving already' };
         if (!onHost.some((r) => r.id === named))
             return { error: `release ${named} is not on the host${listing(onHost)}` };
         if (!complete.has(named))
@@ -103647,6 +103648,10 @@ async function blueGreen(ctx, op) {
     checkCancelled(ctx);
     const releaseId = op.kind === 'deploy' ? await upload(ctx) : await chooseRelease(ctx, plan, op.to);
     checkCancelled(ctx);
+    if (releaseId === plan.liveRelease && plan.live !== undefined) {
+        ctx.steps.skip('Switch nginx', `${releaseId} serves already on port ${plan.live}`);
+        return { activePort: plan.live, previousPort: plan.live, releaseId, previousRelease: releaseId };
+    }
     const app = await startRelease(ctx, plan, releaseId);
     await healthGate(ctx, plan, app, releaseId);
     checkCancelled(ctx);
