@@ -51,11 +51,12 @@ export function appendHistory(
 /** Lines the lock's watchdog runs once the session is gone: the open run ends as `interrupted`. */
 export function watchdogHistorySh(paths: Layout, error: string): string[] {
   const open = quote(paths.historyOpen);
-  const record = (id: string, ended: string) =>
-    `{"v":1,"event":"end","id":"${id}","ended":"${ended}","result":"interrupted","error":${JSON.stringify(error)}}`;
+  // The record is printf's format (the id and the time fill its %s): a % or \ of the error is escaped.
+  const message = JSON.stringify(error).replace(/\\/g, '\\\\').replace(/%/g, '%%');
+  const format = `{"v":1,"event":"end","id":"%s","ended":"%s","result":"interrupted","error":${message}}`;
   return [
     `if [ -f ${open} ] && read -r _id < ${open}; then`,
-    `  history_append "$(printf '%s' ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
+    `  history_append "$(printf ${quote(format)} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
     'fi',
   ];
 }
