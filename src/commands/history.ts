@@ -118,7 +118,8 @@ export function verifyRelease(paths: Layout, id: string): RemoteCommand<'verifyR
       `want=$(cat -- ${jar}.sha256 2>/dev/null)`,
       `got=$(sha256sum -- ${jar} 2>/dev/null | cut -d ' ' -f 1)`,
       'if [ -z "$want" ] || [ "$got" != "$want" ]; then',
-      `  echo "${paths.jar(id)} is not the jar that was uploaded (sha256 \${got:-missing}, recorded \${want:-none}): it is not launched; deploy the release again" >&2`,
+      // The path is an argument, never part of the format or of a double-quoted string: remote-dir may hold $( ).
+      `  printf '%s is not the jar that was uploaded (sha256 %s, recorded %s): it is not launched; deploy the release again\\n' ${jar} "\${got:-missing}" "\${want:-none}" >&2`,
       `  exit ${JAR_CHANGED_EXIT}`,
       'fi',
       'echo "sha256=$got"',
