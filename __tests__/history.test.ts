@@ -326,7 +326,8 @@ describe('runInfo', () => {
   });
 
   test('the first attempt is the run id alone; github.com by default; an empty triggering actor is none', () => {
-    const { GITHUB_SERVER_URL: _, ...rest } = env;
+    const rest: NodeJS.ProcessEnv = { ...env };
+    delete rest.GITHUB_SERVER_URL;
     expect(runInfo({ ...rest, GITHUB_RUN_ATTEMPT: '1', GITHUB_TRIGGERING_ACTOR: '' })).toEqual({
       commit: 'abc123',
       ref: 'refs/heads/main',

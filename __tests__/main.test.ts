@@ -174,7 +174,7 @@ test.each(['SIGINT', 'SIGTERM'])(
         v: 1,
         event: 'end',
         id: start.record.id,
-        ended: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        ended: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as string,
         result: 'cancelled',
         release: 'r2',
         port: 8080,

@@ -101,7 +101,7 @@ describe("the watchdog's lines", () => {
       v: 1,
       event: 'end',
       id: 'run-1',
-      ended: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      ended: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) as string,
       result: 'interrupted',
       error: INTERRUPTED_ERROR,
     });
@@ -111,7 +111,7 @@ describe("the watchdog's lines", () => {
         mode: 'deploy',
         release: 'r2',
         started: 't0',
-        ended: JSON.parse(lines[1]).ended,
+        ended: (JSON.parse(lines[1]) as { ended: string }).ended,
         result: 'interrupted',
         error: INTERRUPTED_ERROR,
       },
