@@ -39,7 +39,7 @@ const web1: HostStatus = {
     release: 'r2',
     listening: true,
   },
-  lock: { held: true, holder: 'run 7 by alice', pid: 99 },
+  lock: { held: true, holder: 'run 7 by alice' },
   releases: 2,
   deploys: [
     { id: 'b', mode: 'deploy', release: 'r2', result: 'running', outcome: 'running', started: 's2' },
@@ -121,7 +121,7 @@ test('hosts × ports, then nginx and the lock, then the last deploys of each hos
       '',
       '| Host | nginx routes to | Lock | Releases | Notes |',
       '| --- | --- | --- | --- | --- |',
-      '| web1 | 8081 (r2), backup 8080 via the upstream group in /etc/nginx/conf.d/bluegreen-service-url.conf | 🔒 held by run 7 by alice (pid 99) | 2 | – |',
+      '| web1 | 8081 (r2), backup 8080 via the upstream group in /etc/nginx/conf.d/bluegreen-service-url.conf | 🔒 held by run 7 by alice | 2 | – |',
       '| web2 | ❓ /etc/nginx/conf.d/service-url.inc does not exist | free | 0 | one; two |',
       '| web3 | 8080 (r5) via /etc/nginx/conf.d/service-url.inc ⚠️ nothing listens there | ❓ cannot compare | 1 | – |',
       '',

@@ -94,14 +94,12 @@ describeInSandbox('readStatus run by a real sh (sandbox)', () => {
       'spawn_app other.rec /usr/bin/python3 listener.py 8081 plain ready2',
       'echo "other=$pid $start"',
       'while [ ! -e ready1 ] || [ ! -e ready2 ]; do sleep 0.01; done',
-      // Another process holds the lock, as a deploy's lock shell does.
-      'flock app/.deploy.lock sh -c "echo x > locked; exec sleep 30" &',
-      'echo "locker=$!"',
+      // Another process holds the lock as a deploy's lock shell does: flock(1) on an fd the shell keeps open.
+      "sh -c 'exec 9>>app/.deploy.lock && flock 9 && echo x > locked && exec sleep 30' &",
       'while [ ! -s locked ]; do sleep 0.01; done',
     ]);
     const [appPid, appStart] = /^app=(\d+) (\d+)$/m.exec(stdout)?.slice(1) ?? [];
     const [otherPid, otherStart] = /^other=(\d+) (\d+)$/m.exec(stdout)?.slice(1) ?? [];
-    const locker = /^locker=(\d+)$/m.exec(stdout)?.[1];
     expect(read.detection.ports.get(8080)?.ours).toEqual({
       pid: Number(appPid),
       start: appStart,
@@ -118,8 +116,7 @@ describeInSandbox('readStatus run by a real sh (sandbox)', () => {
     });
     // The app started moments ago, by the host's own clock.
     expect(Math.abs(Date.parse(since(read, appStart)) - Date.now())).toBeLessThan(60_000);
-    // flock(1) takes the lock itself, then runs the command.
-    expect(read.lock).toEqual({ state: 'held', pid: Number(locker), holder: 'run 7 by alice since 2024' });
+    expect(read.lock).toEqual({ state: 'held', holder: 'run 7 by alice since 2024' });
     expect(read.units).toEqual(
       new Map([
         [
@@ -150,6 +147,33 @@ describeInSandbox('readStatus run by a real sh (sandbox)', () => {
       'while [ ! -s locked ]; do sleep 0.01; done',
     ]);
     expect(other.read.lock).toEqual({ state: 'free' });
+  });
+
+  test('/proc/locks finds a lock whose taker lives; only fdinfo finds one whose taker (flock(1)) has exited', async () => {
+    box.file('app/.deploy.lock', '');
+    const cmd = readStatus(layout(box.path('app')), spec());
+    box.file('status.sh', cmd.script);
+    // Without grep, the fdinfo scan finds nothing: what remains is /proc/locks alone.
+    box.fake('grep', 'exit 1');
+    const lock = async (holder: string) => {
+      const r = await box.run(
+        ['rm -f locked', `${holder} &`, 'while [ ! -e locked ]; do sleep 0.01; done', 'sh status.sh'].join(
+          '\n',
+        ),
+      );
+      expect(r.stderr).toBe('');
+      return cmd.parse(r.stdout).lock;
+    };
+    expect(await lock('flock app/.deploy.lock sh -c "touch locked; exec sleep 30"')).toEqual({
+      state: 'held',
+      holder: '',
+    });
+    // In this pid namespace, as in a container's, /proc/locks hides the lock the deploy's lock shell holds.
+    expect(
+      await lock("sh -c 'exec 9>>app/.deploy.lock && flock 9 && touch locked && exec sleep 30'"),
+    ).toEqual({
+      state: 'free',
+    });
   });
 
   test('an unreadable history (mode 000) is reported, and the rest still read', async () => {

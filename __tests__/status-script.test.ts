@@ -27,10 +27,16 @@ lock_state() {
   _di=$(stat -c "%d %i" -- "$1" 2>/dev/null) && [ -r /proc/locks ] || { echo lock=unknown; return 0; }
   _d=\${_di% *}
   _k=$(printf "%02x:%02x:%s" $(((_d >> 8) & 0xfff)) $(((_d & 0xff) | ((_d >> 12) & 0xfff00))) "\${_di#* }")
-  _p=$(awk -v k="$_k" '$2 == "FLOCK" && $6 == k { print $5; exit }' /proc/locks)
-  if [ -z "$_p" ]; then echo lock=free; return 0; fi
-  echo lock=held; echo "lock_pid=$_p"
+  if ! flock_on "$_k"; then echo lock=free; return 0; fi
+  echo lock=held
   echo "lock_info_b64=$(head -c 1000 -- "$2" 2>/dev/null | base64 -w0)"
+}
+flock_on() {
+  awk -v k="$1" '$2 == "FLOCK" && $6 == k { f = 1 } END { exit !f }' /proc/locks && return 0
+  for _f in /proc/[0-9]*/fdinfo; do
+    [ -r "$_f" ] && grep -qs "^lock:.* FLOCK .* $1 " "$_f"/* && return 0
+  done
+  return 1
 }
 lock_state /srv/app/.deploy.lock /srv/app/.deploy.lock.info
 ( h=/srv/app/history.jsonl
@@ -57,10 +63,16 @@ lock_state() {
   _di=$(stat -c "%d %i" -- "$1" 2>/dev/null) && [ -r /proc/locks ] || { echo lock=unknown; return 0; }
   _d=\${_di% *}
   _k=$(printf "%02x:%02x:%s" $(((_d >> 8) & 0xfff)) $(((_d & 0xff) | ((_d >> 12) & 0xfff00))) "\${_di#* }")
-  _p=$(awk -v k="$_k" '$2 == "FLOCK" && $6 == k { print $5; exit }' /proc/locks)
-  if [ -z "$_p" ]; then echo lock=free; return 0; fi
-  echo lock=held; echo "lock_pid=$_p"
+  if ! flock_on "$_k"; then echo lock=free; return 0; fi
+  echo lock=held
   echo "lock_info_b64=$(head -c 1000 -- "$2" 2>/dev/null | base64 -w0)"
+}
+flock_on() {
+  awk -v k="$1" '$2 == "FLOCK" && $6 == k { f = 1 } END { exit !f }' /proc/locks && return 0
+  for _f in /proc/[0-9]*/fdinfo; do
+    [ -r "$_f" ] && grep -qs "^lock:.* FLOCK .* $1 " "$_f"/* && return 0
+  done
+  return 1
 }
 lock_state /srv/app/.deploy.lock /srv/app/.deploy.lock.info
 sshow() { systemctl "$@"; }
@@ -97,10 +109,16 @@ lock_state() {
   _di=$(stat -c "%d %i" -- "$1" 2>/dev/null) && [ -r /proc/locks ] || { echo lock=unknown; return 0; }
   _d=\${_di% *}
   _k=$(printf "%02x:%02x:%s" $(((_d >> 8) & 0xfff)) $(((_d & 0xff) | ((_d >> 12) & 0xfff00))) "\${_di#* }")
-  _p=$(awk -v k="$_k" '$2 == "FLOCK" && $6 == k { print $5; exit }' /proc/locks)
-  if [ -z "$_p" ]; then echo lock=free; return 0; fi
-  echo lock=held; echo "lock_pid=$_p"
+  if ! flock_on "$_k"; then echo lock=free; return 0; fi
+  echo lock=held
   echo "lock_info_b64=$(head -c 1000 -- "$2" 2>/dev/null | base64 -w0)"
+}
+flock_on() {
+  awk -v k="$1" '$2 == "FLOCK" && $6 == k { f = 1 } END { exit !f }' /proc/locks && return 0
+  for _f in /proc/[0-9]*/fdinfo; do
+    [ -r "$_f" ] && grep -qs "^lock:.* FLOCK .* $1 " "$_f"/* && return 0
+  done
+  return 1
 }
 lock_state /srv/app/.deploy.lock /srv/app/.deploy.lock.info
 XDG_RUNTIME_DIR=\${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR
@@ -159,7 +177,7 @@ describe('readStatus parser', () => {
     const history = '{"v":1,"event":"start","id":"a","mode":"deploy","started":"t"}\n';
     const r = parse(
       [
-        DETECTED + CLOCK + 'lock=held\nlock_pid=777',
+        DETECTED + CLOCK + 'lock=held',
         `lock_info_b64=${b64('run 9 by alice\nsince  2024\n')}`,
         'history=present',
         `history_b64=${b64(history)}`,
@@ -172,7 +190,7 @@ describe('readStatus parser', () => {
       detection: detectPorts(paths, FILES, [8080, 8081]).parse(DETECTED),
       bootTime: 1704067200,
       ticksPerSecond: 100,
-      lock: { state: 'held', pid: 777, holder: 'run 9 by alice since 2024' },
+      lock: { state: 'held', holder: 'run 9 by alice since 2024' },
       units: new Map(),
       history: {
         text: history,
@@ -189,13 +207,13 @@ describe('readStatus parser', () => {
     const lock = (lines: string) => parse(DETECTED + CLOCK + lines + NO_HISTORY).lock;
     expect(lock('lock=free\n')).toEqual({ state: 'free' });
     expect(lock('lock=none\n')).toEqual({ state: 'none' });
-    expect(lock('lock=held\nlock_pid=5\nlock_info_b64=\n')).toEqual({ state: 'held', pid: 5, holder: '' });
+    expect(lock('lock=held\nlock_info_b64=\n')).toEqual({ state: 'held', holder: '' });
+    expect(lock('lock=held\n')).toEqual({ state: 'held', holder: '' });
     expect(lock('lock=unknown\n')).toEqual({
       state: 'unknown',
       why: 'cannot compare /srv/app/.deploy.lock with /proc/locks (stat or /proc/locks unreadable)',
     });
     expect(() => lock('lock=maybe\n')).toThrow(new OutputError('the status script printed lock=maybe'));
-    expect(() => lock('lock=held\n')).toThrow(new OutputError('the remote script printed no lock_pid='));
     expect(() => lock('')).toThrow(new OutputError('the remote script printed no lock='));
   });
 

@@ -233,15 +233,14 @@ describe('hostStatus', () => {
     ]);
   });
 
-  test('the lock: held with its holder and pid, held before the holder wrote itself, not comparable', async () => {
+  test('the lock: held with its holder, held before the holder wrote itself, not comparable', async () => {
     const lock = async (l: StatusRead['lock']) =>
       (await hostStatus(stepContext({ status: read({ lock: l }) }).ctx)).lock;
-    expect(await lock({ state: 'held', pid: 7, holder: 'run 9 by alice' })).toEqual({
+    expect(await lock({ state: 'held', holder: 'run 9 by alice' })).toEqual({
       held: true,
       holder: 'run 9 by alice',
-      pid: 7,
     });
-    expect(await lock({ state: 'held', pid: 7, holder: '' })).toEqual({ held: true, pid: 7 });
+    expect(await lock({ state: 'held', holder: '' })).toEqual({ held: true });
     expect(await lock({ state: 'none' })).toEqual({ held: false });
     expect(await lock({ state: 'unknown', why: 'no /proc/locks' })).toEqual({
       held: false,
@@ -382,7 +381,7 @@ describe('the last deploys', () => {
     const lines = [start('a'), start('b')];
     const held = read({
       history: { text: lines.join('\n'), releases: [] },
-      lock: { state: 'held', pid: 3, holder: 'run b' },
+      lock: { state: 'held', holder: 'run b' },
     });
     const s = await hostStatus(stepContext({ status: held }).ctx);
     expect(s.deploys.map((d) => [d.id, d.outcome])).toEqual([

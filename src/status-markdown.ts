@@ -54,7 +54,7 @@ function nginx(s: HostStatus): string {
 function lock(s: HostStatus): string {
   if (s.lock.problem) return `❓ ${s.lock.problem}`;
   if (!s.lock.held) return 'free';
-  return `🔒 held by ${s.lock.holder ?? 'a deploy that recorded no holder'} (pid ${s.lock.pid ?? '?'})`;
+  return `🔒 held by ${s.lock.holder ?? 'a deploy that has not recorded itself yet'}`;
 }
 
 function run(d: DeployStatus): string {

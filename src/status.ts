@@ -44,7 +44,6 @@ export interface LockStatus {
   held: boolean;
   /** Who holds it, as that deploy recorded it (run, actor, since when). */
   holder?: string;
-  pid?: number;
   /** Why it could not be told (held or not is then unknown; `held` is false). */
   problem?: string;
 }
@@ -161,7 +160,7 @@ function unitStatus(u: UnitRead, scope: 'system' | 'user'): NonNullable<PortStat
 
 function lockStatus(l: LockRead): LockStatus {
   // An empty info file: the holder took the lock an instant ago and has not written it yet.
-  if (l.state === 'held') return { held: true, pid: l.pid, ...(l.holder ? { holder: l.holder } : {}) };
+  if (l.state === 'held') return { held: true, ...(l.holder ? { holder: l.holder } : {}) };
   if (l.state === 'unknown') return { held: false, problem: l.why };
   return { held: false };
 }
