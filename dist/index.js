@@ -101764,8 +101764,11 @@ function enableUnit(unit) {
 
 
 /**
- * lock_state FILE INFO: FILE's device and inode as /proc/locks writes them (major:minor in hex, inode), and
- * the pid of a FLOCK on it (`->` lines are waiters, not holders).
+ * lock_state FILE INFO: is there a FLOCK on FILE's device and inode (major:minor in hex, then the inode, as the
+ * kernel prints them)? /proc/locks first (`->` lines are waiters, not holders). In a container's pid namespace it
+ * hides a lock whose taker has exited, and the deploy's taker is flock(1), gone at once (the lock shell keeps the
+ * file open): the open file's fdinfo still shows it, in the processes this user may see. No pid is reported: it
+ * is that flock(1)'s.
  */
 function lockStateSh() {
     return [
@@ -101774,10 +101777,16 @@ function lockStateSh() {
         '  _di=$(stat -c "%d %i" -- "$1" 2>/dev/null) && [ -r /proc/locks ] || { echo lock=unknown; return 0; }',
         '  _d=${_di% *}',
         '  _k=$(printf "%02x:%02x:%s" $(((_d >> 8) & 0xfff)) $(((_d & 0xff) | ((_d >> 12) & 0xfff00))) "${_di#* }")',
-        '  _p=$(awk -v k="$_k" \'$2 == "FLOCK" && $6 == k { print $5; exit }\' /proc/locks)',
-        '  if [ -z "$_p" ]; then echo lock=free; return 0; fi',
-        '  echo lock=held; echo "lock_pid=$_p"',
+        '  if ! flock_on "$_k"; then echo lock=free; return 0; fi',
+        '  echo lock=held',
         '  echo "lock_info_b64=$(head -c 1000 -- "$2" 2>/dev/null | base64 -w0)"',
+        '}',
+        'flock_on() {',
+        '  awk -v k="$1" \'$2 == "FLOCK" && $6 == k { f = 1 } END { exit !f }\' /proc/locks && return 0',
+        '  for _f in /proc/[0-9]*/fdinfo; do',
+        '    [ -r "$_f" ] && grep -qs "^lock:.* FLOCK .* $1 " "$_f"/* && return 0',
+        '  done',
+        '  return 1',
         '}',
     ].join('\n');
 }
@@ -101844,7 +101853,7 @@ function lockRead(kv, paths) {
         .toString('utf8')
         .replace(/\s+/g, ' ')
         .trim();
-    return { state, pid: requiredNumber(kv, 'lock_pid'), holder };
+    return { state, holder };
 }
 function unitRead(kv, port, unit) {
     const error = kv.get(`unit_${port}_error`);
@@ -102186,7 +102195,7 @@ function lock(s) {
         return `❓ ${s.lock.problem}`;
     if (!s.lock.held)
         return 'free';
-    return `🔒 held by ${s.lock.holder ?? 'a deploy that recorded no holder'} (pid ${s.lock.pid ?? '?'})`;
+    return `🔒 held by ${s.lock.holder ?? 'a deploy that has not recorded itself yet'}`;
 }
 function run(d) {
     return d.url ? `[${d.id}](${d.url})` : d.id;
@@ -102313,7 +102322,7 @@ function unitStatus(u, scope) {
 function lockStatus(l) {
     // An empty info file: the holder took the lock an instant ago and has not written it yet.
     if (l.state === 'held')
-        return { held: true, pid: l.pid, ...(l.holder ? { holder: l.holder } : {}) };
+        return { held: true, ...(l.holder ? { holder: l.holder } : {}) };
     if (l.state === 'unknown')
         return { held: false, problem: l.why };
     return { held: false };
