@@ -23,6 +23,7 @@ export const integrationSuites = [
   'stays-up',
   'stays-up-faults',
   'transport',
+  'status-mode',
   'supervision',
   'zero-downtime',
 ];
