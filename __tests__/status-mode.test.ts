@@ -38,8 +38,9 @@ const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 async function deploy(version: string, runId: string): Promise<ActionResult> {
   const jar = await buildDemoJar({ version });
+  // The old app's killer ends 2 s after a deploy (see snapshot).
   const r = await runAction({
-    inputs: targetInputs(target, { jar }),
+    inputs: targetInputs(target, { jar, 'stop-timeout': '2' }),
     env: { GITHUB_RUN_ID: runId, GITHUB_SHA: SHA },
   });
   expectSuccess(r, `the deploy of ${version}`);
@@ -77,10 +78,16 @@ function files(dir: string): Record<string, string> {
  * The target's processes: its apps, nginx's master and workers, sshd and its sessions, the deploy user's. sshd's
  * title counts connections being set up: its pid is what counts.
  */
+function ofDeployUser(all = listProcesses()): number[] {
+  const uid = deployAccount().uid;
+  return all
+    .filter((p) => lstatSync(`/proc/${p.pid}`, { throwIfNoEntry: false })?.uid === uid)
+    .map((p) => p.pid);
+}
+
 function processes(): string[] {
   const all = listProcesses();
-  const uid = deployAccount().uid;
-  const ofDeploy = all.filter((p) => lstatSync(`/proc/${p.pid}`).uid === uid).map((p) => p.pid);
+  const ofDeploy = ofDeployUser(all);
   const pids = new Set([
     ...target.appProcesses().map((p) => p.pid),
     target.nginxPid,
@@ -96,7 +103,8 @@ function processes(): string[] {
 
 /**
  * Once the target is quiet: no SSH session open (the action's own ends a moment after it exits; sshd forks one
- * for the harness's readiness probe a moment after it connects), and the same processes twice 200 ms apart.
+ * for the harness's readiness probe a moment after it connects), no process of the deploy user but the apps (a
+ * deploy's killer of the old app lives until stop-timeout), and the same processes twice 200 ms apart.
  */
 async function snapshot() {
   let last = '';
@@ -104,11 +112,15 @@ async function snapshot() {
     'the target quiet',
     () => {
       const now = JSON.stringify(processes());
-      const quiet = descendants(target.sshdPid).length === 0 && now === last;
+      const apps = new Set(target.appProcesses().map((p) => p.pid));
+      const quiet =
+        descendants(target.sshdPid).length === 0 &&
+        ofDeployUser().every((pid) => apps.has(pid)) &&
+        now === last;
       last = now;
       return quiet;
     },
-    { timeoutMs: 10_000, intervalMs: 200 },
+    { timeoutMs: 20_000, intervalMs: 200 },
   );
   return {
     remoteDir: files(target.localPath(target.remoteDir)),
