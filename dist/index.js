@@ -96423,8 +96423,9 @@ function chooseRollback(runs, live, onHost, named) {
     const states = releaseStates(runs);
     const complete = new Set(onHost.filter((r) => r.complete).map((r) => r.id));
     if (named !== undefined) {
+        // A fleet converges on one release: a host that serves it already has nothing to do.
         if (named === live)
-            return { error: `release ${named} is the one serving already; nothing to roll back to` };
+            return { releaseId: named, why: 'serving already' };
         if (!onHost.some((r) => r.id === named))
             return { error: `release ${named} is not on the host${listing(onHost)}` };
         if (!complete.has(named))
@@ -101578,7 +101579,8 @@ function watchdogHistorySh(paths, error) {
     const record = (id, ended) => `{"v":1,"event":"end","id":"${id}","ended":"${ended}","result":"interrupted","error":${JSON.stringify(error)}}`;
     return [
         `if [ -f ${open} ] && read -r _id < ${open}; then`,
-        `  history_append "$(printf '%s' ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
+        // The record is printf's format: its two %s are the id and the time.
+        `  history_append "$(printf ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
         'fi',
     ];
 }
@@ -103173,7 +103175,7 @@ function planPorts(d, input) {
     }
     const plan = { live, idle, routing, notes };
     if (idleState.ours)
-        plan.staleOnIdle = { ...idleState.ours };
+        plan.staleOnIdle = { ...idleState.ours, listening: idleState.listening };
     if (live !== undefined) {
         plan.oldProcess = oldProcess(state(live), notes);
         const release = state(live).ours?.release;
@@ -103558,8 +103560,9 @@ function launchCommand(ctx, spec) {
  */
 async function startRelease(ctx, plan, releaseId) {
     const stale = plan.staleOnIdle;
-    // A deploy claims a new folder each time: only a rollback can find its release running.
-    if (stale?.release !== releaseId) {
+    // A deploy claims a new folder each time: only a rollback can find its release running. One that does not
+    // listen (still starting, or hung) is not trusted: it is stopped and the release launched afresh.
+    if (stale?.release !== releaseId || !stale.listening) {
         await freeIdlePort(ctx, plan);
         return launch(ctx, plan, releaseId);
     }
@@ -104046,6 +104049,10 @@ async function blueGreen(ctx, op) {
     checkCancelled(ctx);
     const releaseId = op.kind === 'deploy' ? await upload(ctx) : await chooseRelease(ctx, plan, op.to);
     checkCancelled(ctx);
+    if (releaseId === plan.liveRelease && plan.live !== undefined) {
+        ctx.steps.skip('Switch nginx', `${releaseId} serves already on port ${plan.live}`);
+        return { activePort: plan.live, previousPort: plan.live, releaseId, previousRelease: releaseId };
+    }
     const app = await startRelease(ctx, plan, releaseId);
     await healthGate(ctx, plan, app, releaseId);
     checkCancelled(ctx);

@@ -64,6 +64,10 @@ async function blueGreen(ctx: HostContext, op: Operation): Promise<HostResult> {
   checkCancelled(ctx);
   const releaseId = op.kind === 'deploy' ? await upload(ctx) : await chooseRelease(ctx, plan, op.to);
   checkCancelled(ctx);
+  if (releaseId === plan.liveRelease && plan.live !== undefined) {
+    ctx.steps.skip('Switch nginx', `${releaseId} serves already on port ${plan.live}`);
+    return { activePort: plan.live, previousPort: plan.live, releaseId, previousRelease: releaseId };
+  }
   const app = await startRelease(ctx, plan, releaseId);
   await healthGate(ctx, plan, app, releaseId);
   checkCancelled(ctx);
