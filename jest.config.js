@@ -25,6 +25,7 @@ export const integrationSuites = [
   'stays-up',
   'stays-up-faults',
   'transport',
+  'status-mode',
   'supervision',
   'zero-downtime',
 ];

@@ -134,7 +134,19 @@ describe('a deploy that a fleet rolled back', () => {
 });
 
 describe('mode status', () => {
-  const hosts: StatusOutcome[] = [{ host: 'a', status: { notes: ['r1 on 8080'] } }];
+  const hosts: StatusOutcome[] = [
+    {
+      host: 'a',
+      status: {
+        ports: [{ port: 8080, color: 'blue', listening: false }],
+        nginx: { include: '/i.inc', upstream: '/u.conf', port: 8080, via: 'include', listening: false },
+        lock: { held: false },
+        releases: 1,
+        deploys: [],
+        notes: ['r1 on 8080'],
+      },
+    },
+  ];
 
   test('the findings as the status output, its summary; no failure', async () => {
     await report({ mode: 'status', hosts, steps: [] }, 1500);

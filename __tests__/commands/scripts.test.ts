@@ -14,6 +14,7 @@ import { httpGetOnHost } from '../../src/commands/http.js';
 import { holdLock } from '../../src/commands/lock.js';
 import { EXIT_WRITE_FAILED, switchNginx, type FileChange } from '../../src/commands/nginx.js';
 import { prepareRelease, pruneReleases, verifyUpload } from '../../src/commands/release.js';
+import { readStatus } from '../../src/commands/status.js';
 import { layout, type Layout } from '../../src/layout.js';
 import { sandbox } from '../support/sandbox.js';
 import { HOSTILE, hostilePaths, paths, SHA } from './helpers.js';
@@ -46,6 +47,14 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
     readHistory(p),
     verifyRelease(p, value),
     adoptApp(p, app, 8081),
+    ...(['none', 'systemd', 'systemd-user'] as const).map((supervisor) =>
+      readStatus(p, {
+        files: { include: `${p.root}/${value}.inc`, upstream: `${p.root}/${value}.conf` },
+        ports: [8080, 8081],
+        supervisor,
+        serviceName: 'app',
+      }),
+    ),
   ];
   const include: FileChange = {
     path: `${p.root}/${value}.inc`,
@@ -80,7 +89,7 @@ const all = () => [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HO
 
 describe('every remote script', () => {
   test('there are many of them', () => {
-    expect(all().length).toBe(2 * (19 + 3 * 4 * 2 * 4));
+    expect(all().length).toBe(2 * (22 + 3 * 4 * 2 * 4));
   });
 
   test('passes shellcheck as POSIX sh, hostile values included', () => {
@@ -134,6 +143,12 @@ describe('hostile paths, run for real in the sandbox', () => {
       expect(
         await run(detectPorts(p, { include: `${evil}.inc`, upstream: `${evil}.conf` }, [1, 2]).script),
       ).toBe(0);
+      const files = { include: `${evil}.inc`, upstream: `${evil}.conf` };
+      for (const supervisor of ['none', 'systemd-user'] as const) {
+        expect(
+          await run(readStatus(p, { files, ports: [1, 2], supervisor, serviceName: 'app' }).script),
+        ).toBe(0);
+      }
       expect(await run(prepareRelease(p, 'r1', SHA, 10).script)).toBe(0);
       box.file(relative(box.root, `${p.jar('r1')}.part`), 'x');
       expect(await run(verifyUpload(p, 'r1', SHA).script)).not.toBe(0);

@@ -62,6 +62,16 @@ export const blueLive = (): CommandResults['detect'] => ({
   ]),
 });
 
+/** mode status on the blueLive host: booted at 2024-01-01T00:00:00Z, 100 ticks a second; lock free, no history. */
+export const statusRead = (): CommandResults['status'] => ({
+  detection: blueLive(),
+  bootTime: 1704067200,
+  ticksPerSecond: 100,
+  lock: { state: 'free' },
+  units: new Map(),
+  history: { text: '', releases: [{ id: 'r1', complete: true }] },
+});
+
 const DEFAULTS: Required<Answers> = {
   detect: blueLive,
   prepare: () => ({ releaseId: 'r2' }),
@@ -81,6 +91,7 @@ const DEFAULTS: Required<Answers> = {
   appendHistory: () => undefined,
   history: () => ({ text: '', releases: [{ id: 'r1', complete: true }] }),
   verifyRelease: () => 'b'.repeat(64),
+  status: statusRead,
 };
 
 /** One appendHistory script read back: its JSON record, and `open <id>` or `close` (run/history.open). */

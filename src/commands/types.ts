@@ -7,6 +7,7 @@ import type { Drained } from './drain.js';
 import type { Switched } from './nginx.js';
 import type { PreparedRelease } from './release.js';
 import type { HistoryRead } from './history.js';
+import type { StatusRead } from './status.js';
 
 /** The typed result of each kind of command. A fake host answers with these values directly. */
 export interface CommandResults {
@@ -30,6 +31,8 @@ export interface CommandResults {
   history: HistoryRead;
   /** The sha256 of the release's jar, as recorded at its upload and found again. */
   verifyRelease: string;
+  /** mode status: everything it reports that the host itself knows. */
+  status: StatusRead;
 }
 
 export type CommandKind = keyof CommandResults;
