@@ -62,6 +62,35 @@ export const blueLive = (): CommandResults['detect'] => ({
   ]),
 });
 
+/** What preflight finds on a host that is ready (logged in as root: no sudo to ask). */
+export const readyProbe = (): CommandResults['preflight'] => ({
+  user: 'root',
+  uid: 0,
+  remoteDir: 'writable',
+  base: '/opt/app',
+  blocked: [],
+  freeKiB: 500000,
+  java: { path: '/usr/bin/java', ok: true, version: 'openjdk version "21.0.2" 2024-01-16' },
+  missingTools: [],
+  sudo: 'unused',
+  allowed: [],
+  reload: [],
+  bins: {
+    nginx: '/usr/sbin/nginx',
+    tee: '/usr/bin/tee',
+    chmod: '/usr/bin/chmod',
+    mv: '/usr/bin/mv',
+    rm: '/usr/bin/rm',
+  },
+  nginxTest: { ok: true, output: 'nginx: configuration file /etc/nginx/nginx.conf test is successful' },
+  nginxDump: true,
+  loaded: ['yes', 'yes'],
+  nginxWorkers: 2,
+  selinux: 'absent',
+  networkConnect: '',
+  lock: { held: false, info: '' },
+});
+
 const DEFAULTS: Required<Answers> = {
   detect: blueLive,
   prepare: () => ({ releaseId: 'r2' }),
@@ -80,6 +109,7 @@ const DEFAULTS: Required<Answers> = {
   appendHistory: () => undefined,
   history: () => ({ text: '', releases: [{ id: 'r1', complete: true }] }),
   verifyRelease: () => 'b'.repeat(64),
+  preflight: readyProbe,
 };
 
 /** A non-zero exit of the named command, as the executor reports it. */

@@ -59,9 +59,14 @@ export function loadedLine(f: string): string {
   return `# configuration file ${f}:`;
 }
 
-/** Why a file nginx must load does nothing, and the fix. */
+/** What makes nginx load the action's upstream file `f`. */
+export function notLoadedFix(f: string): string {
+  return `add "include ${f};" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file`;
+}
+
+/** Why the upstream file `f` does nothing, and the fix. */
 export function notLoadedMessage(f: string): string {
-  return `nginx does not load ${f}: add "include ${f};" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file`;
+  return `nginx does not load ${f}: ${notLoadedFix(f)}`;
 }
 
 /** What a switch with these changes runs as root: each of `all`, and one of `reload`. */

@@ -7,6 +7,7 @@ import type { Drained } from './drain.js';
 import type { Switched } from './nginx.js';
 import type { PreparedRelease } from './release.js';
 import type { HistoryRead } from './history.js';
+import type { Probe } from './preflight.js';
 
 /** The typed result of each kind of command. A fake host answers with these values directly. */
 export interface CommandResults {
@@ -29,6 +30,8 @@ export interface CommandResults {
   history: HistoryRead;
   /** The sha256 of the release's jar, as recorded at its upload and found again. */
   verifyRelease: string;
+  /** What mode preflight found on the host (read only). */
+  preflight: Probe;
 }
 
 export type CommandKind = keyof CommandResults;
