@@ -112,15 +112,27 @@ function hostLines(java: string): string[] {
   ];
 }
 
-/** Is a deploy holding the lock now? The flock on the lock file's inode in /proc/locks; never taken here. */
+/** A glob that matches exactly `text` (find -lname): its glob characters escaped. */
+function literalGlob(text: string): string {
+  return text.replace(/[\\*?[\]]/g, '\\$&');
+}
+
+/**
+ * Is a deploy holding the lock now? Never taken here. /proc/locks names the file by MAJOR:MINOR:INODE (device
+ * numbers in hex; waiters' lines have a ->), but hides a lock whose taker (the flock process, long gone) is
+ * not in this pid namespace; so also: a process of ours with the file open and a lock on it in its fdinfo.
+ */
 function lockLines(paths: Layout): string[] {
   return [
     `lock=${quote(paths.lockFile)}`,
     'held=0',
     'if [ -f "$lock" ] && ident=$(stat -c \'%d %i\' -- "$lock" 2>/dev/null); then',
-    // /proc/locks names the file by MAJOR:MINOR:INODE, the device numbers in hex (waiters' lines have a ->).
     '  key=$(echo "$ident" | awk \'{ d = $1; printf "%02x:%02x:%s", int(d / 256) % 4096, d % 256 + int(d / 1048576) * 256, $2 }\')',
     '  if awk -v k="$key" \'$2 != "->" && $6 == k { f = 1 } END { exit !f }\' /proc/locks 2>/dev/null; then held=1; fi',
+    `  if [ "$held" = 0 ] && find /proc/[0-9]*/fd -maxdepth 1 -lname ${quote(literalGlob(paths.lockFile))} 2>/dev/null |`,
+    '    while IFS= read -r fd; do grep -q "^lock:" "${fd%/fd/*}/fdinfo/${fd##*/}" 2>/dev/null && echo held; done | grep -q held; then',
+    '    held=1',
+    '  fi',
     'fi',
     'echo "lock_held=$held"',
     `echo "lock_info=$(cat -- ${quote(paths.lockInfo)} 2>/dev/null | tr '\\n' ' ')"`,
