@@ -12,6 +12,8 @@ import { drainWorkers } from '../../src/commands/drain.js';
 import { httpGetOnHost } from '../../src/commands/http.js';
 import { holdLock } from '../../src/commands/lock.js';
 import { EXIT_WRITE_FAILED, switchNginx, type FileChange } from '../../src/commands/nginx.js';
+import { switchRootCommands } from '../../src/commands/nginx-root.js';
+import { preflightProbe } from '../../src/commands/preflight.js';
 import { prepareRelease, pruneReleases, verifyUpload } from '../../src/commands/release.js';
 import { layout, type Layout } from '../../src/layout.js';
 import { sandbox } from '../support/sandbox.js';
@@ -54,6 +56,12 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
   };
   const removal: FileChange = { ...upstream, content: undefined, expected: `upstream ${value} {}\n` };
   for (const sudo of ['auto', 'always', 'never'] as const) {
+    const nginx = { config: `${p.root}/${value}.conf`, reload: 'auto' as const, sudo };
+    const root = switchRootCommands(nginx, [upstream, include]);
+    const probe = { java: value, sudo, nginx, root, mustLoad: [include.path, upstream.path] };
+    all.push(preflightProbe(p, probe), preflightProbe(p, { ...probe, jarSha256: SHA }));
+  }
+  for (const sudo of ['auto', 'always', 'never'] as const) {
     for (const reload of ['auto', 'systemctl', 'service', 'signal'] as const) {
       for (const config of [undefined, `${p.root}/${value}.conf`]) {
         const spec = { config, reload, sudo };
@@ -74,7 +82,7 @@ const all = () => [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HO
 
 describe('every remote script', () => {
   test('there are many of them', () => {
-    expect(all().length).toBe(2 * (14 + 3 * 4 * 2 * 4));
+    expect(all().length).toBe(2 * (14 + 3 * 2 + 3 * 4 * 2 * 4));
   });
 
   test('passes shellcheck as POSIX sh, hostile values included', () => {
