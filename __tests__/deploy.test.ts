@@ -1,6 +1,6 @@
 // The step state machine of one host's deploy, against a fake host that answers with typed values: which
 // remote steps run, in which order, what each step reports, and what is undone when a step fails.
-import { deployHost } from '../src/deploy.js';
+import { switchHost } from '../src/deploy.js';
 import type { Settings } from '../src/inputs.js';
 import { hostContext } from '../src/steps/context.js';
 import { StepError, StepRunner } from '../src/steps/runner.js';
@@ -33,7 +33,7 @@ function deploy(answers: Answers = {}, extra: Partial<Settings> = {}, signal?: A
     clock: fakeClock(),
   });
   const steps_ = () => steps.records.map((r) => [r.name, r.status, r.detail]);
-  return { host, log, steps: steps_, state: ctx.state, run: () => deployHost(ctx) };
+  return { host, log, steps: steps_, state: ctx.state, run: () => switchHost(ctx, { kind: 'deploy' }) };
 }
 
 async function failure(run: () => Promise<unknown>): Promise<StepError> {

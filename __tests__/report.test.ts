@@ -61,7 +61,7 @@ const step: StepRecord = {
 };
 
 test('success on every host: outputs, a summary, and one info line', async () => {
-  await report({ outcomes: [ok('a', 'r1', 9002), ok('b', 'r1', 9002)], steps: [step] }, 4567);
+  await report({ mode: 'deploy', outcomes: [ok('a', 'r1', 9002), ok('b', 'r1', 9002)], steps: [step] }, 4567);
   expect(outputs()).toEqual({
     'active-port': '9002',
     'previous-port': '9001',
@@ -78,7 +78,7 @@ test('success on every host: outputs, a summary, and one info line', async () =>
 });
 
 test('hosts that differ get one value each, in host order', async () => {
-  await report({ outcomes: [ok('a', 'r1', 9002), ok('b', 'r1-2', 9001)], steps: [] }, 1000);
+  await report({ mode: 'deploy', outcomes: [ok('a', 'r1', 9002), ok('b', 'r1-2', 9001)], steps: [] }, 1000);
   expect(outputs()).toMatchObject({
     'active-port': '9002,9001',
     'previous-port': '9001,9002',
@@ -95,7 +95,10 @@ test('a failure: one error line per failed host, naming it once; no active-port'
     previousPort: 9001,
     error: 'Health check failed: boom',
   };
-  await report({ outcomes: [failed, { host: 'c', ok: false, error: 'not attempted' }], steps: [] }, 1000);
+  await report(
+    { mode: 'deploy', outcomes: [failed, { host: 'c', ok: false, error: 'not attempted' }], steps: [] },
+    1000,
+  );
   expect(stdout.join('')).toBe('::error::b: Health check failed: boom%0Ac: not attempted\n');
   expect(process.exitCode).toBe(1);
   expect(outputs()).toEqual({
@@ -120,31 +123,34 @@ test('a first deploy has no previous port: an empty value, or an empty place in 
     ...ok(host, 'r1', activePort),
     previousPort: undefined,
   });
-  await report({ outcomes: [first('a', 9001), first('b', 9001)], steps: [] }, 1000);
+  await report({ mode: 'deploy', outcomes: [first('a', 9001), first('b', 9001)], steps: [] }, 1000);
   expect(outputs()).toMatchObject({ 'active-port': '9001', 'previous-port': '' });
   writeFileSync(join(dir, 'GITHUB_OUTPUT'), '');
-  await report({ outcomes: [ok('a', 'r1', 9002), first('b', 9001)], steps: [] }, 1000);
+  await report({ mode: 'deploy', outcomes: [ok('a', 'r1', 9002), first('b', 9001)], steps: [] }, 1000);
   expect(outputs()).toMatchObject({ 'active-port': '9002,9001', 'previous-port': '9001,' });
 });
 
 test('release-id: the hosts that succeeded, not a failed host that claimed its own folder', async () => {
   const failed: HostOutcome = { host: 'b', ok: false, releaseId: 'r1-2', activePort: 9001, error: 'boom' };
-  await report({ outcomes: [ok('a', 'r1', 9002), failed], steps: [] }, 1000);
+  await report({ mode: 'deploy', outcomes: [ok('a', 'r1', 9002), failed], steps: [] }, 1000);
   expect(outputs()['release-id']).toBe('r1');
 });
 
 test('a failed host without a message is reported as failed', async () => {
-  await report({ outcomes: [{ host: 'a', ok: false }], steps: [] }, 10);
+  await report({ mode: 'deploy', outcomes: [{ host: 'a', ok: false }], steps: [] }, 10);
   expect(stdout.join('')).toBe('::error::a: failed\n');
 });
 
 test('a host without a release or port reads "?" in the info line, never "undefined"', async () => {
-  await report({ outcomes: [{ host: 'a', ok: true }], steps: [] }, 10);
+  await report({ mode: 'deploy', outcomes: [{ host: 'a', ok: true }], steps: [] }, 10);
   expect(stdout.join('')).toBe('Deployed ? to a (port ?)\n');
 });
 
 test('no release-id output when no host got as far as claiming a folder', async () => {
-  await report({ outcomes: [{ host: 'a', ok: false, error: 'Connect failed: refused' }], steps: [] }, 10);
+  await report(
+    { mode: 'deploy', outcomes: [{ host: 'a', ok: false, error: 'Connect failed: refused' }], steps: [] },
+    10,
+  );
   expect(Object.keys(outputs()).sort()).toEqual(['duration-seconds', 'hosts']);
 });
 

@@ -32,6 +32,7 @@ async function roll(batchSize: number, broken: string[], targets = hosts) {
     log,
     lockHolder: 'test',
   });
+  if (result.mode !== 'deploy') throw new Error(`mode ${result.mode}`);
   return { connected, closed, result, log };
 }
 
@@ -105,7 +106,7 @@ test('a failed connection counts as a failed host, with no release claimed', asy
     log: recordingLog(),
     lockHolder: 'test',
   });
-  expect(result.outcomes).toEqual([
+  expect(result.mode === 'deploy' && result.outcomes).toEqual([
     { host: 'a', ok: false, error: 'Connect failed: could not connect to a:22: ECONNREFUSED' },
     { host: 'b', ok: false, error: 'not attempted' },
   ]);
@@ -121,5 +122,8 @@ test('a cancelled run attempts no further batch', async () => {
     lockHolder: 'test',
     signal: abort.signal,
   });
-  expect(result.outcomes.map((o) => o.error)).toEqual(['not attempted', 'not attempted']);
+  expect(result.mode === 'deploy' && result.outcomes.map((o) => o.error)).toEqual([
+    'not attempted',
+    'not attempted',
+  ]);
 });

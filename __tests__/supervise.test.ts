@@ -1,7 +1,7 @@
 // A deploy with a supervisor, against the fake host: the check runs before anything changes, the new app is an
 // instance of the unit, the live instance is enabled after the switch, the old one is stopped (and disabled)
 // through systemd, and a failed deploy stops the new instance through systemd too.
-import { deployHost } from '../src/deploy.js';
+import { switchHost } from '../src/deploy.js';
 import type { Settings } from '../src/inputs.js';
 import { hostContext } from '../src/steps/context.js';
 import { StepError, StepRunner } from '../src/steps/runner.js';
@@ -22,7 +22,7 @@ function deploy(answers: Answers = {}, extra: Partial<Settings> = {}) {
     clock: fakeClock(),
   });
   const stepRows = () => steps.records.map((r) => [r.name, r.status, r.detail]);
-  return { host, steps: stepRows, run: () => deployHost(ctx) };
+  return { host, steps: stepRows, run: () => switchHost(ctx, { kind: 'deploy' }) };
 }
 
 test('systemd: check, launch as app@8081, enable it, stop app@8080 through systemd', async () => {

@@ -96341,6 +96341,158 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/history.ts
+// The deploy history of a host: JSON lines in remote-dir/history.jsonl, two per run (its start and its end),
+// appended atomically by src/commands/history.ts. Read back here: merged per run, and used to choose the
+// release a rollback goes back to. A line that cannot be read is skipped, never fatal: the history informs,
+// the host's verified state decides.
+/** The end record the lock's watchdog appends for a run whose session ended before it wrote its own. */
+const INTERRUPTED_ERROR = "the deploy's SSH session ended before it finished (run cancelled, runner lost or connection dropped)";
+/** A run id unique per host: sortable time and random hex; only [0-9A-Za-z-] (the watchdog prints it as is). */
+function newRunId(now, random = Math.random) {
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+    const hex = Math.floor(random() * 0x1000000)
+        .toString(16)
+        .padStart(6, '0');
+    return `${stamp}-${hex}`;
+}
+/** GITHUB_* of the runner; empty ones are left out. */
+function runInfo(env) {
+    const id = env.GITHUB_RUN_ID;
+    const attempt = env.GITHUB_RUN_ATTEMPT;
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const info = {
+        commit: env.GITHUB_SHA,
+        ref: env.GITHUB_REF,
+        run: id && attempt && attempt !== '1' ? `${id}.${attempt}` : id,
+        url: id && env.GITHUB_REPOSITORY ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${id}` : undefined,
+        // An empty GITHUB_TRIGGERING_ACTOR is no actor either.
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        actor: env.GITHUB_TRIGGERING_ACTOR || env.GITHUB_ACTOR,
+        workflow: env.GITHUB_WORKFLOW,
+    };
+    return Object.fromEntries(Object.entries(info).filter(([, v]) => v));
+}
+/** One JSON line, without the newline; the keys in a fixed order, undefined ones left out. */
+function recordLine(record) {
+    return JSON.stringify(record);
+}
+function isRecord(value) {
+    if (typeof value !== 'object' || value === null)
+        return false;
+    const r = value;
+    return r.v === 1 && typeof r.id === 'string' && (r.event === 'start' || r.event === 'end');
+}
+/** The runs, oldest first (by their start line's position); lines that are not records are skipped. */
+function parseHistory(text) {
+    const runs = new Map();
+    for (const line of text.split('\n')) {
+        let value;
+        try {
+            value = JSON.parse(line);
+        }
+        catch {
+            continue;
+        }
+        if (!isRecord(value))
+            continue;
+        const fields = { ...value };
+        delete fields.v;
+        delete fields.event;
+        const known = runs.get(value.id);
+        if (value.event === 'start' && !known) {
+            runs.set(value.id, { ...fields, result: 'running' });
+        }
+        else if (value.event === 'end' && known?.result === 'running') {
+            // The first end counts: the run's own, or the watchdog's when the session died before it.
+            Object.assign(known, fields);
+        }
+    }
+    return [...runs.values()];
+}
+/**
+ * The release a rollback goes back to. Named: it must be on the host, complete, and never have failed to
+ * deploy. Else the previous good one: the newest release that went live through a successful run and was not
+ * left by a successful rollback since, other than the live one, still complete on the host. A release whose
+ * deploy failed is never chosen.
+ */
+function chooseRollback(runs, live, onHost, named) {
+    const states = releaseStates(runs);
+    const complete = new Set(onHost.filter((r) => r.complete).map((r) => r.id));
+    if (named !== undefined) {
+        // A fleet converges on one release: a host that serves it already has nothing to do.
+        if (named === live)
+            return { releaseId: named, why: 'serving already' };
+        if (!onHost.some((r) => r.id === named))
+            return { error: `release ${named} is not on the host${listing(onHost)}` };
+        if (!complete.has(named))
+            return {
+                error: `release ${named} on the host has no complete app.jar with its sha256; choose another`,
+            };
+        if (states.get(named)?.state === 'failed')
+            return {
+                error: `release ${named} failed when it was deployed (${states.get(named)?.why}); it is never rolled back to`,
+            };
+        return { releaseId: named, why: 'named by release-id' };
+    }
+    if (runs.length === 0) {
+        return {
+            error: `the host has no deploy history yet (history.jsonl), so no release is known to be good: name one with release-id${listing(onHost)}`,
+        };
+    }
+    const candidates = [...states.entries()]
+        .filter(([id, s]) => s.state === 'good' && id !== live && complete.has(id))
+        .sort((a, b) => b[1].order - a[1].order);
+    if (candidates.length === 0) {
+        return {
+            error: `no earlier good release to roll back to (live: ${live ?? 'none'}): a release qualifies once it went live in a successful deploy, is not the one a rollback left, and is still on the host; name one with release-id${listing(onHost)}`,
+        };
+    }
+    const [id, s] = candidates[0];
+    return { releaseId: id, why: s.why };
+}
+function listing(onHost) {
+    return onHost.length === 0
+        ? ' (it has none)'
+        : ` (releases on the host: ${onHost.map((r) => r.id).join(', ')})`;
+}
+/** Each release's standing after replaying the runs in order. */
+function releaseStates(runs) {
+    const states = new Map();
+    runs.forEach((run, order) => {
+        const release = run.release;
+        if (release === undefined)
+            return;
+        const when = run.ended ?? run.started;
+        if (run.result === 'deployed' || run.result === 'rolled-back-to') {
+            states.set(release, {
+                state: 'good',
+                order,
+                why: `${run.result === 'deployed' ? 'deployed' : 'rolled back to'} ${when}`,
+            });
+            const left = run.previous?.release;
+            if (run.mode === 'rollback' && left !== undefined && left !== release) {
+                states.set(left, {
+                    state: 'left',
+                    order: states.get(left)?.order ?? -1,
+                    why: `rolled back from ${when}`,
+                });
+            }
+        }
+        else if (run.mode === 'deploy' && run.result !== 'running' && states.get(release) === undefined) {
+            states.set(release, {
+                state: 'failed',
+                order,
+                why: `${run.result}${run.step ? ` at ${run.step}` : ''} ${when}`,
+            });
+        }
+    });
+    return states;
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/host-key/types.ts
@@ -100896,9 +101048,8 @@ async function resolveJar(c, pattern) {
     return undefined;
 }
 async function sha256File(path) {
-    return (0,external_node_crypto_.createHash)('sha256')
-        .update(await (0,promises_.readFile)(path))
-        .digest('hex');
+    const content = await (0,promises_.readFile)(path);
+    return { sha256: (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex'), bytes: content.length };
 }
 /** A sortable, unique-enough release id: UTC time plus the jar's content hash. */
 function makeReleaseId(now, sha256) {
@@ -100916,6 +101067,7 @@ function releaseIdProblem(releaseId) {
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/settings.ts
+const MODES = ['deploy', 'rollback', 'status', 'preflight'];
 class SettingsError extends Error {
     problems;
     constructor(problems) {
@@ -101001,29 +101153,46 @@ function readSupervision(c, remoteDir) {
 }
 async function readSettings(read, now = new Date()) {
     const c = new Checker(read);
+    const mode = c.choice('mode', MODES, 'deploy');
     const connection = readConnection(c);
     const app = readApp(c);
     const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
-    const jarPattern = c.required('jar');
+    const rollbackOnFailure = c.boolean('rollback-on-failure', true);
+    // Only a deploy needs the jar; preflight checks the free space for it when it is given.
+    const jarPattern = mode === 'deploy' ? c.required('jar') : mode === 'preflight' ? c.raw('jar') : '';
     const options = readOptions(c);
     const settings = {
+        mode,
         ...connection,
         batchSize,
+        rollbackOnFailure,
         ...app,
         ...options,
         ...readSupervision(c, options.remoteDir),
     };
-    // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply. It is
-    // undefined exactly when there is a problem: another input's, or the jar's own (resolveJar reports it).
-    const jarPath = c.problems.length === 0 ? await resolveJar(c, jarPattern) : undefined;
-    if (jarPath === undefined)
+    // The jar is looked at last and only when the rest is valid, so a bad input fails fast and cheaply.
+    const jar = c.problems.length === 0 && jarPattern !== '' ? await readJar(c, jarPattern) : undefined;
+    if (c.problems.length > 0)
         throw new SettingsError(c.problems);
-    const jarSha256 = await sha256File(jarPath);
-    const releaseId = c.raw('release-id') || makeReleaseId(now, jarSha256);
-    const problem = releaseIdProblem(releaseId);
+    const releaseId = readReleaseId(c.raw('release-id'), mode, jar, now);
+    return { ...settings, ...(jar ? { jar } : {}), ...(releaseId ? { releaseId } : {}) };
+}
+async function readJar(c, pattern) {
+    const path = await resolveJar(c, pattern);
+    if (path === undefined)
+        return undefined;
+    const { sha256, bytes } = await sha256File(path);
+    return { path, sha256, bytes };
+}
+/** deploy: the input or a generated id; rollback: the input (none: the previous good release); else unused. */
+function readReleaseId(input, mode, jar, now) {
+    const id = mode === 'deploy' && input === '' && jar ? makeReleaseId(now, jar.sha256) : input;
+    if (id === '' || mode === 'status' || mode === 'preflight')
+        return undefined;
+    const problem = releaseIdProblem(id);
     if (problem !== undefined)
         throw new SettingsError([problem]);
-    return { ...settings, jarPath, jarSha256, releaseId };
+    return id;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -101072,6 +101241,22 @@ function prefixedLog(base, prefix) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/preflight.ts
+function preflightHost(_ctx) {
+    return Promise.reject(new Error('mode preflight is not implemented yet'));
+}
+function preflightMarkdown(hosts) {
+    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/status.ts
+function hostStatus(_ctx) {
+    return Promise.reject(new Error('mode status is not implemented yet'));
+}
+function statusMarkdown(hosts) {
+    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 const ICON = {
     ok: '✅ ok',
@@ -101091,14 +101276,31 @@ function serving(o) {
         ? `${o.activePort} (previous version)`
         : `${o.activePort} (new version)`;
 }
-function summaryMarkdown(outcomes, steps, durationMs) {
+/** The host's result; after a fleet's rollback, where it went back to. */
+function result(o, done) {
+    const first = o.ok ? `✅ ${done}` : `❌ ${cell(o.error ?? 'failed')}`;
+    const back = o.rolledBack;
+    if (!back)
+        return first;
+    if (back.ok)
+        return `${first}, then ↩️ rolled back to ${cell(back.releaseId ?? '?')} (port ${back.activePort ?? '?'})`;
+    return `${first}, then ❌ not rolled back: ${cell(back.error ?? 'failed')}`;
+}
+function previous(o) {
+    if (o.previousPort === undefined)
+        return '–';
+    return o.previousRelease ? `${o.previousPort} (${cell(o.previousRelease)})` : String(o.previousPort);
+}
+function summaryMarkdown(outcomes, steps, durationMs, mode = 'deploy') {
     const failed = outcomes.filter((o) => !o.ok);
+    const what = mode === 'deploy' ? 'deploy' : 'rollback';
+    const done = mode === 'deploy' ? 'deployed' : 'rolled back';
     const lines = [
-        `## Blue/green deploy ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
+        `## Blue/green ${what} ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
         '',
         '| Host | Release | Result | Now serving | Previous |',
         '| --- | --- | --- | --- | --- |',
-        ...outcomes.map((o) => `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${o.ok ? '✅ deployed' : `❌ ${cell(o.error ?? 'failed')}`} | ${serving(o)} | ${o.previousPort ?? '–'} |`),
+        ...outcomes.map((o) => `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${result(o, done)} | ${serving(o)} | ${previous(o)} |`),
         '',
         '| Host | Step | Result | Duration | Detail |',
         '| --- | --- | --- | --- | --- |',
@@ -101110,19 +101312,59 @@ function summaryMarkdown(outcomes, steps, durationMs) {
 
 ;// CONCATENATED MODULE: ./src/report.ts
 // What a run leaves for the workflow: outputs, the job summary, and one failure message naming each failed
-// host once.
+// host once. Each mode has its own summary; status and preflight also give their findings as a JSON output.
+
+
 
 
 async function report(result, durationMs) {
-    setOutputs(result.outcomes, durationMs);
-    await summary.addRaw(summaryMarkdown(result.outcomes, result.steps, durationMs)).write();
-    const failed = result.outcomes.filter((o) => !o.ok);
+    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
+    switch (result.mode) {
+        case 'status':
+            return reportStatus(result.hosts);
+        case 'preflight':
+            return reportPreflight(result.hosts);
+        default:
+            return reportSwitch(result.mode, result.outcomes, result, durationMs);
+    }
+}
+async function reportSwitch(mode, outcomes, result, durationMs) {
+    setOutputs(outcomes);
+    await summary.addRaw(summaryMarkdown(outcomes, result.steps, durationMs, mode)).write();
+    const failed = outcomes.filter((o) => !o.ok);
     if (failed.length > 0) {
         setFailed(failed.map((o) => `${o.host}: ${o.error ?? 'failed'}`).join('\n'));
+        for (const o of outcomes.filter((x) => x.rolledBack)) {
+            const back = o.rolledBack;
+            if (back?.ok)
+                info(`${o.host}: rolled back to ${back.releaseId ?? '?'} (port ${back.activePort ?? '?'})`);
+            else
+                error(`${o.host}: could not be rolled back: ${back?.error ?? 'unknown'}`);
+        }
         return;
     }
-    const deployed = result.outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
-    info(`Deployed ${deployed.join(', ')}`);
+    const done = outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
+    info(`${mode === 'deploy' ? 'Deployed' : 'Rolled back:'} ${done.join(', ')}`);
+}
+async function reportStatus(hosts) {
+    setOutput('status', JSON.stringify(hosts));
+    await summary.addRaw(statusMarkdown(hosts)).write();
+    const failed = hosts.filter((h) => h.error !== undefined);
+    if (failed.length > 0)
+        setFailed(failed.map((h) => `${h.host}: ${h.error}`).join('\n'));
+}
+async function reportPreflight(hosts) {
+    setOutput('preflight', JSON.stringify(hosts));
+    await summary.addRaw(preflightMarkdown(hosts)).write();
+    const problems = hosts.flatMap((h) => h.error !== undefined
+        ? [`${h.host}: ${h.error}`]
+        : (h.report?.checks ?? [])
+            .filter((c) => !c.ok)
+            .map((c) => `${h.host}: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`));
+    if (problems.length > 0)
+        setFailed(`a deploy would fail:\n${problems.join('\n')}`);
+    else
+        info(`preflight passed on ${hosts.map((h) => h.host).join(', ')}: a deploy with these inputs can run`);
 }
 /** Bad inputs or host keys: nothing was changed on any host. */
 async function reportEarlyFailure(message) {
@@ -101137,7 +101379,7 @@ async function reportEarlyFailure(message) {
 function uniform(values) {
     return new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
 }
-function setOutputs(outcomes, durationMs) {
+function setOutputs(outcomes) {
     const ok = outcomes.filter((o) => o.ok);
     if (ok.length > 0) {
         setOutput('active-port', uniform(ok.map((o) => o.activePort)));
@@ -101148,14 +101390,15 @@ function setOutputs(outcomes, durationMs) {
     if (claimed.length > 0) {
         setOutput('release-id', uniform((ok.length > 0 ? ok : claimed).map((o) => o.releaseId)));
     }
-    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
     setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
         host: o.host,
         ok: o.ok,
         releaseId: o.releaseId,
         activePort: o.activePort,
         previousPort: o.previousPort,
+        previousRelease: o.previousRelease,
         error: o.error,
+        rolledBack: o.rolledBack,
     }))));
 }
 
@@ -101506,6 +101749,19 @@ function enableUnit(unit) {
 
 /** The launched app could not be recorded (and was stopped). */
 const LAUNCH_RECORD_EXIT = 40;
+/**
+ * A rollback reuses the release still running on the idle port: it is recorded as the pending launch, exactly
+ * as a launch records it, so the lock's watchdog stops it if the session dies before the switch.
+ */
+function adoptApp(paths, app, port) {
+    const fields = [String(app.pid), app.start, String(port), ...(app.unit ? [unitRecord(app.unit)] : [])];
+    return {
+        kind: 'adopt',
+        title: `reuse pid ${app.pid} on port ${port}`,
+        script: script(oursSh(), `ours ${app.pid} ${quote(app.start)} || { echo "pid ${app.pid} on port ${port} has exited" >&2; exit 1; }`, `printf '%s\\n' ${quote(fields.join(' '))} > ${quote(paths.pending)}`),
+        parse: () => undefined,
+    };
+}
 /** The argv of the JVM, exactly as it will run. */
 function javaArgv(paths, spec) {
     return [
@@ -102215,6 +102471,110 @@ async function dropBackup(ctx, plan) {
     await ctx.host.run(drainWorkers(oldWorkers, ctx.settings.drainTimeoutMs));
 }
 
+;// CONCATENATED MODULE: ./src/commands/history.ts
+
+
+/** The newest lines kept when the file is rewritten: the history stays small, the recent past complete. */
+const HISTORY_LINES = 2000;
+/**
+ * history_append LINE...: the history with LINEs appended, written to a temp file and renamed over it, so a
+ * reader (or a cancelled run) sees the old file or the new one, never half a line. Mode 644 whatever the umask.
+ */
+function historyAppendSh(paths) {
+    return [
+        'history_append() {',
+        `  _h=${quote(paths.history)}`,
+        '  _t="$_h.tmp.$$"',
+        `  { if [ -f "$_h" ]; then tail -n ${HISTORY_LINES - 1} -- "$_h"; fi; printf '%s\\n' "$@"; } > "$_t" &&`,
+        '    chmod 644 -- "$_t" && mv -f -- "$_t" "$_h" && return 0',
+        '  rm -f -- "$_t"',
+        '  return 1',
+        '}',
+    ].join('\n');
+}
+/**
+ * Appends `line` (one JSON record). `open`: the run's id, recorded in run/history.open so that the lock's
+ * watchdog can end the run's record if its session dies; `close`: the run ended, the marker goes.
+ */
+function appendHistory(paths, line, marker) {
+    const open = quote(paths.historyOpen);
+    return {
+        kind: 'appendHistory',
+        title: `record the run in ${paths.history}`,
+        script: script(historyAppendSh(paths), `mkdir -p -- ${quote(paths.runDir)} || exit 1`, `history_append ${quote(line)} || { echo ${quote(`cannot write ${paths.history} (disk full? not writable?)`)} >&2; exit 1; }`, 'open' in marker ? `printf '%s\\n' ${quote(marker.open)} > ${open}` : `rm -f -- ${open}`),
+        parse: () => undefined,
+    };
+}
+/** Lines the lock's watchdog runs once the session is gone: the open run ends as `interrupted`. */
+function watchdogHistorySh(paths, error) {
+    const open = quote(paths.historyOpen);
+    const record = (id, ended) => `{"v":1,"event":"end","id":"${id}","ended":"${ended}","result":"interrupted","error":${JSON.stringify(error)}}`;
+    return [
+        `if [ -f ${open} ] && read -r _id < ${open}; then`,
+        // The record is printf's format: its two %s are the id and the time.
+        `  history_append "$(printf ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
+        'fi',
+    ];
+}
+/** The history's text and the release folders, oldest first; prints `history=` missing or present (+ base64). */
+function readHistory(paths) {
+    return {
+        kind: 'history',
+        title: `read ${paths.history}`,
+        script: script(`h=${quote(paths.history)}`, 'if [ -r "$h" ]; then echo history=present; echo "history_b64=$(base64 -w0 < "$h")"', 'elif [ -e "$h" ]; then echo "$h exists but the deploy user cannot read it" >&2; exit 1', 'else echo history=missing; fi', `cd -- ${quote(paths.releases)} 2>/dev/null || exit 0`, 
+        // Oldest first; the names are [A-Za-z0-9._-]: one a line.
+        'ls -1tr | while IFS= read -r r; do', '  [ -d "$r" ] || continue', '  if [ -f "$r/app.jar" ] && [ -s "$r/app.jar.sha256" ]; then echo "release=$r complete"; else echo "release=$r partial"; fi', 'done'),
+        parse: parseHistoryRead,
+    };
+}
+function parseHistoryRead(stdout) {
+    const state = required(keyValues(stdout), 'history');
+    if (state !== 'present' && state !== 'missing')
+        throw new OutputError(`the history script printed history=${state}`);
+    const text = state === 'present'
+        ? Buffer.from(required(keyValues(stdout), 'history_b64'), 'base64').toString('utf8')
+        : '';
+    const releases = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('release='))
+        .map((line) => {
+        const [id, how] = line.slice('release='.length).split(' ');
+        return { id, complete: how === 'complete' };
+    });
+    return { text, releases };
+}
+const JAR_CHANGED_EXIT = 41;
+/** Before a rollback launches a release: its app.jar still has the sha256 recorded at its upload. */
+function verifyRelease(paths, id) {
+    const jar = quote(paths.jar(id));
+    return {
+        kind: 'verifyRelease',
+        title: `verify ${paths.jar(id)}`,
+        script: script(`want=$(cat -- ${jar}.sha256 2>/dev/null)`, `got=$(sha256sum -- ${jar} 2>/dev/null | cut -d ' ' -f 1)`, 'if [ -z "$want" ] || [ "$got" != "$want" ]; then', `  echo "${paths.jar(id)} is not the jar that was uploaded (sha256 \${got:-missing}, recorded \${want:-none}): it is not launched; deploy the release again" >&2`, `  exit ${JAR_CHANGED_EXIT}`, 'fi', 'echo "sha256=$got"'),
+        parse: (stdout) => required(keyValues(stdout), 'sha256'),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/steps/choose.ts
+// Rollback, instead of step 4 (Upload): the release to go back to, from the host's history and its release
+// folders (src/history.ts chooseRollback), its jar checked against the sha256 recorded at its upload. Nothing
+// is uploaded.
+
+
+/** `named`: the release asked for (release-id, or the one a fleet rollback returns to). */
+async function chooseRelease(ctx, plan, named) {
+    return ctx.steps.run('Choose release', async (detail) => {
+        const { text, releases } = await ctx.host.run(readHistory(ctx.paths));
+        const choice = chooseRollback(parseHistory(text), plan.liveRelease, releases, named);
+        if ('error' in choice)
+            throw new Error(choice.error);
+        const sha256 = await ctx.host.run(verifyRelease(ctx.paths, choice.releaseId));
+        ctx.state.releaseId = choice.releaseId;
+        detail(`${choice.releaseId} (${choice.why}); jar sha256 ${sha256.slice(0, 12)} verified on the host, nothing uploaded`);
+        return choice.releaseId;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/layout.ts
 function layout(remoteDir) {
     const root = remoteDir;
@@ -102227,6 +102587,8 @@ function layout(remoteDir) {
         lockFile: `${root}/.deploy.lock`,
         lockInfo: `${root}/.deploy.lock.info`,
         pending: `${runDir}/pending`,
+        history: `${root}/history.jsonl`,
+        historyOpen: `${runDir}/history.open`,
         release: (id) => `${releases}/${id}`,
         jar: (id) => `${releases}/${id}/app.jar`,
         envFile: (id) => `${releases}/${id}/app.env`,
@@ -102237,15 +102599,19 @@ function layout(remoteDir) {
 
 ;// CONCATENATED MODULE: ./src/steps/context.ts
 
+
 const realClock = {
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 function hostContext(init) {
     const s = init.settings;
+    const { runInfo, ...rest } = init;
+    const clock = init.clock ?? realClock;
     return {
-        clock: realClock,
-        ...init,
+        ...rest,
+        clock,
+        run: { id: newRunId(new Date(clock.now())), info: runInfo ?? {} },
         paths: layout(s.remoteDir),
         nginx: { config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
         state: {},
@@ -102409,9 +102775,13 @@ function planPorts(d, input) {
     }
     const plan = { live, idle, routing, notes };
     if (idleState.ours)
-        plan.staleOnIdle = { pid: idleState.ours.pid, start: idleState.ours.start };
-    if (live !== undefined)
+        plan.staleOnIdle = { ...idleState.ours };
+    if (live !== undefined) {
         plan.oldProcess = oldProcess(state(live), notes);
+        const release = state(live).ours?.release;
+        if (release)
+            plan.liveRelease = release;
+    }
     return plan;
 }
 /** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
@@ -102503,6 +102873,7 @@ async function detectLive(ctx) {
         plan.notes.forEach((note) => ctx.log.info(note));
         state.previousPort = plan.live;
         state.servingPort = plan.live;
+        state.previousRelease = plan.liveRelease;
         detail(plan.live === undefined ? `first deploy: idle ${plan.idle}` : `live ${plan.live}, idle ${plan.idle}`);
         return plan;
     });
@@ -102783,8 +103154,34 @@ function launchCommand(ctx, spec) {
     const args = javaArgv(ctx.paths, spec).slice(1);
     return launchUnit(ctx.paths, { ...spec, args, unit, unitFile: unitFileSpec(ctx) });
 }
+/**
+ * Steps 5 and 6 for a release: a rollback whose release still runs on the idle port (a stop that had not
+ * finished, say) uses it as it is; otherwise the port is freed and the release launched.
+ */
+async function startRelease(ctx, plan, releaseId) {
+    const stale = plan.staleOnIdle;
+    // A deploy claims a new folder each time: only a rollback can find its release running.
+    if (stale?.release !== releaseId) {
+        await freeIdlePort(ctx, plan);
+        return launch(ctx, plan, releaseId);
+    }
+    return ctx.steps.run(`Reuse on ${plan.idle}`, async (detail) => {
+        const app = { pid: stale.pid, start: stale.start, unit: unitFor(ctx, plan.idle) };
+        await ctx.host.run(adoptApp(ctx.paths, app, plan.idle));
+        ctx.undo.push(`stop the reused app (pid ${app.pid})`, () => ctx.host.run(stopApp(ctx.paths, {
+            app,
+            port: plan.idle,
+            timeoutMs: ctx.settings.stopTimeoutMs,
+            untilClosed: false,
+        })));
+        detail(`${releaseId} still runs there (pid ${app.pid}): used as it is, nothing launched`);
+        return app;
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/commands/lock.ts
+
+
 
 
 
@@ -102797,7 +103194,7 @@ function holdLock(paths, spec) {
     const setupError = `cannot create ${root}: create it on the host and make the deploy user its owner`;
     return {
         title: `lock ${lockFile}`,
-        script: script(pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), spec.supervised && asRoot(spec.supervised.sudo), spec.supervised && stopUnitSh(), `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`, 
+        script: script(pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), spec.supervised && asRoot(spec.supervised.sudo), spec.supervised && stopUnitSh(), historyAppendSh(paths), `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`, 
         // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
         `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`, 'if ! flock -n 9; then', `  echo "waiting=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"`, `  flock -w ${spec.timeoutSeconds} 9 || { echo "holder=$(tr '\\n' ' ' < ${quote(lockInfo)} 2>/dev/null)"; exit ${LOCK_TIMEOUT_EXIT}; }`, 'fi', `printf '%s\\n' ${quote(spec.holder)} > ${quote(lockInfo)}`, 'echo locked', 
         // Hold the lock until our side closes stdin or the session dies.
@@ -102806,7 +103203,9 @@ function holdLock(paths, spec) {
         // (SIGPIPE) before it has stopped the half-started app.
         "trap '' PIPE", 
         // Claimed by renaming it, so a switch still running cannot also use it (see switchNginx).
-        `if mv -f -- ${quote(pending)} ${quote(`${pending}.stop`)} 2>/dev/null; then`, ...watchdogStop(`${pending}.stop`, spec), `    rm -f -- ${quote(runDir)}/"$port".pid`, '  fi', `  rm -f -- ${quote(`${pending}.stop`)}`, 'fi', `: > ${quote(lockInfo)}`),
+        `if mv -f -- ${quote(pending)} ${quote(`${pending}.stop`)} 2>/dev/null; then`, ...watchdogStop(`${pending}.stop`, spec), `    rm -f -- ${quote(runDir)}/"$port".pid`, '  fi', `  rm -f -- ${quote(`${pending}.stop`)}`, 'fi', 
+        // A run whose session died before it wrote its end: its history record ends as interrupted.
+        ...watchdogHistorySh(paths, INTERRUPTED_ERROR), `: > ${quote(lockInfo)}`),
         heldLine: /^locked$/,
         waitingLine: /^waiting=/,
         event: (line) => (line === 'locked' ? { held: true } : { held: false, holder: afterEquals(line) }),
@@ -102915,12 +103314,16 @@ function verifyUpload(paths, id, sha256) {
 function envFileContent(pairs) {
     return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
 }
-/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
-function pruneReleases(paths, keep, current) {
+/**
+ * Keeps the `keep` newest releases (by folder time: ids may be any name), and always the `protect`ed ones (the
+ * live release, the one a rollback would choose) and the ones a recorded process runs.
+ */
+function pruneReleases(paths, keep, protect) {
+    const kept = protect.map((id) => id.replace(/[^A-Za-z0-9._-]/g, '')).join(' ');
     return {
         kind: 'prune',
         title: `keep the newest ${keep} releases`,
-        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
+        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${kept} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
         parse: (stdout) => stdout
             .split('\n')
             .filter((line) => line.startsWith('removed='))
@@ -102929,15 +103332,142 @@ function pruneReleases(paths, keep, current) {
 }
 
 ;// CONCATENATED MODULE: ./src/steps/prune.ts
-// Last: keep the newest keep-releases releases (never one a recorded process runs). Not a step of its own:
-// a failure here is a warning, the deploy itself is done.
+// Last: keep the newest keep-releases releases, never the live one, the one a rollback would choose now, or
+// one a recorded process runs. Runs after the run's end is in the history, so the choice sees it. Not a step
+// of its own: a failure here is a warning, the deploy itself is done.
 
-async function prune(ctx, releaseId) {
-    const removed = await ctx.host
-        .run(pruneReleases(ctx.paths, ctx.settings.keepReleases, releaseId))
-        .catch((error) => ctx.log.warning(`could not prune old releases: ${error.message}`));
-    if (removed && removed.length > 0)
-        ctx.log.info(`removed old releases: ${removed.join(', ')}`);
+
+
+async function prune(ctx, live) {
+    try {
+        const { text, releases } = await ctx.host.run(readHistory(ctx.paths));
+        const choice = chooseRollback(parseHistory(text), live, releases);
+        const protect = 'releaseId' in choice ? [live, choice.releaseId] : [live];
+        const removed = await ctx.host.run(pruneReleases(ctx.paths, ctx.settings.keepReleases, protect));
+        if (removed.length > 0)
+            ctx.log.info(`removed old releases: ${removed.join(', ')}`);
+    }
+    catch (error) {
+        ctx.log.warning(`could not prune old releases: ${error.message}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/steps/runner.ts
+/** A failure that names the step it happened in. The host is named once, by whoever reports it. */
+class StepError extends Error {
+    step;
+    cause;
+    constructor(step, cause) {
+        super(`${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+        this.step = step;
+        this.cause = cause;
+        this.name = 'StepError';
+    }
+}
+class StepRunner {
+    host;
+    log;
+    now;
+    records = [];
+    constructor(host, log, now = Date.now) {
+        this.host = host;
+        this.log = log;
+        this.now = now;
+    }
+    /** Runs one step; `fn` may return a short detail for the summary via `detail()`. */
+    async run(name, fn) {
+        const record = { host: this.host, name, status: 'ok', durationMs: 0, detail: '' };
+        this.records.push(record);
+        const started = this.now();
+        this.log.startGroup(name);
+        try {
+            return await fn((text) => {
+                record.detail = text;
+                this.log.info(text);
+            });
+        }
+        catch (error) {
+            record.status = 'failed';
+            const message = error instanceof Error ? error.message : String(error);
+            record.detail = message.split('\n')[0];
+            // A plain line: the one error annotation of the run is the action's final failure message.
+            this.log.info(`${name} failed: ${message}`);
+            throw error instanceof StepError ? error : new StepError(name, error);
+        }
+        finally {
+            record.durationMs = this.now() - started;
+            this.log.info(`${name}: ${record.status} in ${(record.durationMs / 1000).toFixed(2)} s`);
+            this.log.endGroup();
+        }
+    }
+    /** A step that has nothing to do: shown in the log as in the summary. */
+    skip(name, why) {
+        this.records.push({ host: this.host, name, status: 'skipped', durationMs: 0, detail: why });
+        this.log.info(`${name}: skipped (${why})`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/steps/record.ts
+// The run in the host's history (src/history.ts): its start once the lock is held (history writes are
+// serialized by it), its end before the lock is released. From the start on, run/history.open names the run,
+// so the lock's watchdog ends the record as `interrupted` if the session dies before the end is written.
+
+
+
+
+/** Fails when the history cannot be written: no run goes unrecorded. Nothing was changed yet. */
+async function recordStart(ctx, start) {
+    const { id, info } = ctx.run;
+    const line = recordLine({
+        v: 1,
+        event: 'start',
+        id,
+        ...start,
+        ...info,
+        started: new Date(ctx.clock.now()).toISOString(),
+    });
+    try {
+        await ctx.host.run(appendHistory(ctx.paths, line, { open: id }));
+    }
+    catch (error) {
+        throw new Error(`cannot record the run in ${ctx.paths.history}; nothing was changed: ${error.message}`, {
+            cause: error,
+        });
+    }
+}
+/** How a failed run ends in the history: cancelled or failed, at the step it was in. */
+function failedEnd(ctx, error) {
+    const cancelled = error instanceof DeployCancelled ||
+        (error instanceof StepError && error.cause instanceof DeployCancelled);
+    const records = ctx.steps.records;
+    const step = error instanceof StepError ? error.step : records[records.length - 1]?.name;
+    return {
+        result: cancelled ? 'cancelled' : 'failed',
+        ...(ctx.state.releaseId ? { release: ctx.state.releaseId } : {}),
+        ...(ctx.state.servingPort !== undefined ? { port: ctx.state.servingPort } : {}),
+        ...previousOf(ctx),
+        ...(step ? { step } : {}),
+        error: (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 500),
+    };
+}
+function previousOf(ctx) {
+    const { previousRelease: release, previousPort: port } = ctx.state;
+    if (release === undefined && port === undefined)
+        return {};
+    return { previous: { ...(release ? { release } : {}), ...(port !== undefined ? { port } : {}) } };
+}
+/** A failure to write the end is a warning: the run itself is over; the watchdog marks it interrupted. */
+async function recordEnd(ctx, end) {
+    const line = recordLine({
+        v: 1,
+        event: 'end',
+        id: ctx.run.id,
+        ended: new Date(ctx.clock.now()).toISOString(),
+        ...end,
+    });
+    await ctx.host
+        .run(appendHistory(ctx.paths, line, { close: true }))
+        .catch((error) => ctx.log.warning(`could not record the end of the run in ${ctx.paths.history}: ${error.message}`));
 }
 
 ;// CONCATENATED MODULE: ./src/steps/stop-old.ts
@@ -103000,27 +103530,29 @@ async function switchTraffic(ctx, plan) {
 // Step 4: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
 // else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
 
-
 /** Returns the release folder actually used: the release-id, or release-id-N if the host had that name. */
 async function upload(ctx) {
     const { settings: s, paths, host } = ctx;
     return ctx.steps.run('Upload', async (detail) => {
-        const size = (await (0,promises_.stat)(s.jarPath)).size;
-        const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, s.releaseId, s.jarSha256, size));
+        const { jar, releaseId: wanted } = s;
+        if (!jar || wanted === undefined)
+            throw new Error('mode deploy without a jar or release-id'); // inputs ensure both
+        const size = jar.bytes;
+        const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, wanted, jar.sha256, size));
         ctx.state.releaseId = releaseId;
-        if (releaseId !== s.releaseId)
-            ctx.log.info(`release ${s.releaseId} exists on the host: this one is ${releaseId}`);
+        if (releaseId !== wanted)
+            ctx.log.info(`release ${wanted} exists on the host: this one is ${releaseId}`);
         const env = [...s.env, ...s.secretEnv];
         if (env.length > 0)
             await host.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
         if (reusedFrom) {
-            detail(`same jar (sha256 ${s.jarSha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`);
+            detail(`same jar (sha256 ${jar.sha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`);
             return releaseId;
         }
         const started = ctx.clock.now();
-        await host.upload(s.jarPath, `${paths.jar(releaseId)}.part`);
+        await host.upload(jar.path, `${paths.jar(releaseId)}.part`);
         const seconds = (ctx.clock.now() - started) / 1000;
-        await host.run(verifyUpload(paths, releaseId, s.jarSha256));
+        await host.run(verifyUpload(paths, releaseId, jar.sha256));
         detail(`${amount(size)} in ${seconds.toFixed(2)} s (${rate(size, seconds)} MB/s), sha256 verified`);
         return releaseId;
     });
@@ -103061,10 +103593,11 @@ async function verifyThroughNginx(ctx, verifyUrl, plan, app) {
 }
 
 ;// CONCATENATED MODULE: ./src/deploy.ts
-// The blue/green deploy of one host, step by step, as the README lists them (step 1, Connect, is in
-// rollout.ts). Until nginx is switched, every failure undoes what was started (the new app is stopped) so the
-// old version keeps serving; after the switch, a failed check through nginx switches back while the old app
-// still runs.
+// The blue/green switch of one host, step by step, as the README lists them (step 1, Connect, is in
+// rollout.ts). A deploy uploads the jar; a rollback chooses a release already on the host. Until nginx is
+// switched, every failure undoes what was started (the new app is stopped) so the old version keeps serving;
+// after the switch, a failed check through nginx switches back while the old app still runs. The run is in
+// the host's history from the lock on, whatever happens.
 
 
 
@@ -103078,97 +103611,99 @@ async function verifyThroughNginx(ctx, verifyUrl, plan, app) {
 
 
 
-async function deployHost(ctx) {
+
+
+async function switchHost(ctx, op) {
     const lock = await acquireLock(ctx);
     try {
-        await checkSupervisor(ctx);
-        const plan = await detectLive(ctx);
-        checkCancelled(ctx);
-        const releaseId = await upload(ctx);
-        checkCancelled(ctx);
-        await freeIdlePort(ctx, plan);
-        checkCancelled(ctx);
-        const app = await launch(ctx, plan, releaseId);
-        await healthGate(ctx, plan, app, releaseId);
-        checkCancelled(ctx);
-        const oldWorkers = await switchTraffic(ctx, plan);
-        await drain(ctx, oldWorkers);
-        const verifyUrl = ctx.settings.verifyUrl;
-        if (verifyUrl)
-            await verifyThroughNginx(ctx, verifyUrl, plan, app);
-        await bake(ctx, plan, app);
-        await enableAtBoot(ctx, plan);
-        await stopOld(ctx, plan);
-        await prune(ctx, releaseId);
-        return { activePort: plan.idle, previousPort: plan.live, releaseId };
-    }
-    catch (error) {
-        await ctx.undo.runAll(ctx.log);
-        throw error;
+        await recordStart(ctx, runStart(ctx, op));
+        let result;
+        try {
+            result = await blueGreen(ctx, op);
+        }
+        catch (error) {
+            await ctx.undo.runAll(ctx.log);
+            await recordEnd(ctx, failedEnd(ctx, error));
+            throw error;
+        }
+        const { releaseId: release, activePort: port } = result;
+        const outcome = op.kind === 'deploy' ? 'deployed' : 'rolled-back-to';
+        await recordEnd(ctx, { result: outcome, release, port, ...previousOf(ctx) });
+        await prune(ctx, release);
+        return result;
     }
     finally {
         await releaseLock(ctx, lock);
     }
 }
-
-;// CONCATENATED MODULE: ./src/steps/runner.ts
-/** A failure that names the step it happened in. The host is named once, by whoever reports it. */
-class StepError extends Error {
-    step;
-    cause;
-    constructor(step, cause) {
-        super(`${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
-        this.step = step;
-        this.cause = cause;
-        this.name = 'StepError';
-    }
+function runStart(ctx, op) {
+    const s = ctx.settings;
+    if (op.kind === 'deploy')
+        return { mode: 'deploy', release: s.releaseId, sha256: s.jar?.sha256 };
+    return { mode: 'rollback', release: op.to, ...(op.reason ? { reason: op.reason } : {}) };
 }
-class StepRunner {
-    host;
-    log;
-    now;
-    records = [];
-    constructor(host, log, now = Date.now) {
-        this.host = host;
-        this.log = log;
-        this.now = now;
+async function blueGreen(ctx, op) {
+    await checkSupervisor(ctx);
+    const plan = await detectLive(ctx);
+    checkCancelled(ctx);
+    const releaseId = op.kind === 'deploy' ? await upload(ctx) : await chooseRelease(ctx, plan, op.to);
+    checkCancelled(ctx);
+    if (releaseId === plan.liveRelease && plan.live !== undefined) {
+        ctx.steps.skip('Switch nginx', `${releaseId} serves already on port ${plan.live}`);
+        return { activePort: plan.live, previousPort: plan.live, releaseId, previousRelease: releaseId };
     }
-    /** Runs one step; `fn` may return a short detail for the summary via `detail()`. */
-    async run(name, fn) {
-        const record = { host: this.host, name, status: 'ok', durationMs: 0, detail: '' };
-        this.records.push(record);
-        const started = this.now();
-        this.log.startGroup(name);
-        try {
-            return await fn((text) => {
-                record.detail = text;
-                this.log.info(text);
+    const app = await startRelease(ctx, plan, releaseId);
+    await healthGate(ctx, plan, app, releaseId);
+    checkCancelled(ctx);
+    const oldWorkers = await switchTraffic(ctx, plan);
+    await drain(ctx, oldWorkers);
+    const verifyUrl = ctx.settings.verifyUrl;
+    if (verifyUrl)
+        await verifyThroughNginx(ctx, verifyUrl, plan, app);
+    await bake(ctx, plan, app);
+    await enableAtBoot(ctx, plan);
+    await stopOld(ctx, plan);
+    return { activePort: plan.idle, previousPort: plan.live, releaseId, previousRelease: plan.liveRelease };
+}
+
+;// CONCATENATED MODULE: ./src/fleet.ts
+
+async function rollBackSwitched(o, runners, outcomes) {
+    const failed = outcomes.filter((r) => !r.ok && r.error !== 'not attempted').map((r) => r.host);
+    const reason = `rollback-on-failure: ${failed.join(', ')} failed`;
+    const switched = outcomes.filter((r) => r.ok);
+    o.log.info(`${reason}; rolling back ${switched.map((r) => r.host).join(', ') || 'no host'}`);
+    for (const batch of batches(switched, o.settings.batchSize)) {
+        await Promise.all(batch.map(async (outcome) => {
+            const target = o.settings.targets.find((t) => hostLabel(t) === outcome.host);
+            if (!target)
+                return;
+            if (outcome.previousRelease === undefined) {
+                outcome.rolledBack = {
+                    ok: false,
+                    error: 'no earlier release of ours on this host: it stays on the new one',
+                };
+                return;
+            }
+            const back = await switchOne(o, runners, target, {
+                kind: 'rollback',
+                to: outcome.previousRelease,
+                reason,
             });
-        }
-        catch (error) {
-            record.status = 'failed';
-            const message = error instanceof Error ? error.message : String(error);
-            record.detail = message.split('\n')[0];
-            // A plain line: the one error annotation of the run is the action's final failure message.
-            this.log.info(`${name} failed: ${message}`);
-            throw error instanceof StepError ? error : new StepError(name, error);
-        }
-        finally {
-            record.durationMs = this.now() - started;
-            this.log.info(`${name}: ${record.status} in ${(record.durationMs / 1000).toFixed(2)} s`);
-            this.log.endGroup();
-        }
-    }
-    /** A step that has nothing to do: shown in the log as in the summary. */
-    skip(name, why) {
-        this.records.push({ host: this.host, name, status: 'skipped', durationMs: 0, detail: why });
-        this.log.info(`${name}: skipped (${why})`);
+            outcome.rolledBack = back.ok
+                ? { ok: true, releaseId: back.releaseId, activePort: back.activePort }
+                : { ok: false, releaseId: back.releaseId, activePort: back.activePort, error: back.error };
+        }));
     }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout.ts
-// Several hosts behind a load balancer: deploy them batch by batch; a failed batch stops the rollout, so the
-// hosts not yet reached keep the old version.
+// The run across the hosts. deploy and rollback go batch by batch; a failed batch stops the rollout, so the
+// hosts not yet reached keep their version, and (rollback-on-failure) the hosts this run already switched are
+// rolled back (src/fleet.ts). status and preflight read every host and change nothing.
+
+
+
 
 
 
@@ -103182,60 +103717,87 @@ function batches(items, size) {
         out.push(items.slice(i, i + size));
     return out;
 }
+/** The steps of every host, in the order the hosts were started. */
+class Runners {
+    o;
+    all = [];
+    constructor(o) {
+        this.o = o;
+    }
+    /** With several hosts (parallel ones cannot share collapsible groups) every line carries its host. */
+    for(target) {
+        const host = hostLabel(target);
+        const log = this.o.settings.targets.length > 1 ? prefixedLog(this.o.log, host) : this.o.log;
+        const steps = new StepRunner(host, log);
+        this.all.push(steps);
+        return { steps, log };
+    }
+    get records() {
+        return this.all.flatMap((r) => r.records);
+    }
+}
 async function rollout(o) {
+    const runners = new Runners(o);
+    const mode = o.settings.mode;
+    if (mode === 'status') {
+        const hosts = await inspect(o, runners, hostStatus, (host, status) => ({ host, status }));
+        return { mode, hosts, steps: runners.records };
+    }
+    if (mode === 'preflight') {
+        const hosts = await inspect(o, runners, preflightHost, (host, report) => ({ host, report }));
+        return { mode, hosts, steps: runners.records };
+    }
+    const op = mode === 'deploy' ? { kind: 'deploy' } : { kind: 'rollback', to: o.settings.releaseId };
     const outcomes = [];
-    const runners = [];
     let failed = false;
     for (const batch of batches(o.settings.targets, o.settings.batchSize)) {
         if (failed || o.signal?.aborted) {
             outcomes.push(...batch.map((t) => ({ host: hostLabel(t), ok: false, error: 'not attempted' })));
             continue;
         }
-        const results = await Promise.all(batch.map((target) => {
-            const host = hostLabel(target);
-            // With several hosts (parallel ones cannot share collapsible groups) every line carries its host.
-            const log = o.settings.targets.length > 1 ? prefixedLog(o.log, host) : o.log;
-            const steps = new StepRunner(host, log);
-            runners.push(steps);
-            return deployOne(o, target, steps, log);
-        }));
+        const results = await Promise.all(batch.map((target) => switchOne(o, runners, target, op)));
         outcomes.push(...results);
         failed = results.some((r) => !r.ok);
     }
-    return { outcomes, steps: runners.flatMap((r) => r.records) };
+    if (failed && mode === 'deploy' && o.settings.rollbackOnFailure) {
+        await rollBackSwitched(o, runners, outcomes);
+    }
+    return { mode, outcomes, steps: runners.records };
 }
-async function deployOne(o, target, steps, log) {
-    const host = hostLabel(target);
+/** Connects (the Connect step), runs `fn` on the host, closes. `state` is what the run established. */
+async function onHost(o, runners, target, fn) {
+    const { steps, log } = runners.for(target);
     let session;
     let state = {};
     try {
-        const connected = await steps.run('Connect', () => o.connect(target, log));
-        session = connected;
-        const ctx = hostContext({ ...o, host: connected.host, steps, log });
+        session = await steps.run('Connect', () => o.connect(target, log));
+        const ctx = hostContext({ ...o, host: session.host, steps, log });
         state = ctx.state;
-        const result = await deployHost(ctx);
-        return {
-            host,
-            ok: true,
-            releaseId: result.releaseId,
-            activePort: result.activePort,
-            previousPort: result.previousPort,
-        };
+        return { value: await fn(ctx), state };
     }
     catch (error) {
-        const { releaseId, servingPort, previousPort } = state;
-        return {
-            host,
-            ok: false,
-            releaseId,
-            activePort: servingPort,
-            previousPort,
-            error: error.message,
-        };
+        return { error: error.message, state };
     }
     finally {
         await session?.close().catch(() => undefined);
     }
+}
+async function switchOne(o, runners, target, op) {
+    const host = hostLabel(target);
+    const { value, error, state } = await onHost(o, runners, target, (ctx) => switchHost(ctx, op));
+    if (value)
+        return { host, ok: true, ...value };
+    const { releaseId, servingPort, previousPort, previousRelease } = state;
+    return { host, ok: false, releaseId, activePort: servingPort, previousPort, previousRelease, error };
+}
+/** Every host at once: reading changes nothing, so there is nothing to stage. */
+async function inspect(o, runners, fn, wrap) {
+    return Promise.all(o.settings.targets.map(async (target) => {
+        const { value, error } = await onHost(o, runners, target, fn);
+        return value !== undefined
+            ? wrap(hostLabel(target), value)
+            : { host: hostLabel(target), error: error ?? '' };
+    }));
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -104758,6 +105320,7 @@ function sshConnector(settings) {
 
 
 
+
 /** `connectFor` is the SSH connector; a unit test passes a fake host instead. */
 async function run(connectFor = sshConnector) {
     const started = Date.now();
@@ -104769,7 +105332,14 @@ async function run(connectFor = sshConnector) {
             if (value)
                 core_setSecret(value);
         const connect = connectFor(settings);
-        const result = await rollout({ settings, connect, log: actionsLog, lockHolder: lockHolder(), signal });
+        const result = await rollout({
+            settings,
+            connect,
+            log: actionsLog,
+            lockHolder: lockHolder(),
+            runInfo: runInfo(process.env),
+            signal,
+        });
         await report(result, Date.now() - started);
     }
     catch (error) {

@@ -148,8 +148,8 @@ export function chooseRollback(
   const states = releaseStates(runs);
   const complete = new Set(onHost.filter((r) => r.complete).map((r) => r.id));
   if (named !== undefined) {
-    if (named === live)
-      return { error: `release ${named} is the one serving already; nothing to roll back to` };
+    // A fleet converges on one release: a host that serves it already has nothing to do.
+    if (named === live) return { releaseId: named, why: 'serving already' };
     if (!onHost.some((r) => r.id === named))
       return { error: `release ${named} is not on the host${listing(onHost)}` };
     if (!complete.has(named))

@@ -1,5 +1,6 @@
 // The deploy, as the runner sees it: read and check the inputs, roll the release across the hosts, report.
 import * as core from '@actions/core';
+import { runInfo } from './history.js';
 import { HostKeyError } from './host-key.js';
 import { readSettings, SettingsError, type Settings } from './inputs.js';
 import { actionsLog } from './log.js';
@@ -16,7 +17,14 @@ export async function run(connectFor: (settings: Settings) => Connector = sshCon
     const settings = await readSettings((name) => core.getInput(name));
     for (const [, value] of settings.secretEnv) if (value) core.setSecret(value);
     const connect = connectFor(settings);
-    const result = await rollout({ settings, connect, log: actionsLog, lockHolder: lockHolder(), signal });
+    const result = await rollout({
+      settings,
+      connect,
+      log: actionsLog,
+      lockHolder: lockHolder(),
+      runInfo: runInfo(process.env),
+      signal,
+    });
     await report(result, Date.now() - started);
   } catch (error) {
     // Inputs and host keys are reported as they are; anything else is a bug: its stack helps.

@@ -16,8 +16,10 @@ export interface PortPlan {
   idle: number;
   /** The files that route traffic, as they are now: for the switch, and for a byte-for-byte restore. */
   routing: Routing;
-  /** A stale process of ours on the idle port, to stop gracefully before launching. */
-  staleOnIdle?: ProcessRef;
+  /** The release our app on the live port runs (from its pid file); undefined when not ours or unknown. */
+  liveRelease?: string;
+  /** A stale process of ours on the idle port (and its release): stopped before a launch, or reused by a rollback. */
+  staleOnIdle?: ProcessRef & { release: string };
   /** The process serving the live port, to stop after the switch (ours, or the visible listener). */
   oldProcess?: ProcessRef & { ours: boolean; command?: string };
   notes: string[];
@@ -74,8 +76,12 @@ export function planPorts(d: Detection, input: PlanInput): PortPlan {
   }
 
   const plan: PortPlan = { live, idle, routing, notes };
-  if (idleState.ours) plan.staleOnIdle = { pid: idleState.ours.pid, start: idleState.ours.start };
-  if (live !== undefined) plan.oldProcess = oldProcess(state(live), notes);
+  if (idleState.ours) plan.staleOnIdle = { ...idleState.ours };
+  if (live !== undefined) {
+    plan.oldProcess = oldProcess(state(live), notes);
+    const release = state(live).ours?.release;
+    if (release) plan.liveRelease = release;
+  }
   return plan;
 }
 

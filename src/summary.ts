@@ -10,8 +10,12 @@ export interface HostOutcome {
   activePort?: number;
   /** The port nginx routed to before this run. */
   previousPort?: number;
+  /** The release that served before this run, when known. */
+  previousRelease?: string;
   /** What failed (the step and why), without the host. */
   error?: string;
+  /** rollback-on-failure: this host was switched, then rolled back because another host failed. */
+  rolledBack?: { ok: boolean; releaseId?: string; activePort?: number; error?: string };
 }
 
 const ICON: Record<StepRecord['status'], string> = {
@@ -33,16 +37,38 @@ function serving(o: HostOutcome): string {
     : `${o.activePort} (new version)`;
 }
 
-export function summaryMarkdown(outcomes: HostOutcome[], steps: StepRecord[], durationMs: number): string {
+/** The host's result; after a fleet's rollback, where it went back to. */
+function result(o: HostOutcome, done: string): string {
+  const first = o.ok ? `✅ ${done}` : `❌ ${cell(o.error ?? 'failed')}`;
+  const back = o.rolledBack;
+  if (!back) return first;
+  if (back.ok)
+    return `${first}, then ↩️ rolled back to ${cell(back.releaseId ?? '?')} (port ${back.activePort ?? '?'})`;
+  return `${first}, then ❌ not rolled back: ${cell(back.error ?? 'failed')}`;
+}
+
+function previous(o: HostOutcome): string {
+  if (o.previousPort === undefined) return '–';
+  return o.previousRelease ? `${o.previousPort} (${cell(o.previousRelease)})` : String(o.previousPort);
+}
+
+export function summaryMarkdown(
+  outcomes: HostOutcome[],
+  steps: StepRecord[],
+  durationMs: number,
+  mode: 'deploy' | 'rollback' = 'deploy',
+): string {
   const failed = outcomes.filter((o) => !o.ok);
+  const what = mode === 'deploy' ? 'deploy' : 'rollback';
+  const done = mode === 'deploy' ? 'deployed' : 'rolled back';
   const lines = [
-    `## Blue/green deploy ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
+    `## Blue/green ${what} ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
     '',
     '| Host | Release | Result | Now serving | Previous |',
     '| --- | --- | --- | --- | --- |',
     ...outcomes.map(
       (o) =>
-        `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${o.ok ? '✅ deployed' : `❌ ${cell(o.error ?? 'failed')}`} | ${serving(o)} | ${o.previousPort ?? '–'} |`,
+        `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${result(o, done)} | ${serving(o)} | ${previous(o)} |`,
     ),
     '',
     '| Host | Step | Result | Duration | Detail |',

@@ -48,6 +48,15 @@ export function isLoopbackHost(hostname: string): boolean {
   return !!m && m.slice(1).every((o) => Number(o) <= 255) && Number(m[1]) === 127;
 }
 
+/**
+ * The harness's own network namespaces: 10.213/16 (netns.ts) and 10.214/16 (booted/network.ts), which those
+ * modules hand out only when the range is neither configured nor routed on the machine: never a real network.
+ */
+export function isHarnessNamespaceHost(hostname: string): boolean {
+  const m = /^10\.(213|214)\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  return !!m && Number(m[2]) <= 255 && Number(m[3]) <= 255;
+}
+
 function checkInt(value: number, name: string, min: number): void {
   if (!Number.isInteger(value) || value < min)
     throw new Error(`startLoad: ${name} must be an integer >= ${min}`);
@@ -96,9 +105,9 @@ function settle(opts: LoadOptions) {
   const { maxDurationMs = 120_000, maxRequests = 200_000, failureDelayMs = 10 } = opts;
   const base = new URL(url);
   if (base.protocol !== 'http:') throw new Error(`startLoad: only http: URLs (got ${base.protocol})`);
-  if (!isLoopbackHost(base.hostname)) {
+  if (!isLoopbackHost(base.hostname) && !isHarnessNamespaceHost(base.hostname)) {
     throw new Error(
-      `startLoad: refusing ${base.hostname}: only loopback (127.0.0.0/8, localhost) may be loaded`,
+      `startLoad: refusing ${base.hostname}: only loopback (127.0.0.0/8, localhost) and the harness's namespaces (10.213/16, 10.214/16) may be loaded`,
     );
   }
   checkInt(concurrency, 'concurrency', 1);

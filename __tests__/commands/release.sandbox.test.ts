@@ -157,7 +157,7 @@ describe('pruneReleases', () => {
     releases(['r1', 'r 2', 'r3', '-r7', 'r4', 'r5', 'r6']);
     box.file('app/run/8080.pid', '4242 987654 r1\n');
     box.file('app/run/8081.pid', '4343 987655 r3\n');
-    const cmd = pruneReleases(paths(), 2, 'r4');
+    const cmd = pruneReleases(paths(), 2, ['r4']);
     const r = await box.run(cmd.script);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -167,20 +167,20 @@ describe('pruneReleases', () => {
 
   test('keeps everything when there are no more than N', async () => {
     releases(['r1', 'r3']);
-    const r = await box.run(pruneReleases(paths(), 2, 'r3').script);
+    const r = await box.run(pruneReleases(paths(), 2, ['r3']).script);
     expect(r).toMatchObject({ code: 0, stdout: '' });
     expect(list()).toEqual(['r1', 'r3']);
   });
 
   test('keep 1 with another current release', async () => {
     releases(['r1', 'r3', 'r4']);
-    const r = await box.run(pruneReleases(paths(), 1, 'r1').script);
+    const r = await box.run(pruneReleases(paths(), 1, ['r1']).script);
     expect(r.stdout).toBe('removed=r3\n');
     expect(list()).toEqual(['r1', 'r4']);
   });
 
   test('no releases folder: nothing, exit 0', async () => {
-    const r = await box.run(pruneReleases(layout(box.path('nowhere')), 1, 'r1').script);
+    const r = await box.run(pruneReleases(layout(box.path('nowhere')), 1, ['r1']).script);
     expect(r).toMatchObject({ code: 0, stdout: '' });
   });
 });

@@ -130,7 +130,7 @@ printf '%s\\n' abababababababababababababababababababababababababababababababab 
 
 describe('pruneReleases', () => {
   test('whole script', () => {
-    const cmd = pruneReleases(paths, 5, '20261130T055400Z-abc1234');
+    const cmd = pruneReleases(paths, 5, ['20261130T055400Z-abc1234']);
     expect(cmd.kind).toBe('prune');
     expect(cmd.title).toBe('keep the newest 5 releases');
     expect(cmd.quiet).toBeUndefined();
@@ -146,8 +146,8 @@ done
   });
 
   test('keep count, and the current id stripped to safe characters', () => {
-    const base = pruneReleases(paths, 5, 'r1').script;
-    expect(pruneReleases(paths, 1, "r 2$(id)'/..").script).toBe(
+    const base = pruneReleases(paths, 5, ['r1']).script;
+    expect(pruneReleases(paths, 1, ["r 2$(id)'/.."]).script).toBe(
       replaced(base, {
         [`inuse=" r1 $(cat /srv/app/run/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`]: `inuse=" r2id.. $(cat /srv/app/run/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`,
         'ls -1t | tail -n +6 | while IFS= read -r r; do': 'ls -1t | tail -n +2 | while IFS= read -r r; do',
@@ -156,7 +156,7 @@ done
   });
 
   test('parser: the removed folders, in order', () => {
-    const parse = (stdout: string) => pruneReleases(paths, 5, 'r1').parse(stdout);
+    const parse = (stdout: string) => pruneReleases(paths, 5, ['r1']).parse(stdout);
     expect(parse('removed=r3\nnoise\nremoved=r 2\n removed=x\n')).toEqual(['r3', 'r 2']);
     expect(parse('')).toEqual([]);
     expect(parse('removed=\n')).toEqual(['']);

@@ -40,7 +40,7 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
     stopApp(p, { app, port: 8080, timeoutMs: 5000, untilClosed: true }),
     drainWorkers([1, 2], 1000),
     drainWorkers([], 1000),
-    pruneReleases(p, 5, value),
+    pruneReleases(p, 5, [value]),
     httpGetOnHost(`http://127.0.0.1:8080/health?x=${value}`, 5000),
   ];
   const include: FileChange = {
@@ -145,7 +145,7 @@ describe('hostile paths, run for real in the sandbox', () => {
           stopApp(p, { app: { pid: 999999, start: '1' }, port: 1, timeoutMs: 100, untilClosed: true }).script,
         ),
       ).toBe(0);
-      expect(await run(pruneReleases(p, 1, 'r1').script)).toBe(0);
+      expect(await run(pruneReleases(p, 1, ['r1']).script)).toBe(0);
       expect(
         await run(launchApp(p, { releaseId: 'r1', port: 1, java: 'true', javaOpts: [], appArgs: [] }).script),
       ).toBe(0);

@@ -106,6 +106,7 @@ const DEFAULTS: Required<Answers> = {
   httpOnHost: () => ({ status: 200, body: '' }),
   supervisorCheck: () => [],
   enableUnit: () => undefined,
+  adopt: () => undefined,
   appendHistory: () => undefined,
   history: () => ({ text: '', releases: [{ id: 'r1', complete: true }] }),
   verifyRelease: () => 'b'.repeat(64),

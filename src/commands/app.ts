@@ -10,7 +10,7 @@ import {
   portOwnerSh,
   stopGroupSh,
 } from './functions.js';
-import { stopUnit, type Unit } from './systemd.js';
+import { stopUnit, unitRecord, type Unit } from './systemd.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
 export interface LaunchSpec {
@@ -38,6 +38,24 @@ export type Launched = AppProcess;
 export interface StopOutcome {
   how: 'gone' | 'exited' | 'closed' | 'killed';
   ms: number;
+}
+
+/**
+ * A rollback reuses the release still running on the idle port: it is recorded as the pending launch, exactly
+ * as a launch records it, so the lock's watchdog stops it if the session dies before the switch.
+ */
+export function adoptApp(paths: Layout, app: AppProcess, port: number): RemoteCommand<'adopt'> {
+  const fields = [String(app.pid), app.start, String(port), ...(app.unit ? [unitRecord(app.unit)] : [])];
+  return {
+    kind: 'adopt',
+    title: `reuse pid ${app.pid} on port ${port}`,
+    script: script(
+      oursSh(),
+      `ours ${app.pid} ${quote(app.start)} || { echo "pid ${app.pid} on port ${port} has exited" >&2; exit 1; }`,
+      `printf '%s\\n' ${quote(fields.join(' '))} > ${quote(paths.pending)}`,
+    ),
+    parse: () => undefined,
+  };
 }
 
 /** The argv of the JVM, exactly as it will run. */

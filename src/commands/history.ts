@@ -55,7 +55,8 @@ export function watchdogHistorySh(paths: Layout, error: string): string[] {
     `{"v":1,"event":"end","id":"${id}","ended":"${ended}","result":"interrupted","error":${JSON.stringify(error)}}`;
   return [
     `if [ -f ${open} ] && read -r _id < ${open}; then`,
-    `  history_append "$(printf '%s' ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
+    // The record is printf's format: its two %s are the id and the time.
+    `  history_append "$(printf ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
     'fi',
   ];
 }

@@ -5,6 +5,8 @@ import type { Layout } from '../layout.js';
 import { quote } from '../shell.js';
 import type { SudoMode } from '../inputs.js';
 import { asRoot, listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from './functions.js';
+import { historyAppendSh, watchdogHistorySh } from './history.js';
+import { INTERRUPTED_ERROR } from '../history.js';
 import { stopUnitSh } from './systemd.js';
 import { script } from './types.js';
 
@@ -53,6 +55,7 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
       stopGroupSh(),
       spec.supervised && asRoot(spec.supervised.sudo),
       spec.supervised && stopUnitSh(),
+      historyAppendSh(paths),
       `mkdir -p -- ${quote(releases)} ${quote(runDir)} || { echo ${quote(setupError)} >&2; exit ${LOCK_SETUP_EXIT}; }`,
       // `command`: a failed redirection of the special built-in exec would end sh at once with status 2.
       `command exec 9>>${quote(lockFile)} || exit ${LOCK_SETUP_EXIT}`,
@@ -74,6 +77,8 @@ export function holdLock(paths: Layout, spec: LockSpec): LockCommand {
       '  fi',
       `  rm -f -- ${quote(`${pending}.stop`)}`,
       'fi',
+      // A run whose session died before it wrote its end: its history record ends as interrupted.
+      ...watchdogHistorySh(paths, INTERRUPTED_ERROR),
       `: > ${quote(lockInfo)}`,
     ),
     heldLine: /^locked$/,

@@ -112,14 +112,22 @@ export function envFileContent(pairs: readonly (readonly [string, string])[]): s
   return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
 }
 
-/** Keeps the `keep` newest releases (by folder time: ids may be any name), and always the ones a recorded process runs. */
-export function pruneReleases(paths: Layout, keep: number, current: string): RemoteCommand<'prune'> {
+/**
+ * Keeps the `keep` newest releases (by folder time: ids may be any name), and always the `protect`ed ones (the
+ * live release, the one a rollback would choose) and the ones a recorded process runs.
+ */
+export function pruneReleases(
+  paths: Layout,
+  keep: number,
+  protect: readonly string[],
+): RemoteCommand<'prune'> {
+  const kept = protect.map((id) => id.replace(/[^A-Za-z0-9._-]/g, '')).join(' ');
   return {
     kind: 'prune',
     title: `keep the newest ${keep} releases`,
     script: script(
       `cd -- ${quote(paths.releases)} || exit 0`,
-      `inuse=" ${current.replace(/[^A-Za-z0-9._-]/g, '')} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`,
+      `inuse=" ${kept} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`,
       `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`,
       '  case "$inuse" in *" $r "*) continue ;; esac',
       '  rm -rf -- "$r" && echo "removed=$r"',

@@ -26,6 +26,7 @@ export interface CommandResults {
   /** The problems that stop supervision by systemd on this host (none: all is well). */
   supervisorCheck: string[];
   enableUnit: undefined;
+  adopt: undefined;
   appendHistory: undefined;
   history: HistoryRead;
   /** The sha256 of the release's jar, as recorded at its upload and found again. */

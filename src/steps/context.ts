@@ -1,6 +1,7 @@
 // What every step of one host's deploy gets: the settings, the host's executor, the log and step runner, and
 // the state established so far (which a failed deploy's outcome is read from).
 import type { NginxSpec } from '../commands/nginx.js';
+import { newRunId, type RunInfo } from '../history.js';
 import type { Settings } from '../inputs.js';
 import { layout, type Layout } from '../layout.js';
 import type { Log } from '../log.js';
@@ -13,6 +14,8 @@ export interface HostState {
   releaseId?: string;
   /** The port nginx routed to before this deploy; undefined on a first deploy. */
   previousPort?: number;
+  /** The release that served before this deploy (from our pid file on the live port), when known. */
+  previousRelease?: string;
   /** The port nginx routes to now, as far as this deploy knows. */
   servingPort?: number;
 }
@@ -31,6 +34,8 @@ export interface HostContext {
   clock: Clock;
   state: HostState;
   undo: UndoList;
+  /** This run in the host's history: its id there, and who started it. */
+  run: { id: string; info: RunInfo };
 }
 
 export interface Clock {
@@ -47,13 +52,16 @@ export type HostContextInit = Pick<
   HostContext,
   'settings' | 'host' | 'steps' | 'log' | 'lockHolder' | 'signal'
 > &
-  Partial<Pick<HostContext, 'clock'>>;
+  Partial<Pick<HostContext, 'clock'>> & { runInfo?: RunInfo };
 
 export function hostContext(init: HostContextInit): HostContext {
   const s = init.settings;
+  const { runInfo, ...rest } = init;
+  const clock = init.clock ?? realClock;
   return {
-    clock: realClock,
-    ...init,
+    ...rest,
+    clock,
+    run: { id: newRunId(new Date(clock.now())), info: runInfo ?? {} },
     paths: layout(s.remoteDir),
     nginx: { config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
     state: {},

@@ -15,6 +15,7 @@ export async function detectLive(ctx: HostContext): Promise<PortPlan> {
     plan.notes.forEach((note) => ctx.log.info(note));
     state.previousPort = plan.live;
     state.servingPort = plan.live;
+    state.previousRelease = plan.liveRelease;
     detail(
       plan.live === undefined ? `first deploy: idle ${plan.idle}` : `live ${plan.live}, idle ${plan.idle}`,
     );

@@ -1,6 +1,6 @@
 // Steps 5 and 6: free the idle port of a stale app of ours, then start the new release there. From the launch
 // until the switch, the undo list stops the new app if anything fails.
-import { javaArgv, launchApp, stopApp, type AppProcess, type LaunchSpec } from '../commands/app.js';
+import { adoptApp, javaArgv, launchApp, stopApp, type AppProcess, type LaunchSpec } from '../commands/app.js';
 import { launchUnit } from '../commands/systemd-launch.js';
 import type { RemoteCommand } from '../commands/types.js';
 import type { PortPlan } from '../plan.js';
@@ -44,4 +44,33 @@ function launchCommand(ctx: HostContext, spec: LaunchSpec): RemoteCommand<'launc
   if (!unit) return launchApp(ctx.paths, spec);
   const args = javaArgv(ctx.paths, spec).slice(1);
   return launchUnit(ctx.paths, { ...spec, args, unit, unitFile: unitFileSpec(ctx) });
+}
+
+/**
+ * Steps 5 and 6 for a release: a rollback whose release still runs on the idle port (a stop that had not
+ * finished, say) uses it as it is; otherwise the port is freed and the release launched.
+ */
+export async function startRelease(ctx: HostContext, plan: PortPlan, releaseId: string): Promise<AppProcess> {
+  const stale = plan.staleOnIdle;
+  // A deploy claims a new folder each time: only a rollback can find its release running.
+  if (stale?.release !== releaseId) {
+    await freeIdlePort(ctx, plan);
+    return launch(ctx, plan, releaseId);
+  }
+  return ctx.steps.run(`Reuse on ${plan.idle}`, async (detail) => {
+    const app = { pid: stale.pid, start: stale.start, unit: unitFor(ctx, plan.idle) };
+    await ctx.host.run(adoptApp(ctx.paths, app, plan.idle));
+    ctx.undo.push(`stop the reused app (pid ${app.pid})`, () =>
+      ctx.host.run(
+        stopApp(ctx.paths, {
+          app,
+          port: plan.idle,
+          timeoutMs: ctx.settings.stopTimeoutMs,
+          untilClosed: false,
+        }),
+      ),
+    );
+    detail(`${releaseId} still runs there (pid ${app.pid}): used as it is, nothing launched`);
+    return app;
+  });
 }
