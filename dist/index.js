@@ -1,34 +1,34 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 3368:
+/***/ 7112:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3069)
-const Dispatcher = __nccwpck_require__(2091)
-const Pool = __nccwpck_require__(7404)
-const BalancedPool = __nccwpck_require__(8973)
-const Agent = __nccwpck_require__(6261)
-const ProxyAgent = __nccwpck_require__(9848)
-const EnvHttpProxyAgent = __nccwpck_require__(7897)
-const RetryAgent = __nccwpck_require__(1882)
-const errors = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
+const Client = __nccwpck_require__(4205)
+const Dispatcher = __nccwpck_require__(8459)
+const Pool = __nccwpck_require__(5644)
+const BalancedPool = __nccwpck_require__(7309)
+const Agent = __nccwpck_require__(3045)
+const ProxyAgent = __nccwpck_require__(1256)
+const EnvHttpProxyAgent = __nccwpck_require__(9689)
+const RetryAgent = __nccwpck_require__(5418)
+const errors = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(5407)
-const buildConnector = __nccwpck_require__(2296)
-const MockClient = __nccwpck_require__(8957)
-const MockAgent = __nccwpck_require__(5973)
-const MockPool = __nccwpck_require__(8780)
-const mockErrors = __nccwpck_require__(5445)
-const RetryHandler = __nccwpck_require__(112)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(5837)
-const DecoratorHandler = __nccwpck_require__(7011)
-const RedirectHandler = __nccwpck_require__(5050)
-const createRedirectInterceptor = __nccwpck_require__(1676)
+const api = __nccwpck_require__(1695)
+const buildConnector = __nccwpck_require__(1384)
+const MockClient = __nccwpck_require__(7293)
+const MockAgent = __nccwpck_require__(7621)
+const MockPool = __nccwpck_require__(4396)
+const mockErrors = __nccwpck_require__(7029)
+const RetryHandler = __nccwpck_require__(8576)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2349)
+const DecoratorHandler = __nccwpck_require__(3827)
+const RedirectHandler = __nccwpck_require__(6506)
+const createRedirectInterceptor = __nccwpck_require__(76)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -46,10 +46,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(3650),
-  retry: __nccwpck_require__(3874),
-  dump: __nccwpck_require__(2375),
-  dns: __nccwpck_require__(7251)
+  redirect: __nccwpck_require__(7410),
+  retry: __nccwpck_require__(2530),
+  dump: __nccwpck_require__(7556),
+  dns: __nccwpck_require__(2704)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -111,7 +111,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(7302).fetch)
+const fetchImpl = (__nccwpck_require__(742).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -123,39 +123,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(3676).Headers
-/* unused reexport */ __nccwpck_require__(9107).Response
-/* unused reexport */ __nccwpck_require__(6055).Request
-/* unused reexport */ __nccwpck_require__(9662).FormData
+/* unused reexport */ __nccwpck_require__(2812).Headers
+/* unused reexport */ __nccwpck_require__(2371).Response
+/* unused reexport */ __nccwpck_require__(6855).Request
+/* unused reexport */ __nccwpck_require__(4990).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(6299).FileReader
+/* unused reexport */ __nccwpck_require__(2027).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(2443)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1307)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(6949)
-const { kConstruct } = __nccwpck_require__(7589)
+const { CacheStorage } = __nccwpck_require__(1221)
+const { kConstruct } = __nccwpck_require__(7477)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(5437)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(285)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(980)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7044)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(44)
-/* unused reexport */ __nccwpck_require__(5366).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(6972)
+/* unused reexport */ __nccwpck_require__(310).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -171,18 +171,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(6942)
+const { EventSource } = __nccwpck_require__(7694)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 9318:
+/***/ 4982:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(1544)
-const { RequestAbortedError } = __nccwpck_require__(8091)
+const { addAbortListener } = __nccwpck_require__(744)
+const { RequestAbortedError } = __nccwpck_require__(8811)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -242,16 +242,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9724:
+/***/ 1132:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
+const { addSignal, removeSignal } = __nccwpck_require__(4982)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -357,7 +357,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6998:
+/***/ 4166:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -371,10 +371,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
+} = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const { addSignal, removeSignal } = __nccwpck_require__(4982)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -615,16 +615,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 8675:
+/***/ 563:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(3135)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(8447)
+const { Readable } = __nccwpck_require__(6943)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(8559)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -836,18 +836,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 576:
+/***/ 992:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(8447)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(8559)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const { addSignal, removeSignal } = __nccwpck_require__(4982)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1063,15 +1063,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 2274:
+/***/ 3282:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8091)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(8811)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(1544)
-const { addSignal, removeSignal } = __nccwpck_require__(9318)
+const util = __nccwpck_require__(744)
+const { addSignal, removeSignal } = __nccwpck_require__(4982)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -1178,21 +1178,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 5407:
+/***/ 1695:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(8675)
-module.exports.stream = __nccwpck_require__(576)
-module.exports.pipeline = __nccwpck_require__(6998)
-module.exports.upgrade = __nccwpck_require__(2274)
-module.exports.connect = __nccwpck_require__(9724)
+module.exports.request = __nccwpck_require__(563)
+module.exports.stream = __nccwpck_require__(992)
+module.exports.pipeline = __nccwpck_require__(4166)
+module.exports.upgrade = __nccwpck_require__(3282)
+module.exports.connect = __nccwpck_require__(1132)
 
 
 /***/ }),
 
-/***/ 3135:
+/***/ 6943:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -1201,9 +1201,9 @@ module.exports.connect = __nccwpck_require__(9724)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { ReadableStreamFrom } = __nccwpck_require__(1544)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
+const { ReadableStreamFrom } = __nccwpck_require__(744)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -1584,15 +1584,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 8447:
+/***/ 8559:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(8811)
 
-const { chunksDecode } = __nccwpck_require__(3135)
+const { chunksDecode } = __nccwpck_require__(6943)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1684,16 +1684,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2296:
+/***/ 1384:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(1544)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8091)
-const timers = __nccwpck_require__(2563)
+const util = __nccwpck_require__(744)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8811)
+const timers = __nccwpck_require__(147)
 
 function noop () {}
 
@@ -1931,7 +1931,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 1303:
+/***/ 3111:
 /***/ ((module) => {
 
 
@@ -2056,7 +2056,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8150:
+/***/ 278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2265,7 +2265,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8091:
+/***/ 8811:
 /***/ ((module) => {
 
 
@@ -2697,7 +2697,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8823:
+/***/ 9767:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2705,7 +2705,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(8811)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -2720,9 +2720,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(1544)
-const { channels } = __nccwpck_require__(8150)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(1303)
+} = __nccwpck_require__(744)
+const { channels } = __nccwpck_require__(278)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(3111)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3186,7 +3186,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 9411:
+/***/ 2323:
 /***/ ((module) => {
 
 module.exports = {
@@ -3260,7 +3260,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3568:
+/***/ 2496:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3268,7 +3268,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(1303)
+} = __nccwpck_require__(3111)
 
 class TstNode {
   /** @type {any} */
@@ -3419,13 +3419,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1544:
+/***/ 744:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(9411)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(2323)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -3433,9 +3433,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(1303)
-const { tree } = __nccwpck_require__(3568)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(3111)
+const { tree } = __nccwpck_require__(2496)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4145,18 +4145,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6261:
+/***/ 3045:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(9411)
-const DispatcherBase = __nccwpck_require__(4745)
-const Pool = __nccwpck_require__(7404)
-const Client = __nccwpck_require__(3069)
-const util = __nccwpck_require__(1544)
-const createRedirectInterceptor = __nccwpck_require__(1676)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(2323)
+const DispatcherBase = __nccwpck_require__(9241)
+const Pool = __nccwpck_require__(5644)
+const Client = __nccwpck_require__(4205)
+const util = __nccwpck_require__(744)
+const createRedirectInterceptor = __nccwpck_require__(76)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4285,7 +4285,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 8973:
+/***/ 7309:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4293,7 +4293,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(8811)
 const {
   PoolBase,
   kClients,
@@ -4301,10 +4301,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(3272)
-const Pool = __nccwpck_require__(7404)
-const { kUrl, kInterceptors } = __nccwpck_require__(9411)
-const { parseOrigin } = __nccwpck_require__(1544)
+} = __nccwpck_require__(824)
+const Pool = __nccwpck_require__(5644)
+const { kUrl, kInterceptors } = __nccwpck_require__(2323)
+const { parseOrigin } = __nccwpck_require__(744)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -4501,7 +4501,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 1557:
+/***/ 7317:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4509,9 +4509,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(1544)
-const { channels } = __nccwpck_require__(8150)
-const timers = __nccwpck_require__(2563)
+const util = __nccwpck_require__(744)
+const { channels } = __nccwpck_require__(278)
+const timers = __nccwpck_require__(147)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4524,7 +4524,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(8811)
 const {
   kUrl,
   kReset,
@@ -4557,9 +4557,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(9411)
+} = __nccwpck_require__(2323)
 
-const constants = __nccwpck_require__(7424)
+const constants = __nccwpck_require__(8592)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4571,11 +4571,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7846) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7590) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(9474))
+    mod = await WebAssembly.compile(__nccwpck_require__(6962))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4583,7 +4583,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7846))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7590))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5498,7 +5498,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(8900).extractBody)
+      extractBody = (__nccwpck_require__(3428).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6021,7 +6021,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 4092:
+/***/ 7580:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6029,13 +6029,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(1544)
+const util = __nccwpck_require__(744)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8091)
+} = __nccwpck_require__(8811)
 const {
   kUrl,
   kReset,
@@ -6054,7 +6054,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(9411)
+} = __nccwpck_require__(2323)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6460,7 +6460,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(8900).extractBody)
+    extractBody ??= (__nccwpck_require__(3428).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -6820,7 +6820,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3069:
+/***/ 4205:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -6830,16 +6830,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(1544)
-const { channels } = __nccwpck_require__(8150)
-const Request = __nccwpck_require__(8823)
-const DispatcherBase = __nccwpck_require__(4745)
+const util = __nccwpck_require__(744)
+const { channels } = __nccwpck_require__(278)
+const Request = __nccwpck_require__(9767)
+const DispatcherBase = __nccwpck_require__(9241)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8091)
-const buildConnector = __nccwpck_require__(2296)
+} = __nccwpck_require__(8811)
+const buildConnector = __nccwpck_require__(1384)
 const {
   kUrl,
   kServerName,
@@ -6881,9 +6881,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(9411)
-const connectH1 = __nccwpck_require__(1557)
-const connectH2 = __nccwpck_require__(4092)
+} = __nccwpck_require__(2323)
+const connectH1 = __nccwpck_require__(7317)
+const connectH2 = __nccwpck_require__(7580)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7191,7 +7191,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(1676)
+const createRedirectInterceptor = __nccwpck_require__(76)
 
 function onError (client, err) {
   if (
@@ -7451,19 +7451,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 4745:
+/***/ 9241:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(2091)
+const Dispatcher = __nccwpck_require__(8459)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8091)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(9411)
+} = __nccwpck_require__(8811)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(2323)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7666,7 +7666,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 2091:
+/***/ 8459:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -7738,15 +7738,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 7897:
+/***/ 9689:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(4745)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(9411)
-const ProxyAgent = __nccwpck_require__(9848)
-const Agent = __nccwpck_require__(6261)
+const DispatcherBase = __nccwpck_require__(9241)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(2323)
+const ProxyAgent = __nccwpck_require__(1256)
+const Agent = __nccwpck_require__(3045)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -7905,7 +7905,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 6524:
+/***/ 9804:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8029,15 +8029,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 3272:
+/***/ 824:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(4745)
-const FixedQueue = __nccwpck_require__(6524)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(9411)
-const PoolStats = __nccwpck_require__(9686)
+const DispatcherBase = __nccwpck_require__(9241)
+const FixedQueue = __nccwpck_require__(9804)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(2323)
+const PoolStats = __nccwpck_require__(9350)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8230,10 +8230,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9686:
+/***/ 9350:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(9411)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(2323)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8271,7 +8271,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 7404:
+/***/ 5644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8282,14 +8282,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(3272)
-const Client = __nccwpck_require__(3069)
+} = __nccwpck_require__(824)
+const Client = __nccwpck_require__(4205)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8091)
-const util = __nccwpck_require__(1544)
-const { kUrl, kInterceptors } = __nccwpck_require__(9411)
-const buildConnector = __nccwpck_require__(2296)
+} = __nccwpck_require__(8811)
+const util = __nccwpck_require__(744)
+const { kUrl, kInterceptors } = __nccwpck_require__(2323)
+const buildConnector = __nccwpck_require__(1384)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8385,19 +8385,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9848:
+/***/ 1256:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(9411)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(2323)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(6261)
-const Pool = __nccwpck_require__(7404)
-const DispatcherBase = __nccwpck_require__(4745)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8091)
-const buildConnector = __nccwpck_require__(2296)
-const Client = __nccwpck_require__(3069)
+const Agent = __nccwpck_require__(3045)
+const Pool = __nccwpck_require__(5644)
+const DispatcherBase = __nccwpck_require__(9241)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8811)
+const buildConnector = __nccwpck_require__(1384)
+const Client = __nccwpck_require__(4205)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8666,13 +8666,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 1882:
+/***/ 5418:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(2091)
-const RetryHandler = __nccwpck_require__(112)
+const Dispatcher = __nccwpck_require__(8459)
+const RetryHandler = __nccwpck_require__(8576)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8708,7 +8708,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 5837:
+/***/ 2349:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8716,8 +8716,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const Agent = __nccwpck_require__(6261)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
+const Agent = __nccwpck_require__(3045)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -8747,7 +8747,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7011:
+/***/ 3827:
 /***/ ((module) => {
 
 
@@ -8798,15 +8798,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 5050:
+/***/ 6506:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(1544)
-const { kBodyUsed } = __nccwpck_require__(9411)
+const util = __nccwpck_require__(744)
+const { kBodyUsed } = __nccwpck_require__(2323)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -9037,20 +9037,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 112:
+/***/ 8576:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(9411)
-const { RequestRetryError } = __nccwpck_require__(8091)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(2323)
+const { RequestRetryError } = __nccwpck_require__(8811)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(1544)
+} = __nccwpck_require__(744)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -9481,14 +9481,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 7251:
+/***/ 2704:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(7011)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8091)
+const DecoratorHandler = __nccwpck_require__(3827)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8811)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -9863,14 +9863,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 2375:
+/***/ 7556:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(1544)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8091)
-const DecoratorHandler = __nccwpck_require__(7011)
+const util = __nccwpck_require__(744)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8811)
+const DecoratorHandler = __nccwpck_require__(3827)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -9993,12 +9993,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 1676:
+/***/ 76:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(5050)
+const RedirectHandler = __nccwpck_require__(6506)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10021,11 +10021,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 3650:
+/***/ 7410:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(5050)
+const RedirectHandler = __nccwpck_require__(6506)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10052,11 +10052,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 3874:
+/***/ 2530:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(112)
+const RetryHandler = __nccwpck_require__(8576)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10078,13 +10078,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 7424:
+/***/ 8592:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(8916);
+const utils_1 = __nccwpck_require__(3652);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10362,7 +10362,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 7846:
+/***/ 7590:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10374,7 +10374,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 9474:
+/***/ 6962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10386,7 +10386,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 8916:
+/***/ 3652:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10407,13 +10407,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 5973:
+/***/ 7621:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(9411)
-const Agent = __nccwpck_require__(6261)
+const { kClients } = __nccwpck_require__(2323)
+const Agent = __nccwpck_require__(3045)
 const {
   kAgent,
   kMockAgentSet,
@@ -10424,14 +10424,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(8149)
-const MockClient = __nccwpck_require__(8957)
-const MockPool = __nccwpck_require__(8780)
-const { matchValue, buildMockOptions } = __nccwpck_require__(1725)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8091)
-const Dispatcher = __nccwpck_require__(2091)
-const Pluralizer = __nccwpck_require__(8353)
-const PendingInterceptorsFormatter = __nccwpck_require__(1030)
+} = __nccwpck_require__(9381)
+const MockClient = __nccwpck_require__(7293)
+const MockPool = __nccwpck_require__(4396)
+const { matchValue, buildMockOptions } = __nccwpck_require__(9645)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8811)
+const Dispatcher = __nccwpck_require__(8459)
+const Pluralizer = __nccwpck_require__(9233)
+const PendingInterceptorsFormatter = __nccwpck_require__(4214)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10574,14 +10574,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 8957:
+/***/ 7293:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3069)
-const { buildMockDispatch } = __nccwpck_require__(1725)
+const Client = __nccwpck_require__(4205)
+const { buildMockDispatch } = __nccwpck_require__(9645)
 const {
   kDispatches,
   kMockAgent,
@@ -10590,10 +10590,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(8149)
-const { MockInterceptor } = __nccwpck_require__(1599)
-const Symbols = __nccwpck_require__(9411)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
+} = __nccwpck_require__(9381)
+const { MockInterceptor } = __nccwpck_require__(7679)
+const Symbols = __nccwpck_require__(2323)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10640,12 +10640,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 5445:
+/***/ 7029:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8091)
+const { UndiciError } = __nccwpck_require__(8811)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10675,12 +10675,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1599:
+/***/ 7679:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(1725)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(9645)
 const {
   kDispatches,
   kDispatchKey,
@@ -10688,9 +10688,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(8149)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
-const { buildURL } = __nccwpck_require__(1544)
+} = __nccwpck_require__(9381)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
+const { buildURL } = __nccwpck_require__(744)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -10889,14 +10889,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 8780:
+/***/ 4396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(7404)
-const { buildMockDispatch } = __nccwpck_require__(1725)
+const Pool = __nccwpck_require__(5644)
+const { buildMockDispatch } = __nccwpck_require__(9645)
 const {
   kDispatches,
   kMockAgent,
@@ -10905,10 +10905,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(8149)
-const { MockInterceptor } = __nccwpck_require__(1599)
-const Symbols = __nccwpck_require__(9411)
-const { InvalidArgumentError } = __nccwpck_require__(8091)
+} = __nccwpck_require__(9381)
+const { MockInterceptor } = __nccwpck_require__(7679)
+const Symbols = __nccwpck_require__(2323)
+const { InvalidArgumentError } = __nccwpck_require__(8811)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -10955,7 +10955,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 8149:
+/***/ 9381:
 /***/ ((module) => {
 
 
@@ -10985,20 +10985,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1725:
+/***/ 9645:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(5445)
+const { MockNotMatchedError } = __nccwpck_require__(7029)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(8149)
-const { buildURL } = __nccwpck_require__(1544)
+} = __nccwpck_require__(9381)
+const { buildURL } = __nccwpck_require__(744)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -11359,7 +11359,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1030:
+/***/ 4214:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11409,7 +11409,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 8353:
+/***/ 9233:
 /***/ ((module) => {
 
 
@@ -11445,7 +11445,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 2563:
+/***/ 147:
 /***/ ((module) => {
 
 
@@ -11875,20 +11875,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4330:
+/***/ 1722:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(7589)
-const { urlEquals, getFieldValues } = __nccwpck_require__(102)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(1544)
-const { webidl } = __nccwpck_require__(253)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9107)
-const { Request, fromInnerRequest } = __nccwpck_require__(6055)
-const { kState } = __nccwpck_require__(4883)
-const { fetching } = __nccwpck_require__(7302)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(4296)
+const { kConstruct } = __nccwpck_require__(7477)
+const { urlEquals, getFieldValues } = __nccwpck_require__(4870)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(744)
+const { webidl } = __nccwpck_require__(3997)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(2371)
+const { Request, fromInnerRequest } = __nccwpck_require__(6855)
+const { kState } = __nccwpck_require__(323)
+const { fetching } = __nccwpck_require__(742)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(8360)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -12741,15 +12741,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6949:
+/***/ 1221:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(7589)
-const { Cache } = __nccwpck_require__(4330)
-const { webidl } = __nccwpck_require__(253)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
+const { kConstruct } = __nccwpck_require__(7477)
+const { Cache } = __nccwpck_require__(1722)
+const { webidl } = __nccwpck_require__(3997)
+const { kEnumerableProperty } = __nccwpck_require__(744)
 
 class CacheStorage {
   /**
@@ -12900,26 +12900,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7589:
+/***/ 7477:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(9411).kConstruct)
+  kConstruct: (__nccwpck_require__(2323).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 102:
+/***/ 4870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(980)
-const { isValidHeaderName } = __nccwpck_require__(4296)
+const { URLSerializer } = __nccwpck_require__(7044)
+const { isValidHeaderName } = __nccwpck_require__(8360)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -12964,7 +12964,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6820:
+/***/ 6612:
 /***/ ((module) => {
 
 
@@ -12983,15 +12983,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5437:
+/***/ 285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(2802)
-const { stringify } = __nccwpck_require__(5613)
-const { webidl } = __nccwpck_require__(253)
-const { Headers } = __nccwpck_require__(3676)
+const { parseSetCookie } = __nccwpck_require__(130)
+const { stringify } = __nccwpck_require__(141)
+const { webidl } = __nccwpck_require__(3997)
+const { Headers } = __nccwpck_require__(2812)
 
 /**
  * @typedef {Object} Cookie
@@ -13174,14 +13174,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2802:
+/***/ 130:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(6820)
-const { isCTLExcludingHtab } = __nccwpck_require__(5613)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(980)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(6612)
+const { isCTLExcludingHtab } = __nccwpck_require__(141)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(7044)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13491,7 +13491,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5613:
+/***/ 141:
 /***/ ((module) => {
 
 
@@ -13850,13 +13850,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2455:
+/***/ 1895:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(6627)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(6995)
 
 /**
  * @type {number[]} BOM
@@ -14431,23 +14431,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6942:
+/***/ 7694:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(7302)
-const { makeRequest } = __nccwpck_require__(6055)
-const { webidl } = __nccwpck_require__(253)
-const { EventSourceStream } = __nccwpck_require__(2455)
-const { parseMIMEType } = __nccwpck_require__(980)
-const { createFastMessageEvent } = __nccwpck_require__(44)
-const { isNetworkError } = __nccwpck_require__(9107)
-const { delay } = __nccwpck_require__(6627)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
-const { environmentSettingsObject } = __nccwpck_require__(4296)
-const { getGlobalDispatcher } = __nccwpck_require__(5837)
+const { fetching } = __nccwpck_require__(742)
+const { makeRequest } = __nccwpck_require__(6855)
+const { webidl } = __nccwpck_require__(3997)
+const { EventSourceStream } = __nccwpck_require__(1895)
+const { parseMIMEType } = __nccwpck_require__(7044)
+const { createFastMessageEvent } = __nccwpck_require__(6972)
+const { isNetworkError } = __nccwpck_require__(2371)
+const { delay } = __nccwpck_require__(6995)
+const { kEnumerableProperty } = __nccwpck_require__(744)
+const { environmentSettingsObject } = __nccwpck_require__(8360)
+const { getGlobalDispatcher } = __nccwpck_require__(2349)
 
 let experimentalWarned = false
 
@@ -14921,7 +14921,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6627:
+/***/ 6995:
 /***/ ((module) => {
 
 
@@ -14965,12 +14965,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8900:
+/***/ 3428:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(1544)
+const util = __nccwpck_require__(744)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -14980,16 +14980,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(4296)
-const { FormData } = __nccwpck_require__(9662)
-const { kState } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
+} = __nccwpck_require__(8360)
+const { FormData } = __nccwpck_require__(4990)
+const { kState } = __nccwpck_require__(323)
+const { webidl } = __nccwpck_require__(3997)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(980)
-const { multipartFormDataParser } = __nccwpck_require__(3100)
+const { serializeAMimeType } = __nccwpck_require__(7044)
+const { multipartFormDataParser } = __nccwpck_require__(9660)
 let random
 
 try {
@@ -15501,7 +15501,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1207:
+/***/ 1415:
 /***/ ((module) => {
 
 
@@ -15632,7 +15632,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 980:
+/***/ 7044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16383,12 +16383,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 933:
+/***/ 4645:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(9411)
+const { kConnected, kSize } = __nccwpck_require__(2323)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16436,14 +16436,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 1506:
+/***/ 8818:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
+const { kState } = __nccwpck_require__(323)
+const { webidl } = __nccwpck_require__(3997)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16569,16 +16569,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 3100:
+/***/ 9660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(1544)
-const { utf8DecodeBytes } = __nccwpck_require__(4296)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(980)
-const { isFileLike } = __nccwpck_require__(1506)
-const { makeEntry } = __nccwpck_require__(9662)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(744)
+const { utf8DecodeBytes } = __nccwpck_require__(8360)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(7044)
+const { isFileLike } = __nccwpck_require__(8818)
+const { makeEntry } = __nccwpck_require__(4990)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -17050,16 +17050,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9662:
+/***/ 4990:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(4296)
-const { kState } = __nccwpck_require__(4883)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
-const { FileLike, isFileLike } = __nccwpck_require__(1506)
-const { webidl } = __nccwpck_require__(253)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(8360)
+const { kState } = __nccwpck_require__(323)
+const { kEnumerableProperty } = __nccwpck_require__(744)
+const { FileLike, isFileLike } = __nccwpck_require__(8818)
+const { webidl } = __nccwpck_require__(3997)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -17309,7 +17309,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 2443:
+/***/ 1307:
 /***/ ((module) => {
 
 
@@ -17356,21 +17356,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3676:
+/***/ 2812:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(9411)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
+const { kConstruct } = __nccwpck_require__(2323)
+const { kEnumerableProperty } = __nccwpck_require__(744)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(4296)
-const { webidl } = __nccwpck_require__(253)
+} = __nccwpck_require__(8360)
+const { webidl } = __nccwpck_require__(3997)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -18050,7 +18050,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7302:
+/***/ 742:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18063,9 +18063,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9107)
-const { HeadersList } = __nccwpck_require__(3676)
-const { Request, cloneRequest } = __nccwpck_require__(6055)
+} = __nccwpck_require__(2371)
+const { HeadersList } = __nccwpck_require__(2812)
+const { Request, cloneRequest } = __nccwpck_require__(6855)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -18101,23 +18101,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(4296)
-const { kState, kDispatcher } = __nccwpck_require__(4883)
+} = __nccwpck_require__(8360)
+const { kState, kDispatcher } = __nccwpck_require__(323)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(8900)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(3428)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(1207)
+} = __nccwpck_require__(1415)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(1544)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(980)
-const { getGlobalDispatcher } = __nccwpck_require__(5837)
-const { webidl } = __nccwpck_require__(253)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(744)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7044)
+const { getGlobalDispatcher } = __nccwpck_require__(2349)
+const { webidl } = __nccwpck_require__(3997)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -20327,23 +20327,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6055:
+/***/ 6855:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(8900)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(3676)
-const { FinalizationRegistry } = __nccwpck_require__(933)()
-const util = __nccwpck_require__(1544)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(3428)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(2812)
+const { FinalizationRegistry } = __nccwpck_require__(4645)()
+const util = __nccwpck_require__(744)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(4296)
+} = __nccwpck_require__(8360)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20353,12 +20353,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(1207)
+} = __nccwpck_require__(1415)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
-const { URLSerializer } = __nccwpck_require__(980)
-const { kConstruct } = __nccwpck_require__(9411)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(323)
+const { webidl } = __nccwpck_require__(3997)
+const { URLSerializer } = __nccwpck_require__(7044)
+const { kConstruct } = __nccwpck_require__(2323)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -21371,14 +21371,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9107:
+/***/ 2371:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(3676)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(8900)
-const util = __nccwpck_require__(1544)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(2812)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(3428)
+const util = __nccwpck_require__(744)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -21390,16 +21390,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(4296)
+} = __nccwpck_require__(8360)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(1207)
-const { kState, kHeaders } = __nccwpck_require__(4883)
-const { webidl } = __nccwpck_require__(253)
-const { FormData } = __nccwpck_require__(9662)
-const { URLSerializer } = __nccwpck_require__(980)
-const { kConstruct } = __nccwpck_require__(9411)
+} = __nccwpck_require__(1415)
+const { kState, kHeaders } = __nccwpck_require__(323)
+const { webidl } = __nccwpck_require__(3997)
+const { FormData } = __nccwpck_require__(4990)
+const { URLSerializer } = __nccwpck_require__(7044)
+const { kConstruct } = __nccwpck_require__(2323)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -21988,7 +21988,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4883:
+/***/ 323:
 /***/ ((module) => {
 
 
@@ -22004,21 +22004,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4296:
+/***/ 8360:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(1207)
-const { getGlobalOrigin } = __nccwpck_require__(2443)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(980)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(1415)
+const { getGlobalOrigin } = __nccwpck_require__(1307)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(7044)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(1544)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(744)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(253)
+const { webidl } = __nccwpck_require__(3997)
 
 let supportedHashes = []
 
@@ -23643,14 +23643,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 253:
+/***/ 3997:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(1544)
+const { toUSVString } = __nccwpck_require__(744)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -24345,7 +24345,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5207:
+/***/ 4359:
 /***/ ((module) => {
 
 
@@ -24642,7 +24642,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6299:
+/***/ 2027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24651,16 +24651,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(7522)
+} = __nccwpck_require__(3986)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(9657)
-const { webidl } = __nccwpck_require__(253)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
+} = __nccwpck_require__(4025)
+const { webidl } = __nccwpck_require__(3997)
+const { kEnumerableProperty } = __nccwpck_require__(744)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -24993,12 +24993,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2981:
+/***/ 7026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(253)
+const { webidl } = __nccwpck_require__(3997)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25078,7 +25078,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9657:
+/***/ 4025:
 /***/ ((module) => {
 
 
@@ -25095,7 +25095,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 3986:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25106,10 +25106,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(9657)
-const { ProgressEvent } = __nccwpck_require__(2981)
-const { getEncoding } = __nccwpck_require__(5207)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(980)
+} = __nccwpck_require__(4025)
+const { ProgressEvent } = __nccwpck_require__(7026)
+const { getEncoding } = __nccwpck_require__(4359)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(7044)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -25493,27 +25493,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2569:
+/***/ 5641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(1816)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(600)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(2456)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(5673)
-const { channels } = __nccwpck_require__(8150)
-const { CloseEvent } = __nccwpck_require__(44)
-const { makeRequest } = __nccwpck_require__(6055)
-const { fetching } = __nccwpck_require__(7302)
-const { Headers, getHeadersList } = __nccwpck_require__(3676)
-const { getDecodeSplit } = __nccwpck_require__(4296)
-const { WebsocketFrameSend } = __nccwpck_require__(9272)
+} = __nccwpck_require__(3448)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(5657)
+const { channels } = __nccwpck_require__(278)
+const { CloseEvent } = __nccwpck_require__(6972)
+const { makeRequest } = __nccwpck_require__(6855)
+const { fetching } = __nccwpck_require__(742)
+const { Headers, getHeadersList } = __nccwpck_require__(2812)
+const { getDecodeSplit } = __nccwpck_require__(8360)
+const { WebsocketFrameSend } = __nccwpck_require__(1976)
 
 /** @type {import('crypto')} */
 let crypto
@@ -25871,7 +25871,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1816:
+/***/ 600:
 /***/ ((module) => {
 
 
@@ -25944,14 +25944,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 44:
+/***/ 6972:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(253)
-const { kEnumerableProperty } = __nccwpck_require__(1544)
-const { kConstruct } = __nccwpck_require__(9411)
+const { webidl } = __nccwpck_require__(3997)
+const { kEnumerableProperty } = __nccwpck_require__(744)
+const { kConstruct } = __nccwpck_require__(2323)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -26280,12 +26280,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9272:
+/***/ 1976:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(1816)
+const { maxUnsigned16Bit } = __nccwpck_require__(600)
 
 const BUFFER_SIZE = 16386
 
@@ -26383,14 +26383,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2869:
+/***/ 9733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(5673)
-const { MessageSizeExceededError } = __nccwpck_require__(8091)
+const { isValidClientWindowBits } = __nccwpck_require__(5657)
+const { MessageSizeExceededError } = __nccwpck_require__(8811)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26495,16 +26495,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 4588:
+/***/ 9116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(1816)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(2456)
-const { channels } = __nccwpck_require__(8150)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(600)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(3448)
+const { channels } = __nccwpck_require__(278)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26514,11 +26514,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(5673)
-const { WebsocketFrameSend } = __nccwpck_require__(9272)
-const { closeWebSocketConnection } = __nccwpck_require__(2569)
-const { PerMessageDeflate } = __nccwpck_require__(2869)
-const { MessageSizeExceededError } = __nccwpck_require__(8091)
+} = __nccwpck_require__(5657)
+const { WebsocketFrameSend } = __nccwpck_require__(1976)
+const { closeWebSocketConnection } = __nccwpck_require__(5641)
+const { PerMessageDeflate } = __nccwpck_require__(9733)
+const { MessageSizeExceededError } = __nccwpck_require__(8811)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27029,14 +27029,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 228:
+/***/ 4260:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(9272)
-const { opcodes, sendHints } = __nccwpck_require__(1816)
-const FixedQueue = __nccwpck_require__(6524)
+const { WebsocketFrameSend } = __nccwpck_require__(1976)
+const { opcodes, sendHints } = __nccwpck_require__(600)
+const FixedQueue = __nccwpck_require__(9804)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27140,7 +27140,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 2456:
+/***/ 3448:
 /***/ ((module) => {
 
 
@@ -27159,16 +27159,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5673:
+/***/ 5657:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(2456)
-const { states, opcodes } = __nccwpck_require__(1816)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(44)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(3448)
+const { states, opcodes } = __nccwpck_require__(600)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(6972)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(980)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7044)
 
 /* globals Blob */
 
@@ -27488,15 +27488,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5366:
+/***/ 310:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(253)
-const { URLSerializer } = __nccwpck_require__(980)
-const { environmentSettingsObject } = __nccwpck_require__(4296)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(1816)
+const { webidl } = __nccwpck_require__(3997)
+const { URLSerializer } = __nccwpck_require__(7044)
+const { environmentSettingsObject } = __nccwpck_require__(8360)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(600)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27505,21 +27505,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(2456)
+} = __nccwpck_require__(3448)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(5673)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(2569)
-const { ByteParser } = __nccwpck_require__(4588)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(1544)
-const { getGlobalDispatcher } = __nccwpck_require__(5837)
+} = __nccwpck_require__(5657)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(5641)
+const { ByteParser } = __nccwpck_require__(9116)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(744)
+const { getGlobalDispatcher } = __nccwpck_require__(2349)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(44)
-const { SendQueue } = __nccwpck_require__(228)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(6972)
+const { SendQueue } = __nccwpck_require__(4260)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28090,7 +28090,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6656:
+/***/ 6400:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -28110,16 +28110,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7703:
+/***/ 8951:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
-var errors = __nccwpck_require__(6656);
-var types = __nccwpck_require__(254);
+var errors = __nccwpck_require__(6400);
+var types = __nccwpck_require__(590);
 
-var Reader = __nccwpck_require__(1996);
-var Writer = __nccwpck_require__(9816);
+var Reader = __nccwpck_require__(924);
+var Writer = __nccwpck_require__(7544);
 
 
 // --- Exports
@@ -28144,16 +28144,16 @@ for (var e in errors) {
 
 /***/ }),
 
-/***/ 1996:
+/***/ 924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
+var Buffer = (__nccwpck_require__(9027).Buffer);
 
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -28413,7 +28413,7 @@ module.exports = Reader;
 
 /***/ }),
 
-/***/ 254:
+/***/ 590:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -28456,15 +28456,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9816:
+/***/ 7544:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var Buffer = (__nccwpck_require__(9027).Buffer);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -28780,7 +28780,7 @@ module.exports = Writer;
 
 /***/ }),
 
-/***/ 9837:
+/***/ 2733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -28788,7 +28788,7 @@ module.exports = Writer;
 // If you have no idea what ASN.1 or BER is, see this:
 // ftp://ftp.rsa.com/pub/pkcs/ascii/layman.asc
 
-var Ber = __nccwpck_require__(7703);
+var Ber = __nccwpck_require__(8951);
 
 
 
@@ -28807,12 +28807,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 686:
+/***/ 6046:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var crypto_hash_sha512 = (__nccwpck_require__(668).lowlevel).crypto_hash;
+var crypto_hash_sha512 = (__nccwpck_require__(8156).lowlevel).crypto_hash;
 
 /*
  * This file is a 1:1 port from the OpenBSD blowfish.c and bcrypt_pbkdf.c. As a
@@ -29370,19 +29370,19 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4982:
+/***/ 8198:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const binding = __nccwpck_require__(7318);
+const binding = __nccwpck_require__(1284);
 
 module.exports = binding.getCPUInfo;
 
 
 /***/ }),
 
-/***/ 6543:
+/***/ 1327:
 /***/ ((module) => {
 
 
@@ -29417,14 +29417,14 @@ module.exports = isStream;
 
 /***/ }),
 
-/***/ 8271:
+/***/ 5951:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const fs = __nccwpck_require__(9896);
 const path = __nccwpck_require__(6928);
 const {promisify} = __nccwpck_require__(9023);
-const semver = __nccwpck_require__(6937);
+const semver = __nccwpck_require__(4390);
 
 const useNativeRecursiveOption = semver.satisfies(process.version, '>=10.12.0');
 
@@ -29580,7 +29580,7 @@ module.exports.sync = (input, options) => {
 
 /***/ }),
 
-/***/ 2803:
+/***/ 9027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable node/no-deprecated-api */
@@ -29664,7 +29664,7 @@ module.exports = safer
 
 /***/ }),
 
-/***/ 6937:
+/***/ 4390:
 /***/ ((module, exports) => {
 
 exports = module.exports = SemVer
@@ -31519,7 +31519,7 @@ function coerce (version, options) {
 
 /***/ }),
 
-/***/ 4646:
+/***/ 9830:
 /***/ ((module) => {
 
 module.exports = shellescape;
@@ -31543,7 +31543,7 @@ function shellescape(a) {
 
 /***/ }),
 
-/***/ 5683:
+/***/ 9379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31556,8 +31556,8 @@ const {
 
 const {
   CHANNEL_EXTENDED_DATATYPE: { STDERR },
-} = __nccwpck_require__(4020);
-const { bufferSlice } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { bufferSlice } = __nccwpck_require__(4408);
 
 const PACKET_SIZE = 32 * 1024;
 const MAX_WINDOW = 2 * 1024 * 1024;
@@ -31845,7 +31845,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3849:
+/***/ 4969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31856,14 +31856,14 @@ const { resolve } = __nccwpck_require__(6928);
 const { readFile } = __nccwpck_require__(9896);
 const { execFile, spawn } = __nccwpck_require__(5317);
 
-const { isParsedKey, parseKey } = __nccwpck_require__(1789);
+const { isParsedKey, parseKey } = __nccwpck_require__(7517);
 
 const {
   makeBufferParser,
   readUInt32BE,
   writeUInt32BE,
   writeUInt32LE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 function once(cb) {
   let called = false;
@@ -32975,7 +32975,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6297:
+/***/ 9353:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // TODO:
@@ -33010,11 +33010,11 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const Protocol = __nccwpck_require__(7841);
-const { parseKey } = __nccwpck_require__(1789);
-const { SFTP } = __nccwpck_require__(4996);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const Protocol = __nccwpck_require__(3393);
+const { parseKey } = __nccwpck_require__(7517);
+const { SFTP } = __nccwpck_require__(7396);
 const {
   bufferCopy,
   makeBufferParser,
@@ -33022,23 +33022,23 @@ const {
   readUInt32BE,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
-const { AgentContext, createAgent, isAgent } = __nccwpck_require__(3849);
+const { AgentContext, createAgent, isAgent } = __nccwpck_require__(4969);
 const {
   Channel,
   MAX_WINDOW,
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 const {
   ChannelManager,
   generateAlgorithmList,
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const bufferParser = makeBufferParser();
 const sigParser = makeBufferParser();
@@ -35158,7 +35158,7 @@ module.exports = Client;
 
 /***/ }),
 
-/***/ 137:
+/***/ 2729:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -35185,7 +35185,7 @@ for (const ctor of [HttpAgent, HttpsAgent]) {
       const dstPort = options.port;
 
       if (Client === undefined)
-        Client = __nccwpck_require__(6297);
+        Client = __nccwpck_require__(9353);
 
       const client = new Client();
       let triedForward = false;
@@ -35249,7 +35249,7 @@ function decorateStream(stream, ctor, options) {
 
 /***/ }),
 
-/***/ 5472:
+/***/ 3328:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35261,33 +35261,33 @@ const {
   CygwinAgent,
   OpenSSHAgent,
   PageantAgent,
-} = __nccwpck_require__(3849);
+} = __nccwpck_require__(4969);
 const {
   SSHTTPAgent: HTTPAgent,
   SSHTTPSAgent: HTTPSAgent,
-} = __nccwpck_require__(137);
-const { parseKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(2729);
+const { parseKey } = __nccwpck_require__(7517);
 const {
   flagsToString,
   OPEN_MODE,
   STATUS_CODE,
   stringToFlags,
-} = __nccwpck_require__(4996);
+} = __nccwpck_require__(7396);
 
 module.exports = {
   AgentProtocol,
   BaseAgent,
   createAgent,
-  Client: __nccwpck_require__(6297),
+  Client: __nccwpck_require__(9353),
   CygwinAgent,
   HTTPAgent,
   HTTPSAgent,
   OpenSSHAgent,
   PageantAgent,
-  Server: __nccwpck_require__(2605),
+  Server: __nccwpck_require__(3389),
   utils: {
     parseKey,
-    ...__nccwpck_require__(3489),
+    ...__nccwpck_require__(2113),
     sftp: {
       flagsToString,
       OPEN_MODE,
@@ -35300,7 +35300,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3489:
+/***/ 2113:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35313,10 +35313,10 @@ const {
   randomBytes,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
+const { CIPHER_INFO } = __nccwpck_require__(408);
 
 const SALT_LEN = 16;
 const DEFAULT_ROUNDS = 16;
@@ -35889,7 +35889,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7841:
+/***/ 3393:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -35934,7 +35934,7 @@ module.exports = {
 
 const { inspect } = __nccwpck_require__(9023);
 
-const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(2888);
+const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(408);
 const {
   COMPAT_CHECKS,
   DISCONNECT_REASON,
@@ -35942,18 +35942,18 @@ const {
   MESSAGE,
   SIGNALS,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   DEFAULT_KEXINIT_CLIENT,
   DEFAULT_KEXINIT_SERVER,
   KexInit,
   kexinit,
   onKEXPayload,
-} = __nccwpck_require__(4637);
+} = __nccwpck_require__(797);
 const {
   parseKey,
-} = __nccwpck_require__(1789);
-const MESSAGE_HANDLERS = __nccwpck_require__(9244);
+} = __nccwpck_require__(7517);
+const MESSAGE_HANDLERS = __nccwpck_require__(6316);
 const {
   bufferCopy,
   bufferFill,
@@ -35961,15 +35961,15 @@ const {
   convertSignature,
   sendPacket,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
-const MODULE_VER = (__nccwpck_require__(8342)/* .version */ .rE);
+const MODULE_VER = (__nccwpck_require__(5856)/* .version */ .rE);
 
 const VALID_DISCONNECT_REASONS = new Map(
   Object.values(DISCONNECT_REASON).map((n) => [n, 1])
@@ -38032,7 +38032,7 @@ module.exports = Protocol;
 
 /***/ }),
 
-/***/ 4996:
+/***/ 7396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -38053,7 +38053,7 @@ const {
   bufferSlice,
   makeBufferParser,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const ATTR = {
   SIZE: 0x00000001,
@@ -41633,7 +41633,7 @@ const {
   ERR_INVALID_ARG_TYPE,
   ERR_OUT_OF_RANGE,
   validateNumber
-} = __nccwpck_require__(3208);
+} = __nccwpck_require__(6200);
 
 const kMinPoolSpace = 128;
 
@@ -42091,7 +42091,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4020:
+/***/ 9044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -42100,10 +42100,10 @@ const crypto = __nccwpck_require__(6982);
 
 let cpuInfo;
 try {
-  cpuInfo = __nccwpck_require__(4982)();
+  cpuInfo = __nccwpck_require__(8198)();
 } catch {}
 
-const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(2888);
+const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(408);
 
 const eddsaSupported = (() => {
   if (typeof crypto.sign === 'function'
@@ -42454,7 +42454,7 @@ module.exports.DISCONNECT_REASON_BY_VALUE =
 
 /***/ }),
 
-/***/ 2888:
+/***/ 408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // TODO:
@@ -42469,7 +42469,7 @@ const {
   createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual
 } = __nccwpck_require__(6982);
 
-const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(2184);
+const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(4408);
 
 const FastBuffer = Buffer[Symbol.species];
 const MAX_SEQNO = 2 ** 32 - 1;
@@ -42486,7 +42486,7 @@ let AESGCMDecipher;
 let ChaChaPolyDecipher;
 let GenericDecipher;
 try {
-  binding = __nccwpck_require__(490);
+  binding = __nccwpck_require__(7168);
   ({ AESGCMCipher, ChaChaPolyCipher, GenericCipher,
      AESGCMDecipher, ChaChaPolyDecipher, GenericDecipher } = binding);
 } catch {}
@@ -44040,7 +44040,7 @@ module.exports = {
     // eslint-disable-next-line no-async-promise-executor
     return new Promise(async (resolve, reject) => {
       try {
-        POLY1305_WASM_MODULE = await __nccwpck_require__(7830)();
+        POLY1305_WASM_MODULE = await __nccwpck_require__(1878)();
         POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
         poly1305_auth = POLY1305_WASM_MODULE.cwrap(
           'poly1305_auth',
@@ -44063,7 +44063,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7830:
+/***/ 1878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -44110,15 +44110,15 @@ else {}
 
 /***/ }),
 
-/***/ 9244:
+/***/ 6316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const MESSAGE_HANDLERS = new Array(256);
 [
-  (__nccwpck_require__(4637).HANDLERS),
-  __nccwpck_require__(9964),
+  (__nccwpck_require__(797).HANDLERS),
+  __nccwpck_require__(8268),
 ].forEach((handlers) => {
   // eslint-disable-next-line prefer-const
   for (let [type, handler] of Object.entries(handlers)) {
@@ -44133,7 +44133,7 @@ module.exports = MESSAGE_HANDLERS;
 
 /***/ }),
 
-/***/ 9964:
+/***/ 8268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -44144,18 +44144,18 @@ const {
   doFatalError,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const {
   CHANNEL_OPEN_FAILURE,
   COMPAT,
   MESSAGE,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 
 const {
   parseKey,
-} = __nccwpck_require__(1789);
+} = __nccwpck_require__(7517);
 
 const TERMINAL_MODE_BY_VALUE =
   Array.from(Object.entries(TERMINAL_MODE))
@@ -45425,7 +45425,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4637:
+/***/ 797:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -45441,7 +45441,7 @@ const {
   randomFillSync,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
+const { Ber } = __nccwpck_require__(2733);
 
 const {
   COMPAT,
@@ -45453,14 +45453,14 @@ const {
   DEFAULT_COMPRESSION,
   DISCONNECT_REASON,
   MESSAGE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   CIPHER_INFO,
   createCipher,
   createDecipher,
   MAC_INFO,
-} = __nccwpck_require__(2888);
-const { parseDERKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(408);
+const { parseDERKey } = __nccwpck_require__(7517);
 const {
   bufferFill,
   bufferParser,
@@ -45469,13 +45469,13 @@ const {
   FastBuffer,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
 let MESSAGE_HANDLERS;
 
@@ -47219,7 +47219,7 @@ function onKEXPayload(state, payload) {
       case MESSAGE.UNIMPLEMENTED:
       case MESSAGE.DEBUG:
         if (!MESSAGE_HANDLERS)
-          MESSAGE_HANDLERS = __nccwpck_require__(9244);
+          MESSAGE_HANDLERS = __nccwpck_require__(6316);
         return MESSAGE_HANDLERS[type](this, payload);
     }
   }
@@ -47227,7 +47227,7 @@ function onKEXPayload(state, payload) {
   switch (type) {
     case MESSAGE.DISCONNECT:
       if (!MESSAGE_HANDLERS)
-        MESSAGE_HANDLERS = __nccwpck_require__(9244);
+        MESSAGE_HANDLERS = __nccwpck_require__(6316);
       return MESSAGE_HANDLERS[type](this, payload);
     case MESSAGE.KEXINIT:
       if (!state.firstPacket) {
@@ -47340,7 +47340,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1789:
+/***/ 7517:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // TODO:
@@ -47362,18 +47362,18 @@ const {
 } = __nccwpck_require__(6982);
 const supportedOpenSSLCiphers = getCiphers();
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
-const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(4020);
+const { CIPHER_INFO } = __nccwpck_require__(408);
+const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(9044);
 const {
   bufferSlice,
   makeBufferParser,
   readString,
   readUInt32BE,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const SYM_HASH_ALGO = Symbol('Hash Algorithm');
 const SYM_PRIV_PEM = Symbol('Private key PEM');
@@ -48831,7 +48831,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3208:
+/***/ 6200:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -48953,12 +48953,12 @@ exports.validateNumber = function validateNumber(value, name) {
 
 /***/ }),
 
-/***/ 2184:
+/***/ 4408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Ber = (__nccwpck_require__(9837).Ber);
+const Ber = (__nccwpck_require__(2733).Ber);
 
 let DISCONNECT_REASON;
 
@@ -49129,7 +49129,7 @@ module.exports = {
   doFatalError: (protocol, msg, level, reason) => {
     let err;
     if (DISCONNECT_REASON === undefined)
-      ({ DISCONNECT_REASON } = __nccwpck_require__(4020));
+      ({ DISCONNECT_REASON } = __nccwpck_require__(9044));
     if (msg instanceof Error) {
       // doFatalError(protocol, err[, reason])
       err = msg;
@@ -49316,7 +49316,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4592:
+/***/ 2752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -49578,7 +49578,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2605:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // TODO:
@@ -49606,13 +49606,13 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const { KexInit } = __nccwpck_require__(4637);
-const { parseKey } = __nccwpck_require__(1789);
-const Protocol = __nccwpck_require__(7841);
-const { SFTP } = __nccwpck_require__(4996);
-const { writeUInt32BE } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const { KexInit } = __nccwpck_require__(797);
+const { parseKey } = __nccwpck_require__(7517);
+const Protocol = __nccwpck_require__(3393);
+const { SFTP } = __nccwpck_require__(7396);
+const { writeUInt32BE } = __nccwpck_require__(4408);
 
 const {
   Channel,
@@ -49620,7 +49620,7 @@ const {
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 
 const {
   ChannelManager,
@@ -49628,7 +49628,7 @@ const {
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const MAX_PENDING_AUTHS = 10;
 
@@ -50965,12 +50965,12 @@ module.exports.IncomingClient = Client;
 
 /***/ }),
 
-/***/ 2137:
+/***/ 1289:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { SFTP } = __nccwpck_require__(4996);
+const { SFTP } = __nccwpck_require__(7396);
 
 const MAX_CHANNEL = 2 ** 32 - 1;
 
@@ -51308,15 +51308,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 770:
+/***/ 8482:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+/* unused reexport */ __nccwpck_require__(9290);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 9290:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -51588,7 +51588,7 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 668:
+/***/ 8156:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 (function(nacl) {
@@ -53983,38 +53983,38 @@ nacl.setPRNG = function(fn) {
 
 /***/ }),
 
-/***/ 6752:
+/***/ 2480:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const RoundRobinPool = __nccwpck_require__(5520)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const Socks5ProxyAgent = __nccwpck_require__(7223)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const H2CClient = __nccwpck_require__(6815)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(1285)
+const Dispatcher = __nccwpck_require__(7939)
+const Pool = __nccwpck_require__(2244)
+const BalancedPool = __nccwpck_require__(2549)
+const RoundRobinPool = __nccwpck_require__(8512)
+const Agent = __nccwpck_require__(8285)
+const ProxyAgent = __nccwpck_require__(9920)
+const Socks5ProxyAgent = __nccwpck_require__(8151)
+const EnvHttpProxyAgent = __nccwpck_require__(929)
+const RetryAgent = __nccwpck_require__(1346)
+const H2CClient = __nccwpck_require__(6591)
+const errors = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const { MockCallHistory, MockCallHistoryLog } = __nccwpck_require__(431)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const SnapshotAgent = __nccwpck_require__(5095)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
+const api = __nccwpck_require__(8567)
+const buildConnector = __nccwpck_require__(2784)
+const MockClient = __nccwpck_require__(9493)
+const { MockCallHistory, MockCallHistoryLog } = __nccwpck_require__(5663)
+const MockAgent = __nccwpck_require__(1437)
+const MockPool = __nccwpck_require__(5220)
+const SnapshotAgent = __nccwpck_require__(9447)
+const mockErrors = __nccwpck_require__(9917)
+const RetryHandler = __nccwpck_require__(5640)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8421)
+const DecoratorHandler = __nccwpck_require__(91)
+const RedirectHandler = __nccwpck_require__(7970)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -54034,21 +54034,21 @@ __webpack_unused_export__ = RetryHandler
 __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  responseError: __nccwpck_require__(8918),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379),
-  cache: __nccwpck_require__(5542),
-  decompress: __nccwpck_require__(557),
-  deduplicate: __nccwpck_require__(7240)
+  redirect: __nccwpck_require__(730),
+  responseError: __nccwpck_require__(6790),
+  retry: __nccwpck_require__(4346),
+  dump: __nccwpck_require__(8412),
+  dns: __nccwpck_require__(8731),
+  cache: __nccwpck_require__(7382),
+  decompress: __nccwpck_require__(2397),
+  deduplicate: __nccwpck_require__(9464)
 }
 
 __webpack_unused_export__ = {
-  MemoryCacheStore: __nccwpck_require__(4889)
+  MemoryCacheStore: __nccwpck_require__(2009)
 }
 
-const SqliteCacheStore = __nccwpck_require__(1522)
+const SqliteCacheStore = __nccwpck_require__(274)
 __webpack_unused_export__ = SqliteCacheStore
 
 __webpack_unused_export__ = buildConnector
@@ -54110,7 +54110,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(8702).fetch)
 
 // Capture __filename at module load time for stack trace augmentation.
 // This may be undefined when bundled in environments like Node.js internals.
@@ -54150,22 +54150,22 @@ module.exports.hd = function fetch (init, options = undefined) {
     throw err
   })
 }
-module.exports.Headers = __nccwpck_require__(660).Headers
-module.exports.Response = __nccwpck_require__(9051).Response
-module.exports.Request = __nccwpck_require__(9967).Request
-module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.Headers = __nccwpck_require__(5524).Headers
+module.exports.Response = __nccwpck_require__(715).Response
+module.exports.Request = __nccwpck_require__(175).Request
+module.exports.FormData = __nccwpck_require__(1142).FormData
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(179)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(6443)
+const { CacheStorage } = __nccwpck_require__(5965)
+const { kConstruct } = __nccwpck_require__(4043)
 
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie, parseCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie, parseCookie } = __nccwpck_require__(6933)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
@@ -54173,21 +54173,21 @@ __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 __webpack_unused_export__ = parseCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7708)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-const { WebSocket, ping } = __nccwpck_require__(3726)
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(7316)
+const { WebSocket, ping } = __nccwpck_require__(1886)
 module.exports.kb = WebSocket
 module.exports.rd = CloseEvent
 module.exports.NN = ErrorEvent
 module.exports.aM = MessageEvent
 __webpack_unused_export__ = ping
 
-/* unused reexport */ __nccwpck_require__(2873).WebSocketStream
-/* unused reexport */ __nccwpck_require__(6919).WebSocketError
+/* unused reexport */ __nccwpck_require__(4841).WebSocketStream
+/* unused reexport */ __nccwpck_require__(2039).WebSocketError
 
 module.exports.Em = makeDispatcher(api.request)
 __webpack_unused_export__ = makeDispatcher(api.stream)
@@ -54203,7 +54203,7 @@ __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = SnapshotAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(1670)
 
 module.exports.GD = EventSource
 
@@ -54225,13 +54225,13 @@ __webpack_unused_export__ = install
 
 /***/ }),
 
-/***/ 158:
+/***/ 670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(4640)
+const { RequestAbortedError } = __nccwpck_require__(4627)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -54291,16 +54291,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 2004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -54408,7 +54408,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 5646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -54424,9 +54424,9 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 function noop () {}
 
@@ -54667,16 +54667,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 4203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const { Readable } = __nccwpck_require__(471)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 
 function noop () {}
 
@@ -54888,7 +54888,7 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 9656:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -54896,9 +54896,9 @@ module.exports.RequestHandler = RequestHandler
 const assert = __nccwpck_require__(4589)
 const { finished } = __nccwpck_require__(7075)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 function noop () {}
 
@@ -55104,17 +55104,17 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 9501:
+/***/ 6730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
 const { AsyncResource } = __nccwpck_require__(6698)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { kHTTP2Stream } = __nccwpck_require__(6443)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(4640)
+const { kHTTP2Stream } = __nccwpck_require__(4043)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -55222,30 +55222,30 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 8567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(9501)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(4203)
+module.exports.stream = __nccwpck_require__(9656)
+module.exports.pipeline = __nccwpck_require__(5646)
+module.exports.upgrade = __nccwpck_require__(6730)
+module.exports.connect = __nccwpck_require__(2004)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { ReadableStreamFrom } = __nccwpck_require__(4640)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -55823,14 +55823,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4889:
+/***/ 2009:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const { EventEmitter } = __nccwpck_require__(8474)
-const { assertCacheKey, assertCacheValue } = __nccwpck_require__(7659)
+const { assertCacheKey, assertCacheValue } = __nccwpck_require__(5355)
 
 /**
  * @typedef {import('../../types/cache-interceptor.d.ts').default.CacheKey} CacheKey
@@ -56109,13 +56109,13 @@ module.exports = MemoryCacheStore
 
 /***/ }),
 
-/***/ 1522:
+/***/ 274:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
-const { assertCacheKey, assertCacheValue } = __nccwpck_require__(7659)
+const { assertCacheKey, assertCacheValue } = __nccwpck_require__(5355)
 
 let DatabaseSync
 
@@ -56585,15 +56585,15 @@ function headerValueEquals (lhs, rhs) {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 2784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 let tls // include tls conditionally since it is not always available
 
@@ -56751,7 +56751,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 2303:
 /***/ ((module) => {
 
 
@@ -56901,7 +56901,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 3374:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -57135,7 +57135,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 4627:
 /***/ ((module) => {
 
 
@@ -57619,7 +57619,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 7311:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -57627,7 +57627,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -57644,9 +57644,9 @@ const {
   getServerName,
   normalizedMethodRecords,
   getProtocolFromUrlString
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -58111,16 +58111,16 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 8082:
+/***/ 8290:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(8474)
 const { Buffer } = __nccwpck_require__(4573)
-const { InvalidArgumentError, Socks5ProxyError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, Socks5ProxyError } = __nccwpck_require__(4627)
 const { debuglog } = __nccwpck_require__(7975)
-const { parseAddress } = __nccwpck_require__(1732)
+const { parseAddress } = __nccwpck_require__(1796)
 
 const debug = debuglog('undici:socks5')
 const EMPTY_BUFFER = Buffer.alloc(0)
@@ -58540,14 +58540,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1732:
+/***/ 1796:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Buffer } = __nccwpck_require__(4573)
 const net = __nccwpck_require__(7030)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * Parse an address and determine its type
@@ -58759,7 +58759,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6443:
+/***/ 4043:
 /***/ ((module) => {
 
 
@@ -58842,7 +58842,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 4152:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -58850,7 +58850,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(2303)
 
 class TstNode {
   /** @type {any} */
@@ -59009,22 +59009,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 4640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(4043)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const timers = __nccwpck_require__(6603)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const timers = __nccwpck_require__(1275)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(4627)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
+const { tree } = __nccwpck_require__(4152)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.', 2).map(v => Number(v))
 
@@ -60029,17 +60029,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 8285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(4627)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(4043)
+const DispatcherBase = __nccwpck_require__(9265)
+const Pool = __nccwpck_require__(2244)
+const Client = __nccwpck_require__(1285)
+const util = __nccwpck_require__(4640)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -60198,7 +60198,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 2549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -60206,7 +60206,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   PoolBase,
   kClients,
@@ -60214,10 +60214,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl } = __nccwpck_require__(6443)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(3856)
+const Pool = __nccwpck_require__(2244)
+const { kUrl } = __nccwpck_require__(4043)
+const util = __nccwpck_require__(4640)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -60426,7 +60426,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 9133:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -60434,9 +60434,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const timers = __nccwpck_require__(1275)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -60449,7 +60449,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -60483,9 +60483,9 @@ const {
   kResume,
   kHTTPContext,
   kClosed
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(776)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const removeAllListeners = util.removeAllListeners
@@ -60497,7 +60497,7 @@ const kTypeOfService = Symbol('kTypeOfService')
 let extractBody
 
 function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7630) : undefined
 
   let mod
 
@@ -60518,7 +60518,7 @@ function lazyllhttp () {
 
   if (useWasmSIMD) {
     try {
-      mod = new WebAssembly.Module(__nccwpck_require__(3434))
+      mod = new WebAssembly.Module(__nccwpck_require__(8586))
     } catch {
     }
   }
@@ -60528,7 +60528,7 @@ function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(3870))
+    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(7630))
   }
 
   return new WebAssembly.Instance(mod, {
@@ -61597,7 +61597,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(6396).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -62202,14 +62202,14 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 4548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
@@ -62218,7 +62218,7 @@ const {
   InvalidArgumentError,
   HeadersTimeoutError,
   BodyTimeoutError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -62247,8 +62247,8 @@ const {
   kRemoteSettings,
   kHTTP2Stream,
   kHTTP2SessionState
-} = __nccwpck_require__(6443)
-const { channels } = __nccwpck_require__(2414)
+} = __nccwpck_require__(4043)
+const { channels } = __nccwpck_require__(3374)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -62867,7 +62867,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(6396).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -63265,7 +63265,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 1285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -63273,17 +63273,17 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { ClientStats } = __nccwpck_require__(6854)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(4640)
+const { ClientStats } = __nccwpck_require__(7782)
+const { channels } = __nccwpck_require__(3374)
+const Request = __nccwpck_require__(7311)
+const DispatcherBase = __nccwpck_require__(9265)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
 const {
   kUrl,
   kServerName,
@@ -63326,9 +63326,9 @@ const {
   kHTTP2ConnectionWindowSize,
   kResume,
   kPingInterval
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(4043)
+const connectH1 = __nccwpck_require__(9133)
+const connectH2 = __nccwpck_require__(4548)
 
 const kClosedResolve = Symbol('kClosedResolve')
 
@@ -63941,20 +63941,20 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 9265:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
-const UnwrapHandler = __nccwpck_require__(2365)
+const Dispatcher = __nccwpck_require__(7939)
+const UnwrapHandler = __nccwpck_require__(6970)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(6443)
+} = __nccwpck_require__(4627)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(4043)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -64144,12 +64144,12 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 7939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const EventEmitter = __nccwpck_require__(8474)
-const WrapHandler = __nccwpck_require__(9510)
+const WrapHandler = __nccwpck_require__(7158)
 
 const wrapInterceptor = (dispatch) => (opts, handler) => dispatch(opts, WrapHandler.wrap(handler))
 
@@ -64199,15 +64199,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 929:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(9265)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(4043)
+const ProxyAgent = __nccwpck_require__(9920)
+const Agent = __nccwpck_require__(8285)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -64352,7 +64352,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 5844:
 /***/ ((module) => {
 
 
@@ -64494,13 +64494,13 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 6815:
+/***/ 6591:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Client = __nccwpck_require__(3701)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const Client = __nccwpck_require__(1285)
 
 class H2CClient extends Client {
   constructor (origin, clientOpts) {
@@ -64552,15 +64552,15 @@ module.exports = H2CClient
 
 /***/ }),
 
-/***/ 2128:
+/***/ 3856:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { PoolStats } = __nccwpck_require__(6854)
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
+const { PoolStats } = __nccwpck_require__(7782)
+const DispatcherBase = __nccwpck_require__(9265)
+const FixedQueue = __nccwpck_require__(5844)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -64773,7 +64773,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 628:
+/***/ 2244:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -64785,14 +64785,14 @@ const {
   kAddClient,
   kGetDispatcher,
   kRemoveClient
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(3856)
+const Client = __nccwpck_require__(1285)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { kUrl } = __nccwpck_require__(4043)
+const buildConnector = __nccwpck_require__(2784)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -64898,20 +64898,20 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 9920:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
-const { channels } = __nccwpck_require__(2414)
-const Socks5ProxyAgent = __nccwpck_require__(7223)
+const { kProxy, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
+const Agent = __nccwpck_require__(8285)
+const Pool = __nccwpck_require__(2244)
+const DispatcherBase = __nccwpck_require__(9265)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
+const Client = __nccwpck_require__(1285)
+const { channels } = __nccwpck_require__(3374)
+const Socks5ProxyAgent = __nccwpck_require__(8151)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -65224,13 +65224,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 1346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(7939)
+const RetryHandler = __nccwpck_require__(5640)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -65266,7 +65266,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 5520:
+/***/ 8512:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -65278,14 +65278,14 @@ const {
   kAddClient,
   kGetDispatcher,
   kRemoveClient
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(3856)
+const Client = __nccwpck_require__(1285)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { kUrl } = __nccwpck_require__(4043)
+const buildConnector = __nccwpck_require__(2784)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -65410,7 +65410,7 @@ module.exports = RoundRobinPool
 
 /***/ }),
 
-/***/ 7223:
+/***/ 8151:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -65418,12 +65418,12 @@ module.exports = RoundRobinPool
 const { URL } = __nccwpck_require__(3136)
 
 let tls // include tls conditionally since it is not always available
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { Socks5Client, STATES } = __nccwpck_require__(8082)
-const { kDispatch, kClose, kDestroy } = __nccwpck_require__(6443)
-const Pool = __nccwpck_require__(628)
-const buildConnector = __nccwpck_require__(9136)
+const DispatcherBase = __nccwpck_require__(9265)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { Socks5Client, STATES } = __nccwpck_require__(8290)
+const { kDispatch, kClose, kDestroy } = __nccwpck_require__(4043)
+const Pool = __nccwpck_require__(2244)
+const buildConnector = __nccwpck_require__(2784)
 const { debuglog } = __nccwpck_require__(7975)
 
 const debug = debuglog('undici:socks5-proxy')
@@ -65677,7 +65677,7 @@ module.exports = Socks5ProxyAgent
 
 /***/ }),
 
-/***/ 276:
+/***/ 3332:
 /***/ ((module) => {
 
 
@@ -65717,7 +65717,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2581:
+/***/ 8421:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -65726,8 +65726,8 @@ module.exports = {
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.2')
 const legacyGlobalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const Agent = __nccwpck_require__(8285)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -65783,13 +65783,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9976:
+/***/ 1067:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kRedirectCacheControl } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(4640)
+const { kRedirectCacheControl } = __nccwpck_require__(4043)
 const {
   parseCacheControlHeader,
   hasInvalidCacheControlDirective,
@@ -65797,7 +65797,7 @@ const {
   hasVaryStar,
   isInvalidOrWildcardVaryHeader,
   isEtagUsable
-} = __nccwpck_require__(7659)
+} = __nccwpck_require__(5355)
 
 /**
  * A suppressed redirect hop recorded by the redirect handler. Carried on
@@ -65809,7 +65809,7 @@ const {
  * @property {import('../../types/header.d.ts').IncomingHttpHeaders} headers The hop's response headers.
  * @property {number} receivedAt The time the hop's response headers were received.
  */
-const { parseHttpDate } = __nccwpck_require__(5453)
+const { parseHttpDate } = __nccwpck_require__(7149)
 
 function noop () {}
 
@@ -66971,7 +66971,7 @@ module.exports = CacheHandler
 
 /***/ }),
 
-/***/ 7133:
+/***/ 237:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -67102,13 +67102,13 @@ module.exports = CacheRevalidationHandler
 
 /***/ }),
 
-/***/ 8155:
+/***/ 91:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const WrapHandler = __nccwpck_require__(9510)
+const WrapHandler = __nccwpck_require__(7158)
 
 /**
  * @deprecated
@@ -67176,12 +67176,12 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 3599:
+/***/ 303:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { RequestAbortedError } = __nccwpck_require__(4627)
 
 /**
  * @typedef {import('../../types/dispatcher.d.ts').default.DispatchHandler} DispatchHandler
@@ -67687,15 +67687,15 @@ module.exports = DeduplicationHandler
 
 /***/ }),
 
-/***/ 8754:
+/***/ 7970:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed, kRedirectCacheControl } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(4640)
+const { kBodyUsed, kRedirectCacheControl } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -67967,20 +67967,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 5640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
-const WrapHandler = __nccwpck_require__(9510)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(4043)
+const { RequestRetryError } = __nccwpck_require__(4627)
+const WrapHandler = __nccwpck_require__(7158)
 const {
   isDisturbed,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(4640)
 
 function calculateRetryAfterHeader (retryAfter) {
   const retryTime = new Date(retryAfter).getTime()
@@ -68478,13 +68478,13 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 2365:
+/***/ 6970:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseHeaders } = __nccwpck_require__(3440)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { parseHeaders } = __nccwpck_require__(4640)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 const kResume = Symbol('resume')
 
@@ -68591,12 +68591,12 @@ module.exports = class UnwrapHandler {
 
 /***/ }),
 
-/***/ 9510:
+/***/ 7158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 module.exports = class WrapHandler {
   #handler
@@ -68703,17 +68703,17 @@ function toRawHeaderValue (value) {
 
 /***/ }),
 
-/***/ 5542:
+/***/ 7382:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
-const CacheHandler = __nccwpck_require__(9976)
-const MemoryCacheStore = __nccwpck_require__(4889)
-const CacheRevalidationHandler = __nccwpck_require__(7133)
+const util = __nccwpck_require__(4640)
+const CacheHandler = __nccwpck_require__(1067)
+const MemoryCacheStore = __nccwpck_require__(2009)
+const CacheRevalidationHandler = __nccwpck_require__(237)
 const {
   assertCacheStore,
   assertCacheMethods,
@@ -68723,9 +68723,9 @@ const {
   isInvalidOrWildcardVaryHeader,
   parseVaryHeader,
   isEtagUsable
-} = __nccwpck_require__(7659)
-const { AbortError } = __nccwpck_require__(8707)
-const { parseHttpDate } = __nccwpck_require__(5453)
+} = __nccwpck_require__(5355)
+const { AbortError } = __nccwpck_require__(4627)
+const { parseHttpDate } = __nccwpck_require__(7149)
 
 /**
  * @param {(string | RegExp)[] | undefined} origins
@@ -69456,16 +69456,16 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 557:
+/***/ 2397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflate, createGunzip, createBrotliDecompress, createZstdDecompress } = __nccwpck_require__(8522)
 const { pipeline, Transform: TransformStream } = __nccwpck_require__(7075)
-const { InvalidArgumentError, ResponseExceededMaxSizeError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { InvalidArgumentError, ResponseExceededMaxSizeError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(91)
+const { runtimeFeatures } = __nccwpck_require__(4521)
 
 /** @typedef {import('node:stream').Transform} Transform */
 /** @typedef {import('node:stream').Transform} Controller */
@@ -70030,15 +70030,15 @@ module.exports = createDecompressInterceptor
 
 /***/ }),
 
-/***/ 7240:
+/***/ 9464:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(3440)
-const DeduplicationHandler = __nccwpck_require__(3599)
-const { normalizeHeaders, makeCacheKey, makeDeduplicationKey } = __nccwpck_require__(7659)
+const util = __nccwpck_require__(4640)
+const DeduplicationHandler = __nccwpck_require__(303)
+const { normalizeHeaders, makeCacheKey, makeDeduplicationKey } = __nccwpck_require__(5355)
 
 const pendingRequestsChannel = diagnosticsChannel.channel('undici:request:pending-requests')
 
@@ -70154,14 +70154,14 @@ module.exports = (opts = {}) => {
 
 /***/ }),
 
-/***/ 379:
+/***/ 8731:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(91)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(4627)
 const maxInt = Math.pow(2, 31) - 1
 
 function hasSafeIterator (headers) {
@@ -70732,13 +70732,13 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 8412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(91)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -70838,12 +70838,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections } = {}) {
   return (dispatch) => {
@@ -70866,14 +70866,14 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 8918:
+/***/ 6790:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 // const { parseHeaders } = require('../core/util')
-const DecoratorHandler = __nccwpck_require__(8155)
-const { ResponseError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(91)
+const { ResponseError } = __nccwpck_require__(4627)
 
 class ResponseErrorHandler extends DecoratorHandler {
   #statusCode
@@ -70968,11 +70968,11 @@ module.exports = () => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 4346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5640)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -70994,13 +70994,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 776:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.MINOR = exports.MAJOR = exports.HTAB_SP_VCHAR_OBS_TEXT = exports.QUOTED_STRING = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.HEX = exports.URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.STATUSES_HTTP = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.HEADER_STATE = exports.FINISH = exports.STATUSES = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(1308);
 // Emums
 exports.ERROR = {
     OK: 0,
@@ -71532,7 +71532,7 @@ exports["default"] = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 7630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -71555,7 +71555,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 3434:
+/***/ 8586:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -71578,7 +71578,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 172:
+/***/ 1308:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -71597,13 +71597,13 @@ function enumToMap(obj, filter = [], exceptions = []) {
 
 /***/ }),
 
-/***/ 7501:
+/***/ 1437:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(4043)
+const Agent = __nccwpck_require__(8285)
 const {
   kAgent,
   kMockAgentSet,
@@ -71621,14 +71621,14 @@ const {
   kMockAgentAcceptsNonStandardSearchParameters,
   kMockCallHistoryAddLog,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, normalizeSearchParams, buildAndValidateMockOptions, normalizeOrigin } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
-const { MockCallHistory } = __nccwpck_require__(431)
+} = __nccwpck_require__(941)
+const MockClient = __nccwpck_require__(9493)
+const MockPool = __nccwpck_require__(5220)
+const { matchValue, normalizeSearchParams, buildAndValidateMockOptions, normalizeOrigin } = __nccwpck_require__(8981)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
+const Dispatcher = __nccwpck_require__(7939)
+const PendingInterceptorsFormatter = __nccwpck_require__(1726)
+const { MockCallHistory } = __nccwpck_require__(5663)
 
 class MockAgent extends Dispatcher {
   constructor (opts = {}) {
@@ -71836,13 +71836,13 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 431:
+/***/ 5663:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kMockCallHistoryAddLog } = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { kMockCallHistoryAddLog } = __nccwpck_require__(941)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 function handleFilterCallsWithOptions (criteria, options, handler, store, allLogs) {
   switch (options.operator) {
@@ -72091,14 +72091,14 @@ module.exports.MockCallHistoryLog = MockCallHistoryLog
 
 /***/ }),
 
-/***/ 7365:
+/***/ 9493:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(1285)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -72108,10 +72108,10 @@ const {
   kOriginalDispatch,
   kConnected,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -72166,12 +72166,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 9917:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(4627)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -72202,12 +72202,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 5015:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kDispatchKey,
@@ -72216,9 +72216,9 @@ const {
   kContentLength,
   kMockDispatch,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { serializePathWithQuery } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { serializePathWithQuery } = __nccwpck_require__(4640)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -72418,14 +72418,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 5220:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(2244)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -72435,10 +72435,10 @@ const {
   kOriginalDispatch,
   kConnected,
   kIgnoreTrailingSlash
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -72493,7 +72493,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 941:
 /***/ ((module) => {
 
 
@@ -72532,12 +72532,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 8981:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(9917)
 const {
   kDispatches,
   kMockAgent,
@@ -72545,15 +72545,15 @@ const {
   kOrigin,
   kGetNetConnect,
   kTotalDispatchCount
-} = __nccwpck_require__(1117)
-const { serializePathWithQuery } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { serializePathWithQuery } = __nccwpck_require__(4640)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
     isPromise
   }
 } = __nccwpck_require__(7975)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -73025,7 +73025,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 1726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -73075,17 +73075,17 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 5095:
+/***/ 9447:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Agent = __nccwpck_require__(7405)
-const MockAgent = __nccwpck_require__(7501)
-const { SnapshotRecorder } = __nccwpck_require__(3766)
-const WrapHandler = __nccwpck_require__(9510)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const { validateSnapshotMode } = __nccwpck_require__(9683)
+const Agent = __nccwpck_require__(8285)
+const MockAgent = __nccwpck_require__(1437)
+const { SnapshotRecorder } = __nccwpck_require__(5798)
+const WrapHandler = __nccwpck_require__(7158)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
+const { validateSnapshotMode } = __nccwpck_require__(1699)
 
 const kSnapshotRecorder = Symbol('kSnapshotRecorder')
 const kSnapshotMode = Symbol('kSnapshotMode')
@@ -73435,7 +73435,7 @@ module.exports = SnapshotAgent
 
 /***/ }),
 
-/***/ 3766:
+/***/ 5798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -73443,8 +73443,8 @@ module.exports = SnapshotAgent
 const { writeFile, readFile, mkdir } = __nccwpck_require__(1455)
 const { dirname, resolve } = __nccwpck_require__(6760)
 const { setTimeout, clearTimeout } = __nccwpck_require__(7997)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = __nccwpck_require__(9683)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
+const { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = __nccwpck_require__(1699)
 
 /**
  * @typedef {Object} SnapshotRequestOptions
@@ -74030,13 +74030,13 @@ module.exports = { SnapshotRecorder, formatRequestKey, createRequestHash, filter
 
 /***/ }),
 
-/***/ 9683:
+/***/ 1699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { runtimeFeatures } = __nccwpck_require__(4521)
 
 /**
  * @typedef {Object} HeaderFilters
@@ -74195,7 +74195,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7659:
+/***/ 5355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -74205,9 +74205,9 @@ const {
   pathHasQueryOrFragment,
   hasSafeIterator,
   isValidHTTPToken
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(4640)
 
-const { serializePathWithQuery } = __nccwpck_require__(3440)
+const { serializePathWithQuery } = __nccwpck_require__(4640)
 
 const MAX_DELTA_SECONDS = 2147483647
 const RESTRICTIVE_DIRECTIVE_NAMES = ['no-store', 'private', 'no-cache']
@@ -74911,7 +74911,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5453:
+/***/ 7149:
 /***/ ((module) => {
 
 
@@ -75588,7 +75588,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6436:
+/***/ 6132:
 /***/ ((module) => {
 
 
@@ -75623,7 +75623,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 313:
+/***/ 4521:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -75754,7 +75754,7 @@ module.exports["default"] = instance
 
 /***/ }),
 
-/***/ 6854:
+/***/ 7782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -75766,7 +75766,7 @@ const {
   kSize,
   kFree,
   kQueued
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
 class ClientStats {
   constructor (client) {
@@ -75793,7 +75793,7 @@ module.exports = { ClientStats, PoolStats }
 
 /***/ }),
 
-/***/ 6603:
+/***/ 1275:
 /***/ ((module) => {
 
 
@@ -76225,22 +76225,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 8514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(7879)
-const { cloneResponse, fromInnerResponse, getResponseState } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest, getRequestState } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, readAllBytes } = __nccwpck_require__(3168)
-const { createDeferredPromise } = __nccwpck_require__(6436)
+const { kConstruct } = __nccwpck_require__(4043)
+const { urlEquals, getFieldValues } = __nccwpck_require__(6814)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(4640)
+const { webidl } = __nccwpck_require__(5159)
+const { cloneResponse, fromInnerResponse, getResponseState } = __nccwpck_require__(715)
+const { Request, fromInnerRequest, getRequestState } = __nccwpck_require__(175)
+const { fetching } = __nccwpck_require__(8702)
+const { urlIsHttpHttpsScheme, readAllBytes } = __nccwpck_require__(9520)
+const { createDeferredPromise } = __nccwpck_require__(6132)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -77096,15 +77096,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 5965:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(7879)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { Cache } = __nccwpck_require__(8514)
+const { webidl } = __nccwpck_require__(5159)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(4043)
 
 class CacheStorage {
   /**
@@ -77255,14 +77255,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6798:
+/***/ 6814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { isValidHeaderName } = __nccwpck_require__(9520)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -77307,7 +77307,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 3404:
 /***/ ((module) => {
 
 
@@ -77326,15 +77326,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 6933:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(7879)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(8906)
+const { stringify } = __nccwpck_require__(1077)
+const { webidl } = __nccwpck_require__(5159)
+const { Headers } = __nccwpck_require__(5524)
 
 const brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean))
 
@@ -77534,14 +77534,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 8906:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(8116)
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(484)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3404)
+const { isCTLExcludingHtab } = __nccwpck_require__(1077)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -77856,7 +77856,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 1077:
 /***/ ((module) => {
 
 
@@ -78234,13 +78234,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 335:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(3691)
 
 /**
  * @type {number[]} BOM
@@ -78816,22 +78816,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 1670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(7879)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(8702)
+const { makeRequest } = __nccwpck_require__(175)
+const { webidl } = __nccwpck_require__(5159)
+const { EventSourceStream } = __nccwpck_require__(335)
+const { parseMIMEType } = __nccwpck_require__(7708)
+const { createFastMessageEvent } = __nccwpck_require__(7316)
+const { isNetworkError } = __nccwpck_require__(715)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 
 let experimentalWarned = false
 
@@ -79327,7 +79327,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 3691:
 /***/ ((module) => {
 
 
@@ -79363,29 +79363,29 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 6396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   ReadableStreamFrom,
   readableStreamClose,
   fullyReadBody,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { FormData, setFormDataState } = __nccwpck_require__(5910)
-const { webidl } = __nccwpck_require__(7879)
+} = __nccwpck_require__(9520)
+const { FormData, setFormDataState } = __nccwpck_require__(1142)
+const { webidl } = __nccwpck_require__(5159)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
-const { createDeferredPromise } = __nccwpck_require__(6436)
-const { parseJSONFromBytes } = __nccwpck_require__(8116)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { serializeAMimeType } = __nccwpck_require__(7708)
+const { multipartFormDataParser } = __nccwpck_require__(3028)
+const { createDeferredPromise } = __nccwpck_require__(6132)
+const { parseJSONFromBytes } = __nccwpck_require__(484)
+const { utf8DecodeBytes } = __nccwpck_require__(3332)
+const { runtimeFeatures } = __nccwpck_require__(4521)
 
 const random = runtimeFeatures.has('crypto')
   ? (__nccwpck_require__(7598).randomInt)
@@ -79888,7 +79888,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 7775:
 /***/ ((module) => {
 
 
@@ -80026,13 +80026,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 7708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(8116)
+const { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(484)
 
 const encoder = new TextEncoder()
 
@@ -80629,17 +80629,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 116:
+/***/ 3028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(1900)
-const { makeEntry } = __nccwpck_require__(5910)
-const { webidl } = __nccwpck_require__(7879)
+const { bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(7708)
+const { makeEntry } = __nccwpck_require__(1142)
+const { webidl } = __nccwpck_require__(5159)
 const assert = __nccwpck_require__(4589)
-const { isomorphicDecode } = __nccwpck_require__(8116)
+const { isomorphicDecode } = __nccwpck_require__(484)
 
 const dd = Buffer.from('--')
 const decoder = new TextDecoder()
@@ -81222,14 +81222,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 1142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { iteratorMixin } = __nccwpck_require__(3168)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(7879)
+const { iteratorMixin } = __nccwpck_require__(9520)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { webidl } = __nccwpck_require__(5159)
 const nodeUtil = __nccwpck_require__(7975)
 
 // https://xhr.spec.whatwg.org/#formdata
@@ -81488,7 +81488,7 @@ module.exports = { FormData, makeEntry, setFormDataState }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 179:
 /***/ ((module) => {
 
 
@@ -81535,21 +81535,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 5524:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(4043)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(7879)
+} = __nccwpck_require__(9520)
+const { webidl } = __nccwpck_require__(5159)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -82261,7 +82261,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 8702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -82275,9 +82275,9 @@ const {
   makeResponse,
   fromInnerResponse,
   getResponseState
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest, getRequestDispatcher, getRequestState } = __nccwpck_require__(9967)
+} = __nccwpck_require__(715)
+const { HeadersList } = __nccwpck_require__(5524)
+const { Request, cloneRequest, getRequestDispatcher, getRequestState } = __nccwpck_require__(175)
 const zlib = __nccwpck_require__(8522)
 const {
   makePolicyContainer,
@@ -82312,27 +82312,27 @@ const {
   hasAuthenticationEntry,
   includesCredentials,
   isTraversableNavigable
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6396)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished, isErrored, isReadable } = __nccwpck_require__(7075)
-const { addAbortListener, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(7879)
+const { addAbortListener, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7708)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { webidl } = __nccwpck_require__(5159)
 const { STATUS_CODES } = __nccwpck_require__(7067)
-const { bytesMatch } = __nccwpck_require__(5082)
-const { createDeferredPromise } = __nccwpck_require__(6436)
-const { isomorphicEncode } = __nccwpck_require__(8116)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { bytesMatch } = __nccwpck_require__(4458)
+const { createDeferredPromise } = __nccwpck_require__(6132)
+const { isomorphicEncode } = __nccwpck_require__(484)
+const { runtimeFeatures } = __nccwpck_require__(4521)
 
 // Node.js v23.8.0+ and v22.15.0+ supports Zstandard
 const hasZstd = runtimeFeatures.has('zstd')
@@ -84681,22 +84681,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 175:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6396)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5524)
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -84706,11 +84706,11 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { webidl } = __nccwpck_require__(7879)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(5159)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -85803,14 +85803,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9051:
+/***/ 715:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5524)
+const { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = __nccwpck_require__(6396)
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -85819,16 +85819,16 @@ const {
   isAborted,
   isErrorLike,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { webidl } = __nccwpck_require__(7879)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(7775)
+const { webidl } = __nccwpck_require__(5159)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
-const { isomorphicEncode, serializeJavascriptValueToJSONString } = __nccwpck_require__(8116)
+const { isomorphicEncode, serializeJavascriptValueToJSONString } = __nccwpck_require__(484)
 
 const textEncoder = new TextEncoder('utf-8')
 
@@ -86451,22 +86451,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 9520:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(7775)
+const { getGlobalOrigin } = __nccwpck_require__(179)
+const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(7708)
 const { performance } = __nccwpck_require__(643)
-const { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(4640)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(7879)
-const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(8116)
+const { webidl } = __nccwpck_require__(5159)
+const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(484)
 
 function responseURL (response) {
   // https://fetch.spec.whatwg.org/#responses
@@ -87980,13 +87980,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8116:
+/***/ 484:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
+const { utf8DecodeBytes } = __nccwpck_require__(3332)
 
 /**
  * @param {(char: string) => boolean} condition
@@ -88230,14 +88230,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5082:
+/***/ 4458:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { runtimeFeatures } = __nccwpck_require__(313)
-const { asciiLowercase } = __nccwpck_require__(8116)
+const { runtimeFeatures } = __nccwpck_require__(4521)
+const { asciiLowercase } = __nccwpck_require__(484)
 
 /**
  * @typedef {object} Metadata
@@ -88544,14 +88544,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7879:
+/***/ 5159:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { types, inspect } = __nccwpck_require__(7975)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { runtimeFeatures } = __nccwpck_require__(4521)
 
 const UNDEFINED = 1
 const BOOLEAN = 2
@@ -89557,20 +89557,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 7905:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
-const { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = __nccwpck_require__(8625)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6096)
+const { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = __nccwpck_require__(1025)
+const { makeRequest } = __nccwpck_require__(175)
+const { fetching } = __nccwpck_require__(8702)
+const { Headers, getHeadersList } = __nccwpck_require__(5524)
+const { getDecodeSplit } = __nccwpck_require__(9520)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
 const assert = __nccwpck_require__(4589)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { runtimeFeatures } = __nccwpck_require__(4521)
 
 const crypto = runtimeFeatures.has('crypto')
   ? __nccwpck_require__(7598)
@@ -89903,7 +89903,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 6096:
 /***/ ((module) => {
 
 
@@ -90036,14 +90036,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 7316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(7879)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(5159)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(4043)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -90374,13 +90374,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 9104:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { runtimeFeatures } = __nccwpck_require__(313)
-const { maxUnsigned16Bit, opcodes } = __nccwpck_require__(736)
+const { runtimeFeatures } = __nccwpck_require__(4521)
+const { maxUnsigned16Bit, opcodes } = __nccwpck_require__(6096)
 
 const BUFFER_SIZE = 8 * 1024
 
@@ -90514,14 +90514,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 1869:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(1025)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -90626,14 +90626,14 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 9332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6096)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -90642,11 +90642,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { failWebsocketConnection } = __nccwpck_require__(6897)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1025)
+const { failWebsocketConnection } = __nccwpck_require__(7905)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { PerMessageDeflate } = __nccwpck_require__(1869)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 // This code was influenced by ws released under the MIT license.
 // Copyright (c) 2011 Einar Otto Stangvik <einaros@gmail.com>
@@ -91153,14 +91153,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 9388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { opcodes, sendHints } = __nccwpck_require__(6096)
+const FixedQueue = __nccwpck_require__(5844)
 
 /**
  * @typedef {object} SendQueueNode
@@ -91269,15 +91269,15 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 6919:
+/***/ 2039:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(7879)
-const { validateCloseCodeAndReason } = __nccwpck_require__(8625)
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { webidl } = __nccwpck_require__(5159)
+const { validateCloseCodeAndReason } = __nccwpck_require__(1025)
+const { kConstruct } = __nccwpck_require__(4043)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 function createInheritableDOMException () {
   // https://github.com/nodejs/node/issues/59677
@@ -91380,23 +91380,23 @@ module.exports = { WebSocketError, createUnvalidatedWebSocketError }
 
 /***/ }),
 
-/***/ 2873:
+/***/ 4841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createDeferredPromise } = __nccwpck_require__(6436)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { states, opcodes, sentCloseFrameState } = __nccwpck_require__(736)
-const { webidl } = __nccwpck_require__(7879)
-const { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = __nccwpck_require__(8625)
-const { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { channels } = __nccwpck_require__(2414)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { ByteParser } = __nccwpck_require__(1652)
-const { WebSocketError, createUnvalidatedWebSocketError } = __nccwpck_require__(6919)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
+const { createDeferredPromise } = __nccwpck_require__(6132)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { states, opcodes, sentCloseFrameState } = __nccwpck_require__(6096)
+const { webidl } = __nccwpck_require__(5159)
+const { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = __nccwpck_require__(1025)
+const { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = __nccwpck_require__(7905)
+const { channels } = __nccwpck_require__(3374)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { ByteParser } = __nccwpck_require__(9332)
+const { WebSocketError, createUnvalidatedWebSocketError } = __nccwpck_require__(2039)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { utf8DecodeBytes } = __nccwpck_require__(3332)
 
 let emittedExperimentalWarning = false
 
@@ -91883,15 +91883,15 @@ module.exports = { WebSocketStream }
 
 /***/ }),
 
-/***/ 8625:
+/***/ 1025:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { states, opcodes } = __nccwpck_require__(736)
+const { states, opcodes } = __nccwpck_require__(6096)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { removeHTTPWhitespace } = __nccwpck_require__(1900)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(8116)
+const { removeHTTPWhitespace } = __nccwpck_require__(7708)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(484)
 
 /**
  * @param {number} readyState
@@ -92237,16 +92237,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 1886:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(7879)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(5159)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = __nccwpck_require__(6096)
 const {
   isConnecting,
   isEstablished,
@@ -92257,15 +92257,15 @@ const {
   utf8Decode,
   toArrayBuffer,
   getURLRecord
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection, failWebsocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { ErrorEvent, CloseEvent, createFastMessageEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { channels } = __nccwpck_require__(2414)
+} = __nccwpck_require__(1025)
+const { establishWebSocketConnection, closeWebSocketConnection, failWebsocketConnection } = __nccwpck_require__(7905)
+const { ByteParser } = __nccwpck_require__(9332)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { ErrorEvent, CloseEvent, createFastMessageEvent } = __nccwpck_require__(7316)
+const { SendQueue } = __nccwpck_require__(9388)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { channels } = __nccwpck_require__(3374)
 
 function getSocketAddress (socket) {
   if (typeof socket?.address === 'function') {
@@ -93002,7 +93002,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7318:
+/***/ 1284:
 /***/ ((module) => {
 
 module.exports = eval("require")("../build/Release/cpufeatures.node");
@@ -93010,7 +93010,7 @@ module.exports = eval("require")("../build/Release/cpufeatures.node");
 
 /***/ }),
 
-/***/ 490:
+/***/ 7168:
 /***/ ((module) => {
 
 module.exports = eval("require")("./crypto/build/Release/sshcrypto.node");
@@ -93298,7 +93298,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
-/***/ 8342:
+/***/ 5856:
 /***/ ((module) => {
 
 module.exports = {"rE":"1.17.0"};
@@ -93398,7 +93398,7 @@ g.__dirname ??= (0,external_node_path_.dirname)((0,external_node_url_.fileURLToP
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -93434,7 +93434,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -93530,7 +93530,7 @@ function escapeProperty(s) {
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -93571,7 +93571,7 @@ var external_path_ = __nccwpck_require__(6928);
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -93662,11 +93662,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
-var undici = __nccwpck_require__(3368);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(8482);
+// EXTERNAL MODULE: ../main/node_modules/@actions/http-client/node_modules/undici/index.js
+var undici = __nccwpck_require__(7112);
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -94363,7 +94363,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -94439,7 +94439,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -94513,7 +94513,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -94794,7 +94794,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -94836,7 +94836,7 @@ var external_events_ = __nccwpck_require__(4434);
 var external_child_process_ = __nccwpck_require__(5317);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -95016,7 +95016,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -95290,7 +95290,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -95878,7 +95878,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -95958,7 +95958,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -96023,7 +96023,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -96738,8 +96738,8 @@ function hostMatches(patterns, host, port) {
     return matched;
 }
 
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
+// EXTERNAL MODULE: ../main/node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(3328);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
 ;// CONCATENATED MODULE: ./src/host-key/probe.ts
 // Asking a server which host keys it offers (handshakes that never authenticate), and the message that shows
@@ -97319,7 +97319,7 @@ class Checker {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-glob-options-helper.js
 
 /**
  * Returns a copy with defaults filled in.
@@ -97357,7 +97357,7 @@ function getOptions(copy) {
     return result;
 }
 //# sourceMappingURL=internal-glob-options-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-path-helper.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-path-helper.js
 
 
 const internal_path_helper_IS_WINDOWS = process.platform === 'win32';
@@ -97525,7 +97525,7 @@ function safeTrimTrailingSeparator(p) {
     return p.substr(0, p.length - 1);
 }
 //# sourceMappingURL=internal-path-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-match-kind.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-match-kind.js
 /**
  * Indicates whether a pattern matches a path
  */
@@ -97541,7 +97541,7 @@ var MatchKind;
     MatchKind[MatchKind["All"] = 3] = "All";
 })(MatchKind || (MatchKind = {}));
 //# sourceMappingURL=internal-match-kind.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-pattern-helper.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-pattern-helper.js
 
 
 const internal_pattern_helper_IS_WINDOWS = process.platform === 'win32';
@@ -97611,7 +97611,7 @@ function internal_pattern_helper_partialMatch(patterns, itemPath) {
     return patterns.some(x => !x.negate && x.partialMatch(itemPath));
 }
 //# sourceMappingURL=internal-pattern-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
+;// CONCATENATED MODULE: ../main/node_modules/balanced-match/dist/esm/index.js
 const balanced = (a, b, str) => {
     const ma = a instanceof RegExp ? maybeMatch(a, str) : a;
     const mb = b instanceof RegExp ? maybeMatch(b, str) : b;
@@ -97666,7 +97666,7 @@ const range = (a, b, str) => {
     return result;
 };
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/brace-expansion/dist/esm/index.js
+;// CONCATENATED MODULE: ../main/node_modules/brace-expansion/dist/esm/index.js
 
 const escSlash = '\0SLASH' + Math.random().toFixed(16) + '\0';
 const escOpen = '\0OPEN' + Math.random().toFixed(16) + '\0';
@@ -98182,7 +98182,7 @@ function expand_(str, max, maxLength, maxDepth, depth, maxRewrites, budget, isTo
     return acc;
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/assert-valid-pattern.js
+;// CONCATENATED MODULE: ../main/node_modules/minimatch/dist/esm/assert-valid-pattern.js
 const MAX_PATTERN_LENGTH = 1024 * 64;
 const assertValidPattern = (pattern) => {
     if (typeof pattern !== 'string') {
@@ -98193,7 +98193,7 @@ const assertValidPattern = (pattern) => {
     }
 };
 //# sourceMappingURL=assert-valid-pattern.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/brace-expressions.js
+;// CONCATENATED MODULE: ../main/node_modules/minimatch/dist/esm/brace-expressions.js
 // translate the various posix character classes into unicode properties
 // this works across all unicode locales
 // { <posix class>: [<translation>, /u flag required, negated]
@@ -98340,7 +98340,7 @@ const parseClass = (glob, position) => {
     return [comb, uflag, endPos - pos, true];
 };
 //# sourceMappingURL=brace-expressions.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/unescape.js
+;// CONCATENATED MODULE: ../main/node_modules/minimatch/dist/esm/unescape.js
 /**
  * Un-escape a string that has been escaped with {@link escape}.
  *
@@ -98375,7 +98375,7 @@ const unescape_unescape = (s, { windowsPathsNoEscape = false, magicalBraces = tr
             .replace(/\\([^/{}])/g, '$1');
 };
 //# sourceMappingURL=unescape.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/ast.js
+;// CONCATENATED MODULE: ../main/node_modules/minimatch/dist/esm/ast.js
 // parse a single path portion
 var _a;
 
@@ -99217,7 +99217,7 @@ class AST {
 }
 _a = AST;
 //# sourceMappingURL=ast.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/escape.js
+;// CONCATENATED MODULE: ../main/node_modules/minimatch/dist/esm/escape.js
 /**
  * Escape all magic characters in a glob pattern.
  *
@@ -99244,7 +99244,7 @@ const escape_escape = (s, { windowsPathsNoEscape = false, magicalBraces = false,
         : s.replace(/[?*()[\]\\]/g, '\\$&');
 };
 //# sourceMappingURL=escape.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/index.js
+;// CONCATENATED MODULE: ../main/node_modules/minimatch/dist/esm/index.js
 
 
 
@@ -100359,7 +100359,7 @@ minimatch.Minimatch = Minimatch;
 minimatch.escape = escape_escape;
 minimatch.unescape = unescape_unescape;
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-path.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-path.js
 
 
 
@@ -100447,7 +100447,7 @@ class Path {
     }
 }
 //# sourceMappingURL=internal-path.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-pattern.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-pattern.js
 
 
 
@@ -100676,7 +100676,7 @@ class Pattern {
     }
 }
 //# sourceMappingURL=internal-pattern.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-search-state.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-search-state.js
 class SearchState {
     constructor(path, level) {
         this.path = path;
@@ -100684,7 +100684,7 @@ class SearchState {
     }
 }
 //# sourceMappingURL=internal-search-state.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-globber.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-globber.js
 var internal_globber_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -100908,7 +100908,7 @@ class DefaultGlobber {
 var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-hash-files.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/internal-hash-files.js
 var internal_hash_files_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -100985,7 +100985,7 @@ function hashFiles(globber_1, currentWorkspace_1) {
     });
 }
 //# sourceMappingURL=internal-hash-files.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/glob.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/glob/lib/glob.js
 var glob_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -101241,167 +101241,6 @@ function prefixedLog(base, prefix) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/preflight.ts
-function preflightHost(_ctx) {
-    return Promise.reject(new Error('mode preflight is not implemented yet'));
-}
-function preflightMarkdown(hosts) {
-    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/status.ts
-function hostStatus(_ctx) {
-    return Promise.reject(new Error('mode status is not implemented yet'));
-}
-function statusMarkdown(hosts) {
-    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-const ICON = {
-    ok: '✅ ok',
-    failed: '❌ failed',
-    skipped: '⏭️ skipped',
-};
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-/** On a failure, say which version serves: the previous one when nginx still (or again) routes to it. */
-function serving(o) {
-    if (o.activePort === undefined)
-        return '–';
-    if (o.ok)
-        return String(o.activePort);
-    return o.activePort === o.previousPort
-        ? `${o.activePort} (previous version)`
-        : `${o.activePort} (new version)`;
-}
-/** The host's result; after a fleet's rollback, where it went back to. */
-function result(o, done) {
-    const first = o.ok ? `✅ ${done}` : `❌ ${cell(o.error ?? 'failed')}`;
-    const back = o.rolledBack;
-    if (!back)
-        return first;
-    if (back.ok)
-        return `${first}, then ↩️ rolled back to ${cell(back.releaseId ?? '?')} (port ${back.activePort ?? '?'})`;
-    return `${first}, then ❌ not rolled back: ${cell(back.error ?? 'failed')}`;
-}
-function previous(o) {
-    if (o.previousPort === undefined)
-        return '–';
-    return o.previousRelease ? `${o.previousPort} (${cell(o.previousRelease)})` : String(o.previousPort);
-}
-function summaryMarkdown(outcomes, steps, durationMs, mode = 'deploy') {
-    const failed = outcomes.filter((o) => !o.ok);
-    const what = mode === 'deploy' ? 'deploy' : 'rollback';
-    const done = mode === 'deploy' ? 'deployed' : 'rolled back';
-    const lines = [
-        `## Blue/green ${what} ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
-        '',
-        '| Host | Release | Result | Now serving | Previous |',
-        '| --- | --- | --- | --- | --- |',
-        ...outcomes.map((o) => `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${result(o, done)} | ${serving(o)} | ${previous(o)} |`),
-        '',
-        '| Host | Step | Result | Duration | Detail |',
-        '| --- | --- | --- | --- | --- |',
-        ...steps.map((s) => `| ${cell(s.host)} | ${cell(s.name)} | ${ICON[s.status]} | ${(s.durationMs / 1000).toFixed(2)} s | ${cell(s.detail)} |`),
-        '',
-    ];
-    return lines.join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-// What a run leaves for the workflow: outputs, the job summary, and one failure message naming each failed
-// host once. Each mode has its own summary; status and preflight also give their findings as a JSON output.
-
-
-
-
-async function report(result, durationMs) {
-    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
-    switch (result.mode) {
-        case 'status':
-            return reportStatus(result.hosts);
-        case 'preflight':
-            return reportPreflight(result.hosts);
-        default:
-            return reportSwitch(result.mode, result.outcomes, result, durationMs);
-    }
-}
-async function reportSwitch(mode, outcomes, result, durationMs) {
-    setOutputs(outcomes);
-    await summary.addRaw(summaryMarkdown(outcomes, result.steps, durationMs, mode)).write();
-    const failed = outcomes.filter((o) => !o.ok);
-    if (failed.length > 0) {
-        setFailed(failed.map((o) => `${o.host}: ${o.error ?? 'failed'}`).join('\n'));
-        for (const o of outcomes.filter((x) => x.rolledBack)) {
-            const back = o.rolledBack;
-            if (back?.ok)
-                info(`${o.host}: rolled back to ${back.releaseId ?? '?'} (port ${back.activePort ?? '?'})`);
-            else
-                error(`${o.host}: could not be rolled back: ${back?.error ?? 'unknown'}`);
-        }
-        return;
-    }
-    const done = outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
-    info(`${mode === 'deploy' ? 'Deployed' : 'Rolled back:'} ${done.join(', ')}`);
-}
-async function reportStatus(hosts) {
-    setOutput('status', JSON.stringify(hosts));
-    await summary.addRaw(statusMarkdown(hosts)).write();
-    const failed = hosts.filter((h) => h.error !== undefined);
-    if (failed.length > 0)
-        setFailed(failed.map((h) => `${h.host}: ${h.error}`).join('\n'));
-}
-async function reportPreflight(hosts) {
-    setOutput('preflight', JSON.stringify(hosts));
-    await summary.addRaw(preflightMarkdown(hosts)).write();
-    const problems = hosts.flatMap((h) => h.error !== undefined
-        ? [`${h.host}: ${h.error}`]
-        : (h.report?.checks ?? [])
-            .filter((c) => !c.ok)
-            .map((c) => `${h.host}: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`));
-    if (problems.length > 0)
-        setFailed(`a deploy would fail:\n${problems.join('\n')}`);
-    else
-        info(`preflight passed on ${hosts.map((h) => h.host).join(', ')}: a deploy with these inputs can run`);
-}
-/** Bad inputs or host keys: nothing was changed on any host. */
-async function reportEarlyFailure(message) {
-    setFailed(message);
-    await summary
-        .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
-        .addCodeBlock(message)
-        .write()
-        .catch(() => undefined);
-}
-/** One value when all hosts agree, else one per host, comma separated. */
-function uniform(values) {
-    return new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
-}
-function setOutputs(outcomes) {
-    const ok = outcomes.filter((o) => o.ok);
-    if (ok.length > 0) {
-        setOutput('active-port', uniform(ok.map((o) => o.activePort)));
-        setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
-    }
-    // Only folders that exist on a host: a host that failed before claiming one has no release.
-    const claimed = outcomes.filter((o) => o.releaseId !== undefined);
-    if (claimed.length > 0) {
-        setOutput('release-id', uniform((ok.length > 0 ? ok : claimed).map((o) => o.releaseId)));
-    }
-    setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
-        host: o.host,
-        ok: o.ok,
-        releaseId: o.releaseId,
-        activePort: o.activePort,
-        previousPort: o.previousPort,
-        previousRelease: o.previousRelease,
-        error: o.error,
-        rolledBack: o.rolledBack,
-    }))));
-}
-
 ;// CONCATENATED MODULE: ./src/commands/functions.ts
 /** Non-root users often lack the sbin directories (nginx, ss) in PATH. */
 function pathSetupSh() {
@@ -101604,6 +101443,625 @@ class OutputError extends Error {
         super(message);
         this.name = 'OutputError';
     }
+}
+
+;// CONCATENATED MODULE: ./src/commands/detect.ts
+
+
+
+/** read_file KEY PATH: KEY=present and KEY_b64=<bytes>, or KEY=unreadable, or KEY=missing. */
+const READ_FILE = [
+    'read_file() {',
+    '  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"',
+    '  elif [ -e "$2" ]; then echo "$1=unreadable"',
+    '  else echo "$1=missing"; fi',
+    '}',
+].join('\n');
+/** Every port either file names, to look at as well; the parsers decide what the files say. */
+const NAMED_PORTS = [
+    'named_ports() {',
+    '  sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$1" 2>/dev/null',
+    '  sed -n \'s/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p\' "$2" 2>/dev/null',
+    '}',
+].join('\n');
+/** For each port: listening_P, and pid_P (ours) and listener_P (who listens) when known. */
+const PORT_REPORT = [
+    'for p in $(printf \'%s\\n\' "$@" | sort -un); do',
+    '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
+    '  f="$run/$p.pid"',
+    '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
+    '    echo "pid_$p=$pid $start $rel"',
+    '  fi',
+    '  lp=$(listener_pid "$p")',
+    '  if [ -n "$lp" ]; then',
+    '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
+    '  fi',
+    'done',
+];
+function detectPorts(paths, files, ports) {
+    return {
+        kind: 'detect',
+        title: `detect live port (${files.include})`,
+        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
+        // Split on purpose: named_ports prints digits only, one port a line.
+        '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
+        parse: parseDetection,
+    };
+}
+function fileRead(kv, key) {
+    const state = required(kv, key);
+    if (state === 'present') {
+        const bytes = Buffer.from(required(kv, `${key}_b64`), 'base64');
+        try {
+            return { state, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+        }
+        catch {
+            return { state: 'notText' };
+        }
+    }
+    if (state === 'missing' || state === 'unreadable')
+        return { state };
+    throw new OutputError(`the detect script printed ${key}=${state}`);
+}
+function portState(kv, port) {
+    const state = { port, listening: kv.get(`listening_${port}`) === '1' };
+    const ours = kv.get(`pid_${port}`)?.split(' ');
+    if (ours && ours.length >= 2)
+        state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
+    const listener = kv.get(`listener_${port}`);
+    if (listener) {
+        const [pid, start, ...command] = listener.split(' ');
+        state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
+    }
+    return state;
+}
+function parseDetection(output) {
+    const kv = keyValues(output);
+    const ports = new Map();
+    for (const key of kv.keys()) {
+        const m = /^listening_(\d+)$/.exec(key);
+        if (m)
+            ports.set(Number(m[1]), portState(kv, Number(m[1])));
+    }
+    return {
+        include: fileRead(kv, 'include'),
+        upstream: fileRead(kv, 'upstream'),
+        releases: requiredNumber(kv, 'releases'),
+        ports,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/nginx-root.ts
+
+/** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
+function nginxArgv(spec, ...args) {
+    return ['nginx', ...(spec.config ? ['-c', spec.config] : []), ...args];
+}
+/**
+ * The reload commands in the order the deploy tries them: one for an explicit mode (and for auto with a main
+ * config: only nginx itself knows it), else systemctl on a systemd host, then the init script, then the signal.
+ */
+function reloadCommands(spec) {
+    const signal = { command: quoteAll(nginxArgv(spec, '-s', 'reload')) };
+    const systemctl = { command: 'systemctl reload nginx' };
+    const service = { command: 'service nginx reload' };
+    if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config))
+        return [signal];
+    if (spec.reload === 'systemctl')
+        return [systemctl];
+    if (spec.reload === 'service')
+        return [service];
+    return [
+        { ...systemctl, when: '[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1' },
+        { ...service, when: 'command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ]' },
+        signal,
+    ];
+}
+/**
+ * The root commands (as sh words) of writing file `f` through `t`, its temp file: write (tee, chmod, mv), remove
+ * the temp file, remove the file. The switch script names them by its variables, a check by the quoted paths.
+ */
+function fileCommands(f, t) {
+    return {
+        tee: `tee ${t}`,
+        chmod: `chmod 644 ${t}`,
+        mv: `mv -f ${t} ${f}`,
+        rmTmp: `rm -f ${t}`,
+        rm: `rm -f ${f}`,
+    };
+}
+/** The line of `nginx -T` that shows nginx loads file `f` (a sh word). */
+function loadedLine(f) {
+    return `# configuration file ${f}:`;
+}
+/** What makes nginx load the action's upstream file `f`. */
+function notLoadedFix(f) {
+    return `add "include ${f};" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file`;
+}
+/** Why the upstream file `f` does nothing, and the fix. */
+function notLoadedMessage(f) {
+    return `nginx does not load ${f}: ${notLoadedFix(f)}`;
+}
+/** The root commands of one switch (the same functions build its script): what sudo must allow. */
+function switchRootCommands(spec, changes) {
+    const all = [quoteAll(nginxArgv(spec, '-t'))];
+    if (changes.some((c) => c.mustLoad))
+        all.push(quoteAll(nginxArgv(spec, '-T')));
+    for (const c of changes) {
+        const cmd = fileCommands(quote(c.path), quote(`${c.path}.tmp`));
+        // Written by the change or by its restore; removed by the change or by the restore of a file that was absent.
+        if (c.content !== undefined || c.expected !== undefined)
+            all.push(cmd.tee, cmd.chmod, cmd.mv);
+        all.push(cmd.rmTmp);
+        if (c.content === undefined || c.expected === undefined)
+            all.push(cmd.rm);
+    }
+    return { all, reload: reloadCommands(spec) };
+}
+
+;// CONCATENATED MODULE: ./src/commands/nginx.ts
+// Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
+// with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
+// old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
+
+
+
+
+
+
+const EXIT_NGINX_NOT_RUNNING = 30;
+const EXIT_WRITE_FAILED = 31;
+const EXIT_TEST_FAILED = 32;
+const EXIT_RELOAD_FAILED = 33;
+const EXIT_NO_NEW_WORKERS = 34;
+const EXIT_LAUNCH_GONE = 35;
+const EXIT_INCLUDE_CHANGED = 36;
+const EXIT_NOT_LOADED = 37;
+/** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
+function textSum(text) {
+    return text === undefined ? 'absent' : (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+function reloadFunction(spec) {
+    const commands = reloadCommands(spec);
+    const last = commands.pop();
+    return [
+        ...(commands.length > 0 ? ['reload_nginx() {'] : []),
+        ...commands.map((c) => `  if ${c.when ?? ':'} && as_root ${c.command}; then return 0; fi`),
+        commands.length > 0 ? `  as_root ${last.command}` : `reload_nginx() { as_root ${last.command}; }`,
+        ...(commands.length > 0 ? ['}'] : []),
+    ].join('\n');
+}
+/** "pid:ppid" of every nginx worker process, one per line. */
+function workersSh() {
+    return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+}
+/** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
+function rewriteFiles(spec, changes, pending) {
+    return [
+        pathSetupSh(),
+        asRoot(spec.sudo),
+        reloadFunction(spec),
+        nowMsSh(),
+        workersSh(),
+        ...(pending ? claimLaunch(pending) : []),
+        "before=$(nginx_workers | tr '\\n' ' ')",
+        `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
+        'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
+        // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
+        writeFunction(),
+        ...changes.flatMap(readAndCheck),
+        ...restoreFunction(changes),
+        `if ! { ${writes(changes)}; }; then`,
+        '  restore',
+        // The paths by their variables: a path is user input and must never be spliced into a shell string.
+        `  echo "could not write ${changes.map((_, i) => `$f${i}`).join(' and ')}" >&2`,
+        `  exit ${EXIT_WRITE_FAILED}`,
+        'fi',
+        ...testAndReload(spec, changes),
+        ...awaitNewWorkers(),
+        // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
+        ...(pending ? ['rm -f -- "$claim"'] : []),
+        'echo "workers_before=$before"',
+        'echo "workers_new=$fresh"',
+    ];
+}
+function writeFunction() {
+    const c = fileCommands('"$1"', '"$1.tmp"');
+    return `write_file() { printf '%s' "$2" | as_root ${c.tee} >/dev/null && as_root ${c.chmod} && as_root ${c.mv}; }`;
+}
+/** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
+function writes(changes) {
+    if (changes.length === 0)
+        return ':';
+    return changes
+        .map((c, i) => c.content === undefined
+        ? `as_root ${fileCommands(`"$f${i}"`, '').rm}`
+        : `write_file "$f${i}" "$new${i}"`)
+        .join(' && ');
+}
+/**
+ * File i: its new text, and its old bytes for a restore (the x keeps trailing newlines through $( )). A file
+ * that changed since detection (someone edited it, another tool) stops everything before any write.
+ */
+function readAndCheck(change, i) {
+    return [
+        `f${i}=${quote(change.path)}`,
+        ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
+        `if [ -f "$f${i}" ]; then`,
+        `  had${i}=1`,
+        `  old${i}=$(cat -- "$f${i}" && echo x) || { echo "cannot read $f${i}" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+        `  old${i}=\${old${i}%x}`,
+        `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
+        `else had${i}=0; old${i}=; now=absent; fi`,
+        `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    ];
+}
+/** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
+function restoreFunction(changes) {
+    return [
+        'restore() {',
+        ...changes.flatMap((_, i) => [
+            `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root ${fileCommands(`"$f${i}"`, '').rm}; fi`,
+            `  [ -e "$f${i}.tmp" ] && as_root ${fileCommands(`"$f${i}"`, `"$f${i}.tmp"`).rmTmp}`,
+        ]),
+        '  echo "the previous configuration was restored; nginx still serves it" >&2',
+        '}',
+    ];
+}
+/** nginx -t; files nginx must load are looked for in nginx -T; reload. Any failure restores. */
+function testAndReload(spec, changes) {
+    const loaded = changes.flatMap((c, i) => c.mustLoad
+        ? [
+            `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "${loadedLine(`$f${i}`)}"; then`,
+            '  restore',
+            `  echo "${notLoadedMessage(`$f${i}`).replace(/"/g, '\\"')}" >&2`,
+            `  exit ${EXIT_NOT_LOADED}`,
+            'fi',
+        ]
+        : []);
+    return [
+        `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
+        '  printf \'%s\\n\' "$out" >&2',
+        '  echo "nginx -t rejected the new configuration" >&2',
+        '  restore',
+        `  exit ${EXIT_TEST_FAILED}`,
+        'fi',
+        ...loaded,
+        'if ! out=$(reload_nginx 2>&1); then',
+        '  printf \'%s\\n\' "$out" >&2',
+        '  echo "nginx reload failed" >&2',
+        '  restore',
+        `  exit ${EXIT_RELOAD_FAILED}`,
+        'fi',
+    ];
+}
+/**
+ * Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
+ * both act: one of them renames it first. Given back on any failure.
+ */
+function claimLaunch(pending) {
+    return [
+        `pending=${quote(pending)}`,
+        'claim="$pending.switch"',
+        `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
+        'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
+        'trap give_back EXIT',
+    ];
+}
+/**
+ * A reload returns before the master has started new workers: wait for one, so that from here on every new
+ * request goes to the new port and the old workers only finish what they have.
+ */
+function awaitNewWorkers() {
+    return [
+        't0=$(now_ms)',
+        'while :; do',
+        '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
+        '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
+        '  done)',
+        '  [ -n "$fresh" ] && break',
+        '  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then',
+        '    echo "nginx started no new worker within 15 s of the reload" >&2',
+        // The signalled master may still load the new files: put them back and reload once more.
+        '    restore',
+        '    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2',
+        `    exit ${EXIT_NO_NEW_WORKERS}`,
+        '  fi',
+        '  sleep 0.01',
+        'done',
+    ];
+}
+/**
+ * One change of what nginx routes to: the files to write (each checked against what detection read), then
+ * nginx -t, reload, and the new workers awaited. `pending` is the launch record to clear once nginx routes to
+ * the new app (the switch to a new release only).
+ */
+function switchNginx(spec, title, changes, pending) {
+    return {
+        kind: 'switch',
+        title,
+        // nginx -t and the reload, then up to 15 s for the new workers.
+        waitMs: 15000,
+        script: script(...rewriteFiles(spec, changes, pending)),
+        parse: parseSwitched,
+    };
+}
+/** `pid:ppid` pairs, space separated. */
+function workerPairs(text) {
+    return text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => w.split(':').map(Number));
+}
+/** Old workers to drain: those of the masters that started new workers. */
+function parseSwitched(stdout) {
+    const values = keyValues(stdout);
+    const reloadedMasters = new Set(workerPairs(required(values, 'workers_new')).map(([, ppid]) => ppid));
+    const oldWorkers = workerPairs(required(values, 'workers_before'))
+        .filter(([, ppid]) => reloadedMasters.has(ppid))
+        .map(([pid]) => pid);
+    return { oldWorkers };
+}
+
+;// CONCATENATED MODULE: ./src/commands/release.ts
+
+
+const NO_SPACE_EXIT = 28;
+const CHECKSUM_EXIT = 29;
+/** KiB a new release needs free: the jar, 5 % for the file system's own blocks, and 1 MiB for the log to start. */
+function neededKiB(jarBytes) {
+    return Math.ceil((jarBytes * 1.05) / 1024) + 1024;
+}
+/** Prints the KiB free for the deploy user in the file system of `dir` (a sh word). */
+function freeKiBSh(dir) {
+    return `df -Pk -- ${dir} | awk 'NR == 2 { print $4 }'`;
+}
+/** True when `$f`, a release's app.jar.sha256, records `sha256` and its jar is there: the same jar. */
+function sameJarSh(sha256) {
+    return `[ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]`;
+}
+/**
+ * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
+ * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
+ * host already has the same jar (hard-linked, nothing to upload).
+ */
+function prepareRelease(paths, id, sha256, jarBytes) {
+    const neededKb = neededKiB(jarBytes);
+    return {
+        kind: 'prepare',
+        title: `prepare release ${id}`,
+        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if ${sameJarSh(sha256)}; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      if { printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"; } 2>/dev/null; then`, '        echo "reused=${f%/app.jar.sha256}"', '        exit 0', '      fi', 
+        // The link takes no space, its checksum does: a full disk stops here, before anything is launched.
+        '      echo "not enough disk space (disk full?): cannot write $dir/app.jar.sha256" >&2', '      rm -rf -- "$dir"', `      exit ${NO_SPACE_EXIT}`, '    fi', '  fi', 'done', `avail=$(${freeKiBSh('"$dir"')})`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            const reused = required(values, 'reused');
+            return { releaseId: required(values, 'release'), ...(reused ? { reusedFrom: reused } : {}) };
+        },
+    };
+}
+/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
+function verifyUpload(paths, id, sha256) {
+    const jar = quote(paths.jar(id));
+    const part = quote(`${paths.jar(id)}.part`);
+    return {
+        kind: 'verifyUpload',
+        title: `verify sha256 of ${paths.jar(id)}`,
+        script: script(`got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`, `if [ "$got" != ${quote(sha256)} ]; then`, `  rm -f -- ${part}`, `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`, `  exit ${CHECKSUM_EXIT}`, 'fi', `mv -f -- ${part} ${jar} || exit 1`, `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`),
+        parse: () => undefined,
+    };
+}
+/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
+function envFileContent(pairs) {
+    return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
+}
+/**
+ * Keeps the `keep` newest releases (by folder time: ids may be any name), and always the `protect`ed ones (the
+ * live release, the one a rollback would choose) and the ones a recorded process runs.
+ */
+function pruneReleases(paths, keep, protect) {
+    const kept = protect.map((id) => id.replace(/[^A-Za-z0-9._-]/g, '')).join(' ');
+    return {
+        kind: 'prune',
+        title: `keep the newest ${keep} releases`,
+        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${kept} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
+        parse: (stdout) => stdout
+            .split('\n')
+            .filter((line) => line.startsWith('removed='))
+            .map((line) => line.slice('removed='.length)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/preflight.ts
+
+
+
+
+
+
+function dirLines(paths) {
+    return [
+        `dir=${quote(paths.root)}`,
+        'if [ -e "$dir" ]; then',
+        '  base=$dir',
+        '  if [ ! -d "$dir" ]; then echo dir=notDir',
+        '  elif [ -w "$dir" ] && [ -x "$dir" ]; then echo dir=writable',
+        '  else echo dir=notWritable; fi',
+        'else',
+        // mkdir -p (the lock step) creates it in its nearest existing parent: never here.
+        '  base=$(dirname -- "$dir")',
+        '  while [ ! -e "$base" ]; do base=$(dirname -- "$base"); done',
+        '  if [ -d "$base" ] && [ -w "$base" ] && [ -x "$base" ]; then echo dir=creatable; else echo dir=notCreatable; fi',
+        'fi',
+        'echo "dir_base=$base"',
+        `for p in ${[paths.releases, paths.runDir, paths.lockFile, paths.lockInfo].map(quote).join(' ')}; do`,
+        '  if [ -e "$p" ] && [ ! -w "$p" ]; then echo "blocked=$p"; fi',
+        'done',
+    ];
+}
+function jarLines(paths, sha256) {
+    return [
+        `echo "free_kib=$(${freeKiBSh('"$base"')})"`,
+        `for f in ${quote(paths.releases)}/*/app.jar.sha256; do`,
+        '  [ -f "$f" ] || continue',
+        `  if { ${sameJarSh(sha256)}; } 2>/dev/null; then echo "reuse=\${f%/app.jar.sha256}"; break; fi`,
+        'done',
+    ];
+}
+function hostLines(java) {
+    return [
+        'echo "user=$(id -un)"',
+        'echo "uid=$(id -u)"',
+        `if java=$(command -v -- ${quote(java)}); then`,
+        '  if v=$("$java" -version 2>&1); then ok=1; else ok=0; fi',
+        '  echo "java=$java"; echo "java_ok=$ok"',
+        '  echo "java_version=$(printf \'%s\\n\' "$v" | head -n 1)"',
+        'fi',
+        'missing=',
+        'for t in flock setsid sha256sum ps base64; do command -v "$t" >/dev/null 2>&1 || missing="$missing $t"; done',
+        'command -v ss >/dev/null 2>&1 || command -v lsof >/dev/null 2>&1 || missing="$missing ss-or-lsof"',
+        'echo "tools_missing=${missing# }"',
+        'if command -v getenforce >/dev/null 2>&1; then',
+        '  echo "selinux=$(getenforce 2>/dev/null)"',
+        '  echo "selinux_network=$(getsebool httpd_can_network_connect 2>/dev/null | sed -n \'s/.*--> *//p\')"',
+        'else echo selinux=absent; fi',
+    ];
+}
+/** A glob that matches exactly `text` (find -lname): its glob characters escaped. */
+function literalGlob(text) {
+    return text.replace(/[\\*?[\]]/g, '\\$&');
+}
+/**
+ * Is a deploy holding the lock now? Never taken here. /proc/locks names the file by MAJOR:MINOR:INODE (device
+ * numbers in hex; waiters' lines have a ->), but hides a lock whose taker (the flock process, long gone) is
+ * not in this pid namespace; so also: a process of ours with the file open and a lock on it in its fdinfo.
+ */
+function lockLines(paths) {
+    return [
+        `lock=${quote(paths.lockFile)}`,
+        'held=0',
+        'if [ -f "$lock" ] && ident=$(stat -c \'%d %i\' -- "$lock" 2>/dev/null); then',
+        '  key=$(echo "$ident" | awk \'{ d = $1; printf "%02x:%02x:%s", int(d / 256) % 4096, d % 256 + int(d / 1048576) * 256, $2 }\')',
+        '  if awk -v k="$key" \'$2 != "->" && $6 == k { f = 1 } END { exit !f }\' /proc/locks 2>/dev/null; then held=1; fi',
+        `  if [ "$held" = 0 ] && find /proc/[0-9]*/fd -maxdepth 1 -lname ${quote(literalGlob(paths.lockFile))} 2>/dev/null |`,
+        '    while IFS= read -r fd; do grep -q "^lock:" "${fd%/fd/*}/fdinfo/${fd##*/}" 2>/dev/null && echo held; done | grep -q held; then',
+        '    held=1',
+        '  fi',
+        'fi',
+        'echo "lock_held=$held"',
+        `echo "lock_info=$(cat -- ${quote(paths.lockInfo)} 2>/dev/null | tr '\\n' ' ')"`,
+    ];
+}
+function nginxLines(spec) {
+    return [
+        `if out=$(as_root ${quoteAll(nginxArgv(spec.nginx, '-t'))} 2>&1); then echo nginx_test=ok; else echo nginx_test=failed; fi`,
+        'echo "nginx_test_b64=$(printf \'%s\' "$out" | base64 -w0)"',
+        `if conf=$(as_root ${quoteAll(nginxArgv(spec.nginx, '-T'))} 2>/dev/null); then echo nginx_dump=ok; else echo nginx_dump=failed; fi`,
+        // A file not written yet is loaded once written when an include pattern of nginx's matches its path.
+        'patterns=$(printf \'%s\\n\' "$conf" | sed -n \'s/^[[:space:]]*include[[:space:]][[:space:]]*\\([^;]*\\);.*$/\\1/p\' | tr -d "\\"\'")',
+        '# shellcheck disable=SC2254 # patterns: globs on purpose',
+        'matched() { printf \'%s\\n\' "$patterns" | { while IFS= read -r pat; do case "$1" in $pat) exit 0 ;; esac; done; exit 1; }; }',
+        ...spec.mustLoad.flatMap((file, i) => [
+            `f=${quote(file)}`,
+            `if printf '%s\\n' "$conf" | grep -qxF "${loadedLine('$f')}"; then echo loaded_${i}=yes`,
+            `elif [ ! -e "$f" ] && matched "$f"; then echo loaded_${i}=pattern`,
+            `else echo loaded_${i}=no; fi`,
+        ]),
+        'echo "nginx_workers=$(nginx_workers | awk \'END { print NR }\')"',
+    ];
+}
+/** `sudo -n -l COMMAND` for each root command (the programs resolved as the deploy's sudo resolves them). */
+function sudoLines(spec) {
+    const { all, reload } = spec.root;
+    const programs = [...new Set([...all, ...reload.map((r) => r.command)].map((c) => c.split(' ')[0]))];
+    const when = spec.sudo === 'always' ? ':' : '[ "$(id -u)" -ne 0 ]';
+    const checks = [
+        'may() { if sudo -n -l "$@" >/dev/null 2>&1; then echo 1; else echo 0; fi; }',
+        ...all.map((c, i) => `echo "sudo_${i}=$(may ${c})"`),
+        ...reload.map((r, i) => `${r.when ? `if ${r.when}; then echo reload_applies_${i}=1; else echo reload_applies_${i}=0; fi` : `echo reload_applies_${i}=1`}; echo "reload_sudo_${i}=$(may ${r.command})"`),
+    ];
+    return [
+        ...(spec.sudo === 'never'
+            ? ['echo sudo=unused']
+            : [
+                `if ${when}; then`,
+                '  if command -v sudo >/dev/null 2>&1; then',
+                '    echo sudo=checked',
+                ...checks.map((l) => `    ${l}`),
+                '  else echo sudo=absent; fi',
+                'else echo sudo=unused; fi',
+            ]),
+        ...programs.map((p) => `echo "bin_${p}=$(command -v ${quote(p)})"`),
+    ];
+}
+function preflightProbe(paths, spec) {
+    return {
+        kind: 'preflight',
+        title: 'preflight checks',
+        script: script(pathSetupSh(), asRoot(spec.sudo), workersSh(), ...hostLines(spec.java), ...dirLines(paths), ...(spec.jarSha256 === undefined ? [] : jarLines(paths, spec.jarSha256)), ...lockLines(paths), ...sudoLines(spec), ...nginxLines(spec)),
+        parse: (stdout) => parseProbe(stdout, spec),
+    };
+}
+function oneOf(values, key, allowed) {
+    const value = required(values, key);
+    if (!allowed.includes(value)) {
+        throw new OutputError(`the preflight script printed ${key}=${value}`);
+    }
+    return value;
+}
+function flag(values, key) {
+    return oneOf(values, key, ['0', '1']) === '1';
+}
+function sudoFacts(kv, spec) {
+    const sudo = oneOf(kv, 'sudo', ['unused', 'absent', 'checked']);
+    if (sudo !== 'checked')
+        return { sudo, allowed: [], reload: [] };
+    return {
+        sudo,
+        allowed: spec.root.all.map((_, i) => flag(kv, `sudo_${i}`)),
+        reload: spec.root.reload.map((_, i) => ({
+            applies: flag(kv, `reload_applies_${i}`),
+            allowed: flag(kv, `reload_sudo_${i}`),
+        })),
+    };
+}
+function javaFacts(kv) {
+    const path = kv.get('java');
+    if (!path)
+        return undefined;
+    return { path, ok: flag(kv, 'java_ok'), version: kv.get('java_version') ?? '' };
+}
+function parseProbe(stdout, spec) {
+    const kv = keyValues(stdout);
+    const free = kv.get('free_kib');
+    const reusable = kv.get('reuse');
+    const bins = [...kv.keys()].filter((k) => k.startsWith('bin_'));
+    return {
+        user: required(kv, 'user'),
+        uid: requiredNumber(kv, 'uid'),
+        remoteDir: oneOf(kv, 'dir', ['writable', 'notWritable', 'notDir', 'creatable', 'notCreatable']),
+        base: required(kv, 'dir_base'),
+        blocked: stdout
+            .split('\n')
+            .filter((l) => l.startsWith('blocked='))
+            .map((l) => l.slice('blocked='.length)),
+        ...(free !== undefined && /^\d+$/.test(free) ? { freeKiB: Number(free) } : {}),
+        ...(reusable ? { reusable } : {}),
+        java: javaFacts(kv),
+        missingTools: required(kv, 'tools_missing').split(' ').filter(Boolean),
+        ...sudoFacts(kv, spec),
+        bins: Object.fromEntries(bins.map((k) => [k.slice('bin_'.length), kv.get(k) ?? ''])),
+        nginxTest: {
+            ok: oneOf(kv, 'nginx_test', ['ok', 'failed']) === 'ok',
+            output: Buffer.from(required(kv, 'nginx_test_b64'), 'base64').toString('utf8').trim(),
+        },
+        nginxDump: oneOf(kv, 'nginx_dump', ['ok', 'failed']) === 'ok',
+        loaded: spec.mustLoad.map((_, i) => oneOf(kv, `loaded_${i}`, ['yes', 'pattern', 'no'])),
+        nginxWorkers: requiredNumber(kv, 'nginx_workers'),
+        selinux: required(kv, 'selinux'),
+        networkConnect: kv.get('selinux_network') ?? '',
+        lock: { held: flag(kv, 'lock_held'), info: kv.get('lock_info') ?? '' },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/systemd.ts
@@ -101883,351 +102341,108 @@ function parseStop(stdout) {
     return { how, ms: requiredNumber(values, 'stop_ms') };
 }
 
-;// CONCATENATED MODULE: ./src/commands/drain.ts
-// After a switch: wait for the old nginx workers to exit. They finish their in-flight requests (which may
-// still go to the old app) and then exit; bounded by drain-timeout.
+;// CONCATENATED MODULE: ./src/commands/systemd-launch.ts
 
 
-function drainWorkers(workers, timeoutMs) {
+
+
+
+/** Writes the unit file where it differs from the wanted one (then daemon-reload). */
+function ensureUnitFile(spec) {
+    const content = quote(unitFile(spec));
+    const path = unitFilePath(spec.scope, spec.serviceName);
+    const write = spec.scope === 'system'
+        ? [
+            `  printf '%s' ${content} | as_root tee ${quote(path)} >/dev/null || { echo ${quote(`cannot write ${path}`)} >&2; exit 1; }`,
+        ]
+        : [
+            `  mkdir -p -- "$HOME"/${quote(path.slice(0, path.lastIndexOf('/')))} || exit 1`,
+            `  printf '%s' ${content} > "$unit_file.tmp" && mv -f -- "$unit_file.tmp" "$unit_file" || { echo "cannot write $unit_file" >&2; exit 1; }`,
+        ];
+    return [
+        spec.scope === 'system' ? `unit_file=${quote(path)}` : `unit_file="$HOME"/${quote(path)}`,
+        `if ! printf '%s' ${content} | cmp -s - "$unit_file"; then`,
+        ...write,
+        '  sctl daemon-reload || exit 1',
+        '  echo unit_file=written',
+        'fi',
+    ];
+}
+/**
+ * Writes run/PORT.launch and (when it differs) the unit file, records the launch as pending before anything
+ * starts (the lock's watchdog stops the unit if the session is lost), starts the instance and reads its MainPID:
+ * the JVM. Prints `pid=` and `start=` like launchApp (pid 0 when the app already died: the health check says so).
+ */
+function launchUnit(paths, spec) {
+    const { port, unit } = spec;
+    const launcher = `${paths.runDir}/${port}.launch`;
+    const name = quote(unit.name);
+    const record = quote(unitRecord(unit));
+    const cannotRecord = `{ echo ${quote(`cannot write the launch records in ${paths.runDir} (disk full?)`)} >&2; exit ${LAUNCH_RECORD_EXIT}; }`;
     return {
-        kind: 'drain',
-        title: `wait for ${workers.length} old nginx workers`,
-        waitMs: timeoutMs,
-        script: script(nowMsSh(), 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
+        kind: 'launch',
+        title: `launch ${spec.releaseId} as ${unit.name}`,
+        script: script(pathSetupSh(), oursSh(), systemctlFunctions(unit.scope, unit.sudo), `cd -- ${quote(paths.root)} || exit 1`, `java=$(command -v -- ${quote(spec.java)}) || { echo ${quote(`java: "${spec.java}" is not a command the deploy user can run`)} >&2; exit 1; }`, 'case "$java" in /*) ;; *) echo "java: $java is not a program file" >&2; exit 1 ;; esac', `case "$java" in *"'"*) echo "java: the path $java contains a quote" >&2; exit 1 ;; esac`, `{ printf '#!/bin/sh\\njava='"'%s'"'\\n' "$java" && printf '%s' ${quote(launcherBody(paths, spec))}; } > ${quote(`${launcher}.tmp`)} &&`, `  mv -f -- ${quote(`${launcher}.tmp`)} ${quote(launcher)} || ${cannotRecord}`, ...ensureUnitFile(spec.unitFile), `printf '0 0 %s %s\\n' ${port} ${record} > ${quote(paths.pending)} || ${cannotRecord}`, `if ! out=$(sctl start ${name} 2>&1); then`, '  printf \'%s\\n\' "$out" >&2', `  sshow status --no-pager -n 20 ${name} >&2`, `  sctl stop --no-block ${name}`, '  exit 1', 'fi', `pid=$(sshow show -p MainPID --value ${name})`, 'start=$(start_time "$pid"); [ -n "$start" ] || start=0', `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(port))} &&`, `  printf '%s %s %s %s\\n' "$pid" "$start" ${port} ${record} > ${quote(paths.pending)}; }; then`, `  sctl stop --no-block ${name}`, `  ${cannotRecord}`, 'fi', 'echo "pid=$pid"', 'echo "start=$start"'),
         parse: (stdout) => {
             const values = keyValues(stdout);
-            return { ms: requiredNumber(values, 'drain_ms'), timedOut: requiredNumber(values, 'timed_out') === 1 };
+            return { pid: requiredNumber(values, 'pid'), start: required(values, 'start'), unit };
         },
     };
 }
-
-;// CONCATENATED MODULE: ./src/commands/nginx.ts
-// Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
-// with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
-// old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
-
-
-
-
-const EXIT_NGINX_NOT_RUNNING = 30;
-const EXIT_WRITE_FAILED = 31;
-const EXIT_TEST_FAILED = 32;
-const EXIT_RELOAD_FAILED = 33;
-const EXIT_NO_NEW_WORKERS = 34;
-const EXIT_LAUNCH_GONE = 35;
-const EXIT_INCLUDE_CHANGED = 36;
-const EXIT_NOT_LOADED = 37;
-/** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
-function textSum(text) {
-    return text === undefined ? 'absent' : (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+/** The sudo commands a system unit needs, `$sc` and `$tee` standing for the host's systemctl and tee. */
+function sudoCommands(serviceName, ports) {
+    const perPort = ports.flatMap((p) => ['start', 'stop --no-block', 'enable', 'disable'].map((verb) => `$sc ${verb} ${unitName(serviceName, p)}`));
+    return ['$sc daemon-reload', ...perPort, `$tee ${unitFilePath('system', serviceName)}`];
 }
-/** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
-function nginxArgv(spec, ...args) {
-    return ['nginx', ...(spec.config ? ['-c', spec.config] : []), ...args];
-}
-function reloadFunction(spec) {
-    const signal = `as_root ${quoteAll(nginxArgv(spec, '-s', 'reload'))}`;
-    const systemctl = 'as_root systemctl reload nginx';
-    const service = 'as_root service nginx reload';
-    if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config))
-        return `reload_nginx() { ${signal}; }`;
-    if (spec.reload === 'systemctl')
-        return `reload_nginx() { ${systemctl}; }`;
-    if (spec.reload === 'service')
-        return `reload_nginx() { ${service}; }`;
+function systemChecks(spec) {
+    const commands = sudoCommands(spec.unitFile.serviceName, spec.ports);
+    const unitPath = unitFilePath('system', spec.unitFile.serviceName);
     return [
-        'reload_nginx() {',
-        `  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && ${systemctl}; then return 0; fi`,
-        `  if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ] && ${service}; then return 0; fi`,
-        `  ${signal}`,
-        '}',
-    ].join('\n');
-}
-/** "pid:ppid" of every nginx worker process, one per line. */
-function workersSh() {
-    return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
-}
-/** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
-function rewriteFiles(spec, changes, pending) {
-    return [
-        pathSetupSh(),
-        asRoot(spec.sudo),
-        reloadFunction(spec),
-        nowMsSh(),
-        workersSh(),
-        ...(pending ? claimLaunch(pending) : []),
-        "before=$(nginx_workers | tr '\\n' ' ')",
-        `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
-        'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
-        // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
-        'write_file() { printf \'%s\' "$2" | as_root tee "$1.tmp" >/dev/null && as_root chmod 644 "$1.tmp" && as_root mv -f "$1.tmp" "$1"; }',
-        ...changes.flatMap(readAndCheck),
-        ...restoreFunction(changes),
-        `if ! { ${writes(changes)}; }; then`,
-        '  restore',
-        // The paths by their variables: a path is user input and must never be spliced into a shell string.
-        `  echo "could not write ${changes.map((_, i) => `$f${i}`).join(' and ')}" >&2`,
-        `  exit ${EXIT_WRITE_FAILED}`,
-        'fi',
-        ...testAndReload(spec, changes),
-        ...awaitNewWorkers(),
-        // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
-        ...(pending ? ['rm -f -- "$claim"'] : []),
-        'echo "workers_before=$before"',
-        'echo "workers_new=$fresh"',
-    ];
-}
-/** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
-function writes(changes) {
-    if (changes.length === 0)
-        return ':';
-    return changes
-        .map((c, i) => (c.content === undefined ? `as_root rm -f "$f${i}"` : `write_file "$f${i}" "$new${i}"`))
-        .join(' && ');
-}
-/**
- * File i: its new text, and its old bytes for a restore (the x keeps trailing newlines through $( )). A file
- * that changed since detection (someone edited it, another tool) stops everything before any write.
- */
-function readAndCheck(change, i) {
-    return [
-        `f${i}=${quote(change.path)}`,
-        ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
-        `if [ -f "$f${i}" ]; then`,
-        `  had${i}=1`,
-        `  old${i}=$(cat -- "$f${i}" && echo x) || { echo "cannot read $f${i}" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
-        `  old${i}=\${old${i}%x}`,
-        `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
-        `else had${i}=0; old${i}=; now=absent; fi`,
-        `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
-    ];
-}
-/** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
-function restoreFunction(changes) {
-    return [
-        'restore() {',
-        ...changes.flatMap((_, i) => [
-            `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root rm -f "$f${i}"; fi`,
-            `  [ -e "$f${i}.tmp" ] && as_root rm -f "$f${i}.tmp"`,
-        ]),
-        '  echo "the previous configuration was restored; nginx still serves it" >&2',
-        '}',
-    ];
-}
-/** nginx -t; files nginx must load are looked for in nginx -T; reload. Any failure restores. */
-function testAndReload(spec, changes) {
-    const loaded = changes.flatMap((c, i) => c.mustLoad
-        ? [
-            `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "# configuration file $f${i}:"; then`,
-            '  restore',
-            `  echo "nginx does not load $f${i}: add \\"include $f${i};\\" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file" >&2`,
-            `  exit ${EXIT_NOT_LOADED}`,
-            'fi',
-        ]
-        : []);
-    return [
-        `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
-        '  printf \'%s\\n\' "$out" >&2',
-        '  echo "nginx -t rejected the new configuration" >&2',
-        '  restore',
-        `  exit ${EXIT_TEST_FAILED}`,
-        'fi',
-        ...loaded,
-        'if ! out=$(reload_nginx 2>&1); then',
-        '  printf \'%s\\n\' "$out" >&2',
-        '  echo "nginx reload failed" >&2',
-        '  restore',
-        `  exit ${EXIT_RELOAD_FAILED}`,
+        'if [ "$(id -u)" -ne 0 ]; then',
+        spec.sudo === 'never'
+            ? '  echo "problem=supervisor: systemd needs root or sudo, but sudo is never: log in as root, or use supervisor: systemd-user"'
+            : [
+                '  sc=$(command -v systemctl) tee=$(command -v tee) missing=',
+                // The unit file needs no tee right when an admin installed exactly this file.
+                `  if printf '%s' ${quote(unitFile(spec.unitFile))} | cmp -s - ${quote(unitPath)}; then same=1; else same=0; fi`,
+                ...commands.map((c) => `  ${c.startsWith('$tee') ? '[ "$same" = 1 ] || ' : ''}sudo -n -l ${c} >/dev/null 2>&1 || missing="$missing, ${c}"`),
+                '  if [ -n "$missing" ]; then',
+                `    echo "problem=supervisor: systemd: the deploy user $(id -un) may not run with sudo: \${missing#, }. Add to its sudoers file (visudo -f /etc/sudoers.d/deploy): $(id -un) ALL=(root) NOPASSWD: ${commands.join(', ')}"`,
+                '  fi',
+            ].join('\n'),
         'fi',
     ];
 }
-/**
- * Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
- * both act: one of them renames it first. Given back on any failure.
- */
-function claimLaunch(pending) {
+function userChecks() {
     return [
-        `pending=${quote(pending)}`,
-        'claim="$pending.switch"',
-        `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
-        'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
-        'trap give_back EXIT',
+        'user=$(id -un)',
+        'linger=$(loginctl show-user "$user" -p Linger --value 2>/dev/null)',
+        'if [ "$linger" != yes ] && [ ! -e "/var/lib/systemd/linger/$user" ]; then',
+        '  echo "problem=supervisor: systemd-user needs lingering for $user (else the app stops with the last session and does not start at boot): run once as root: loginctl enable-linger $user"',
+        'else',
+        '  XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR',
+        '  systemctl --user show-environment >/dev/null 2>&1 ||',
+        '    echo "problem=supervisor: systemd-user: the user manager of $user is not reachable (XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR): check that user@$(id -u).service runs (loginctl enable-linger $user, or reboot)"',
+        'fi',
     ];
 }
-/**
- * A reload returns before the master has started new workers: wait for one, so that from here on every new
- * request goes to the new port and the old workers only finish what they have.
- */
-function awaitNewWorkers() {
-    return [
-        't0=$(now_ms)',
-        'while :; do',
-        '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
-        '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
-        '  done)',
-        '  [ -n "$fresh" ] && break',
-        '  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then',
-        '    echo "nginx started no new worker within 15 s of the reload" >&2',
-        // The signalled master may still load the new files: put them back and reload once more.
-        '    restore',
-        '    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2',
-        `    exit ${EXIT_NO_NEW_WORKERS}`,
-        '  fi',
-        '  sleep 0.01',
-        'done',
-    ];
-}
-/**
- * One change of what nginx routes to: the files to write (each checked against what detection read), then
- * nginx -t, reload, and the new workers awaited. `pending` is the launch record to clear once nginx routes to
- * the new app (the switch to a new release only).
- */
-function switchNginx(spec, title, changes, pending) {
+/** Prints one `problem=` line per thing that would stop supervision from working; none when all is well. */
+function supervisorCheck(spec) {
+    const system = spec.unitFile.scope === 'system';
     return {
-        kind: 'switch',
-        title,
-        // nginx -t and the reload, then up to 15 s for the new workers.
-        waitMs: 15000,
-        script: script(...rewriteFiles(spec, changes, pending)),
-        parse: parseSwitched,
+        kind: 'supervisorCheck',
+        title: `check supervisor ${system ? 'systemd' : 'systemd-user'}`,
+        script: script(pathSetupSh(), 'if [ ! -d /run/systemd/system ]; then', `  echo "problem=supervisor: ${system ? 'systemd' : 'systemd-user'} needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"`, '  exit 0', 'fi', 'command -v mkfifo >/dev/null 2>&1 && command -v tee >/dev/null 2>&1 || echo "problem=supervisor: the launcher needs mkfifo and tee (coreutils) on the host"', ...(system ? systemChecks(spec) : userChecks())),
+        parse: (stdout) => stdout
+            .split('\n')
+            .filter((l) => l.startsWith('problem='))
+            .map((l) => l.slice('problem='.length)),
     };
 }
-/** `pid:ppid` pairs, space separated. */
-function workerPairs(text) {
-    return text
-        .split(/\s+/)
-        .filter(Boolean)
-        .map((w) => w.split(':').map(Number));
-}
-/** Old workers to drain: those of the masters that started new workers. */
-function parseSwitched(stdout) {
-    const values = keyValues(stdout);
-    const reloadedMasters = new Set(workerPairs(required(values, 'workers_new')).map(([, ppid]) => ppid));
-    const oldWorkers = workerPairs(required(values, 'workers_before'))
-        .filter(([, ppid]) => reloadedMasters.has(ppid))
-        .map(([pid]) => pid);
-    return { oldWorkers };
-}
-
-;// CONCATENATED MODULE: ./src/remote.ts
-/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
-class IncompleteAnswer extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'IncompleteAnswer';
-    }
-}
-class RemoteCommandError extends Error {
-    title;
-    result;
-    constructor(title, result) {
-        const detail = (result.stderr || result.stdout).trim();
-        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
-        this.title = title;
-        this.result = result;
-        this.name = 'RemoteCommandError';
-    }
-}
-/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
-function executor(remote) {
-    return {
-        run: async (command) => {
-            const result = await remote.exec(command);
-            if (result.code !== 0)
-                throw new RemoteCommandError(command.title, result);
-            try {
-                return command.parse(result.stdout);
-            }
-            catch (error) {
-                throw new Error(`${command.title}: ${error.message}`, { cause: error });
-            }
-        },
-        hold: (command) => remote.hold(command),
-        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
-        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
-        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/health.ts
-// Step 4: poll the new app until it is healthy. Sub-second polls at first (a fast app is switched to as soon
-// as it is ready), growing to health-interval; never a fixed sleep. A connection refused is followed by a
-// check that the process still lives, so a crash fails the step at once instead of at the timeout.
-
-const FIRST_DELAY_MS = 100;
-const PROGRESS_EVERY_MS = 5000;
-const MIN_PROBE_MS = 100;
-/**
- * Healthy: a 2xx answer, and then, for a JSON body with a `status` field (Spring Boot actuator), that status
- * equals `expect`; for any other body, the body contains `expect`.
- */
-function isHealthy(result, expect) {
-    if (result.status < 200 || result.status > 299)
-        return false;
-    try {
-        const json = JSON.parse(result.body);
-        if (json && typeof json === 'object' && 'status' in json) {
-            return String(json.status) === expect;
-        }
-    }
-    catch {
-        // not JSON: fall through to the text check
-    }
-    return result.body.includes(expect);
-}
-/** 100 ms, then 1.5 times longer each poll, up to the interval. */
-function pollDelay(attempt, intervalMs) {
-    return Math.min(intervalMs, Math.round(FIRST_DELAY_MS * 1.5 ** attempt));
-}
-function describe(result) {
-    const body = result.body.replace(/\s+/g, ' ').trim();
-    return `HTTP ${result.status}${body ? ` ${body.slice(0, 200)}` : ''}`;
-}
-async function pollHealth(o) {
-    const now = o.now ?? Date.now;
-    const sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const started = now();
-    let attempts = 0;
-    let last = 'no answer yet';
-    let lastProgress = started;
-    for (;;) {
-        if (o.signal?.aborted)
-            return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
-        const remaining = o.timeoutMs - (now() - started);
-        // Too little time left for a request to say anything: the answer we have is the last one.
-        if (attempts > 0 && remaining < MIN_PROBE_MS) {
-            return { healthy: false, reason: 'timeout', attempts, elapsedMs: now() - started, last };
-        }
-        const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
-        attempts++;
-        try {
-            const result = await o.probe(given);
-            last = describe(result);
-            if (isHealthy(result, o.expect))
-                return { healthy: true, attempts, elapsedMs: now() - started, last };
-        }
-        catch (error) {
-            // Errors and DOMExceptions (an AbortSignal's timeout) alike: a name and a message.
-            const { name = '', message = String(error) } = error;
-            // A last probe cut short by the deadline says less than the answer before it: keep that one.
-            const timedOut = /abort|timeout/i.test(`${name} ${message}`);
-            const cut = timedOut || error instanceof IncompleteAnswer;
-            const cutShort = cut && given < o.probeTimeoutMs && last !== 'no answer yet';
-            if (!cutShort)
-                last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
-            if (!(await o.alive()))
-                return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
-        }
-        const elapsed = now() - started;
-        if (elapsed >= o.timeoutMs || remaining <= 0) {
-            return { healthy: false, reason: 'timeout', attempts, elapsedMs: elapsed, last };
-        }
-        if (o.onProgress && now() - lastProgress >= PROGRESS_EVERY_MS) {
-            lastProgress = now();
-            o.onProgress(`still waiting after ${Math.round(elapsed / 1000)} s: ${last}`);
-        }
-        await sleep(Math.min(pollDelay(attempts - 1, o.intervalMs), Math.max(0, o.timeoutMs - elapsed)));
-    }
+/** The sudoers line for supervisor: systemd (README), with the host's systemctl and tee. */
+function sudoersLine(user, serviceName, ports, bin = { systemctl: '/usr/bin/systemctl', tee: '/usr/bin/tee' }) {
+    const commands = sudoCommands(serviceName, ports).map((c) => c.replace('$sc', bin.systemctl).replace('$tee', bin.tee));
+    return `${user} ALL=(root) NOPASSWD: ${commands.join(', ')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/nginx-include.ts
@@ -102327,6 +102542,327 @@ function parseUpstream(text, name) {
     return upstreamText(name, servers) === text ? servers : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/plan.ts
+
+
+class PortConflictError extends Error {
+}
+/** The host's state contradicts itself or cannot be read: nothing is changed until a person looks. */
+class HostStateError extends Error {
+}
+function describe(state) {
+    return state.listener
+        ? `pid ${state.listener.pid} (${state.listener.command || 'unknown command'})`
+        : 'a process the deploy user cannot see (owned by another user)';
+}
+function planPorts(d, input) {
+    const { blue, green } = input;
+    const notes = [];
+    const state = (port) => d.ports.get(port) ?? { port, listening: false };
+    const usable = (port) => !state(port).listening || state(port).ours !== undefined;
+    const routing = readRouting(d, input);
+    const routedPort = routedTo(d, routing, notes);
+    let live;
+    if (routedPort !== undefined && state(routedPort).listening)
+        live = routedPort;
+    else if (routedPort !== undefined) {
+        notes.push(`nginx routes to port ${routedPort}, where nothing listens: first deploy`);
+    }
+    let idle;
+    if (live === blue)
+        idle = green;
+    else if (live === green)
+        idle = blue;
+    else
+        idle = !usable(blue) && usable(green) ? green : blue;
+    const idleState = state(idle);
+    if (idleState.listening && !idleState.ours) {
+        throw new PortConflictError(`idle port ${idle} is held by ${describe(idleState)}, which this action did not start; ` +
+            'refusing to touch it. Stop it, or choose other blue-port/green-port values.');
+    }
+    const plan = { live, idle, routing, notes };
+    if (idleState.ours)
+        plan.staleOnIdle = { ...idleState.ours };
+    if (live !== undefined) {
+        plan.oldProcess = oldProcess(state(live), notes);
+        const release = state(live).ours?.release;
+        if (release)
+            plan.liveRelease = release;
+    }
+    return plan;
+}
+/** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
+function readRouting(d, input) {
+    const name = upstreamName(input.includePath);
+    const unreadable = (path) => new HostStateError(`${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
+    const notText = (path) => new HostStateError(`${path} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`);
+    if (d.include.state === 'unreadable')
+        throw unreadable(input.includePath);
+    if (d.upstream.state === 'unreadable')
+        throw unreadable(input.upstreamPath);
+    if (d.include.state === 'notText')
+        throw notText(input.includePath);
+    if (d.upstream.state === 'notText')
+        throw notText(input.upstreamPath);
+    const includeText = d.include.state === 'present' ? d.include.text : undefined;
+    const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
+    const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);
+    if (upstreamText !== undefined && !servers) {
+        throw new HostStateError(`${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`);
+    }
+    return {
+        include: {
+            path: input.includePath,
+            text: includeText,
+            target: includeText === undefined ? undefined : parseInclude(includeText),
+        },
+        upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
+    };
+}
+/** The port the files route to; undefined on a host the action never deployed to and no include yet. */
+function routedTo(d, routing, notes) {
+    const { include, upstream } = routing;
+    const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
+    const deployed = running.length > 0 || d.releases > 0;
+    const evidence = running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
+    if (include.text === undefined) {
+        if (deployed) {
+            throw new HostStateError(`${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`);
+        }
+        notes.push('the nginx include is missing: this is a first deploy, it will be written');
+        return undefined;
+    }
+    const target = include.target;
+    if (target?.port !== undefined)
+        return target.port;
+    if (target?.upstream !== undefined)
+        return upstreamPort(target.upstream, upstream);
+    if (!deployed && isBlank(include.text)) {
+        notes.push('the nginx include has no `set $service_url` line yet: it will be written');
+        return undefined;
+    }
+    throw new HostStateError(`cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`);
+}
+function upstreamPort(name, upstream) {
+    if (name !== upstream.name) {
+        throw new HostStateError(`the include routes to upstream ${name}, but this include's group is ${upstream.name}; nothing was changed`);
+    }
+    if (!upstream.servers) {
+        throw new HostStateError(`the include routes to upstream ${name}, but ${upstream.path} is missing: put it back (or route the include to 127.0.0.1:PORT); nothing was changed`);
+    }
+    return upstream.servers.primary;
+}
+function oldProcess(live, notes) {
+    if (live.ours)
+        return { pid: live.ours.pid, start: live.ours.start, ours: true };
+    if (live.listener) {
+        const { pid, start, command } = live.listener;
+        notes.push(`port ${live.port} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
+        return { pid, start, ours: false, command };
+    }
+    notes.push(`the process on port ${live.port} is not visible to the deploy user; it is left running after the switch`);
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/preflight-checks.ts
+
+
+
+
+function row(name, ok, detail, fix) {
+    return ok || fix === undefined ? { name, ok, detail } : { name, ok, detail, fix };
+}
+function hostKey(s) {
+    if (!s.strictHostKeyChecking) {
+        return row('host key', true, 'not verified: strict-host-key-checking is false (any host key is accepted)');
+    }
+    const by = s.knownHosts.length > 0 ? 'known-hosts' : 'host-fingerprint';
+    return row('host key', true, `the connection succeeded with the host key verified against ${by}`);
+}
+function remoteDir({ probe: p, paths }) {
+    const { root } = paths;
+    const name = 'remote-dir';
+    switch (p.remoteDir) {
+        case 'notDir':
+            return row(name, false, `${root} exists but is not a folder`, 'remove it, or set remote-dir to a folder');
+        case 'notWritable':
+            return row(name, false, `${p.user} cannot write ${root}`, `sudo chown ${quote(p.user)} ${quote(root)}`);
+        case 'notCreatable':
+            return row(name, false, `${root} does not exist and ${p.user} cannot create it in ${p.base}`, `sudo install -d -o ${quote(p.user)} -g ${quote(p.user)} ${quote(root)}`);
+        case 'creatable':
+            return row(name, true, `${root} does not exist yet; a deploy creates it in ${p.base}, which ${p.user} can write`);
+        case 'writable':
+            if (p.blocked.length > 0) {
+                return row(name, false, `${p.user} cannot write ${p.blocked.join(', ')}`, `sudo chown -R ${quote(p.user)} ${quote(root)}`);
+            }
+            return row(name, true, `${root} exists and ${p.user} can write it`);
+    }
+}
+/** Only with the jar input: its size against the free space, as the upload step reckons it. */
+function freeSpace({ settings: s, probe: p }) {
+    if (!s.jar)
+        return [];
+    const name = 'free space';
+    const free = p.freeKiB;
+    if (free === undefined) {
+        return [
+            row(name, false, `df printed no free space for ${p.base}`, `check that df -Pk ${quote(p.base)} works`),
+        ];
+    }
+    if (p.reusable !== undefined) {
+        const same = `${p.reusable} has the same jar: a deploy links it, nothing is sent`;
+        return [
+            free > 0
+                ? row(name, true, `${same}; ${free} KiB free in ${p.base}`)
+                : row(name, false, `${same}, but ${p.base} is full (0 KiB free)`, `free space in ${p.base}`),
+        ];
+    }
+    const need = neededKiB(s.jar.bytes);
+    const text = `${free} KiB free in ${p.base}, ${need} KiB needed for the jar (${s.jar.bytes} bytes)`;
+    return [
+        free >= need
+            ? row(name, true, text)
+            : row(name, false, text, `free at least ${need - free} KiB in ${p.base}, or set remote-dir to a larger file system`),
+    ];
+}
+function java({ settings: s, probe: p }) {
+    const fix = `install a Java runtime for ${p.user}, or set the java input to its path`;
+    if (!p.java)
+        return row('java', false, `"${s.java}" is not a command ${p.user} can run`, fix);
+    const { path, ok, version } = p.java;
+    if (!ok)
+        return row('java', false, `${path} -version failed: ${version}`, fix);
+    return row('java', true, `${path}: ${version}`);
+}
+function tools({ probe: p }) {
+    if (p.missingTools.length === 0) {
+        return row('tools', true, 'flock, setsid, sha256sum, ps, base64, and ss or lsof are present');
+    }
+    return row('tools', false, `missing on the host: ${p.missingTools.join(', ')}`, 'install them: flock and setsid (util-linux), sha256sum and base64 (coreutils), ps (procps), ss (iproute2) or lsof');
+}
+function ports({ plan }) {
+    if (plan instanceof Error)
+        return row('ports', false, 'a deploy would refuse this host', plan.message);
+    const old = plan.oldProcess;
+    let live = 'first deploy';
+    if (plan.live !== undefined) {
+        const who = old
+            ? `pid ${old.pid}${old.ours ? ', ours' : `, ${old.command ?? ''}, not started by this action`}`
+            : 'a process the deploy user cannot see';
+        live = `live ${plan.live} (${who})`;
+    }
+    const stale = plan.staleOnIdle;
+    const idle = stale ? `held by a stale app of ours (pid ${stale.pid}), which a deploy stops first` : 'free';
+    return row('ports', true, `${live}; idle ${plan.idle} ${idle}`);
+}
+function preflightChecks(input) {
+    return [
+        hostKey(input.settings),
+        remoteDir(input),
+        ...freeSpace(input),
+        java(input),
+        tools(input),
+        ports(input),
+        ...hostChecks(input),
+    ];
+}
+function sudo({ probe: p, root }) {
+    if (p.sudo === 'unused') {
+        return row('sudo', true, p.uid === 0
+            ? 'not needed: logged in as root'
+            : `not used (sudo: never): ${p.user} runs nginx and writes its files itself`);
+    }
+    if (p.sudo === 'absent') {
+        return row('sudo', false, 'sudo is not installed', 'install sudo and give the deploy user the sudoers line of the README, or log in as root');
+    }
+    const missing = root.all.filter((_, i) => !p.allowed[i]);
+    // The reload the deploy would get through: the first that applies on this host and is allowed, else the
+    // first that applies (the last one, the signal, always does).
+    const reloads = root.reload.map((r, i) => ({
+        ...r,
+        ...(p.reload[i] ?? { applies: false, allowed: false }),
+    }));
+    const reload = reloads.find((r) => r.applies && r.allowed) ?? reloads.find((r) => r.applies);
+    if (reload && !reload.allowed)
+        missing.push(reload.command);
+    const count = root.all.length + 1;
+    if (missing.length === 0) {
+        return row('sudo', true, `${p.user} may run the ${count} commands a deploy runs as root (sudo -n -l)`);
+    }
+    const absolute = (c) => {
+        const [program, ...rest] = c.split(' ');
+        return [p.bins[program] || program, ...rest].join(' ');
+    };
+    const line = [...root.all, ...(reload ? [reload.command] : [])].map(absolute).join(', ');
+    return row('sudo', false, `${p.user} may not run with sudo: ${missing.join(', ')}`, `add to its sudoers file (visudo -f /etc/sudoers.d/${p.user}): ${p.user} ALL=(root) NOPASSWD: ${line}`);
+}
+function nginxTest({ probe: p }) {
+    const lines = p.nginxTest.output.split('\n').filter(Boolean);
+    if (p.nginxTest.ok)
+        return row('nginx -t', true, lines[lines.length - 1] ?? 'ok');
+    return row('nginx -t', false, lines.join(' ') || 'failed without a message', 'fix what nginx -t reports: a deploy runs the same test before every reload');
+}
+function loaded({ probe: p, mustLoad }) {
+    return mustLoad.map((file, i) => {
+        const name = `nginx loads ${file}`;
+        const include = i === 0;
+        if (!p.nginxDump) {
+            return row(name, false, 'nginx -T failed: what nginx loads cannot be seen', 'make nginx -T work (see the rows sudo and nginx -t)');
+        }
+        if (p.loaded[i] === 'yes')
+            return row(name, true, 'nginx -T shows it');
+        if (p.loaded[i] === 'pattern')
+            return row(name, true, 'not written yet; an include pattern of nginx matches it');
+        const fix = include
+            ? `add "include ${file};" inside the server { } that proxies to $service_url, or set nginx-include`
+            : notLoadedFix(file);
+        return row(name, false, `nginx -T does not show ${file}: a deploy would change a file nginx does not read`, fix);
+    });
+}
+function nginxRunning({ probe: p }) {
+    if (p.nginxWorkers > 0)
+        return row('nginx running', true, `${p.nginxWorkers} worker processes`);
+    return row('nginx running', false, 'no nginx worker process runs: a switch reloads a running nginx', 'start nginx (e.g. sudo systemctl start nginx)');
+}
+function supervisor({ settings: s, supervisorProblems }) {
+    if (supervisorProblems === undefined)
+        return [];
+    if (supervisorProblems.length === 0) {
+        const units = [s.bluePort, s.greenPort].map((port) => unitName(s.serviceName, port)).join(' and ');
+        return [row('supervisor', true, `${s.supervisor}: ${units} can run`)];
+    }
+    // Each message names its fix; the row says where a deploy would stop.
+    return supervisorProblems.map((problem) => row('supervisor', false, 'a deploy would stop at Check supervisor', problem.replace(/^supervisor: /, '')));
+}
+function selinux({ probe: p }) {
+    if (p.selinux === 'absent')
+        return [];
+    if (p.selinux !== 'Enforcing')
+        return [row('SELinux', true, `SELinux is ${p.selinux || 'unknown'}`)];
+    if (p.networkConnect === 'on')
+        return [row('SELinux', true, 'SELinux is Enforcing; httpd_can_network_connect is on')];
+    return [
+        row('SELinux', false, `SELinux is Enforcing and httpd_can_network_connect is ${p.networkConnect || 'unknown'}: nginx cannot connect to the app and answers 502`, 'sudo setsebool -P httpd_can_network_connect 1'),
+    ];
+}
+function lock({ settings: s, paths, probe: p }) {
+    if (!p.lock.held)
+        return row('lock', true, `no deploy holds ${paths.lockFile} now`);
+    const who = p.lock.info.trim() || 'holder unknown';
+    return row('lock', true, `a deploy holds ${paths.lockFile} now (${who}): a deploy would wait up to ${s.lockTimeoutMs / 1000} s`);
+}
+function hostChecks(input) {
+    return [
+        sudo(input),
+        nginxTest(input),
+        ...loaded(input),
+        nginxRunning(input),
+        ...supervisor(input),
+        ...selinux(input),
+        lock(input),
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/steps/routing.ts
 
 
@@ -102370,6 +102906,572 @@ function switchBackChanges(plan, bake) {
         content: c.path === plan.routing.include.path ? plan.routing.include.text : plan.routing.upstream.text,
         expected: c.content,
     }));
+}
+
+;// CONCATENATED MODULE: ./src/preflight-plan.ts
+// mode preflight: what a deploy with these inputs would do on this host, step by step, and which nginx files it
+// would write (from the same routing functions the deploy uses), so the sudo rights asked are exactly its own.
+
+
+
+
+
+/**
+ * Every routing change a deploy may make: the switch, the end of the bake window, a switch back (bake window or
+ * verify-url). Without a plan (the host is refused), the files it would write in the usual case.
+ */
+function deployChanges(s, plan, files) {
+    const bake = s.bakeTimeMs > 0;
+    if (plan instanceof Error) {
+        const include = { path: files.include, content: '', expected: '' };
+        const upstream = { path: files.upstream, content: '', expected: undefined, mustLoad: true };
+        return bake ? [upstream, include] : [include];
+    }
+    return [
+        ...switchChanges(plan, bake),
+        ...(bake ? bakeEndChanges(plan) : []),
+        // A switch back happens only where there is something to go back to.
+        ...((bake || s.verifyUrl) && plan.live !== undefined ? switchBackChanges(plan, bake) : []),
+    ];
+}
+/** The root commands of all those changes, each once. */
+function deployRootCommands(spec, changes) {
+    const { all, reload } = switchRootCommands(spec, changes);
+    return { all: [...new Set(all)], reload };
+}
+/** The include, and the upstream file when a deploy writes it: nginx must load them. */
+function mustLoad(changes, files) {
+    const upstream = changes.some((c) => c.path === files.upstream && c.mustLoad);
+    return upstream ? [files.include, files.upstream] : [files.include];
+}
+function upload(s, paths, probe) {
+    if (!s.jar)
+        return 'Upload: no jar input given, so neither the upload nor the free space for it is checked';
+    const sha = s.jar.sha256.slice(0, 12);
+    if (probe.reusable !== undefined) {
+        return `Upload: the host has this jar (sha256 ${sha}) in ${probe.reusable}: a hard link, nothing sent`;
+    }
+    return `Upload: ${s.jar.path} (${s.jar.bytes} bytes, sha256 ${sha}) into a new folder in ${paths.releases}`;
+}
+function launch(s, paths, idle) {
+    if (s.supervisor !== 'none')
+        return `Launch on ${idle}: systemctl start ${unitName(s.serviceName, idle)}`;
+    const argv = javaArgv(paths, {
+        releaseId: 'RELEASE',
+        port: idle,
+        java: s.java,
+        javaOpts: s.javaOpts,
+        appArgs: s.appArgs,
+    });
+    return `Launch on ${idle}: ${quoteAll(argv)}`;
+}
+function stopOld(s, plan) {
+    if (plan.live === undefined)
+        return 'Stop old app: none (first deploy)';
+    const old = plan.oldProcess;
+    if (!old)
+        return `Stop old app: none: the process on ${plan.live} is not visible to the deploy user and keeps running`;
+    const unit = s.supervisor === 'none' ? '' : ` (${unitName(s.serviceName, plan.live)} is stopped and disabled)`;
+    const who = old.ours
+        ? `pid ${old.pid}`
+        : `pid ${old.pid} (${old.command ?? ''}, not started by this action)`;
+    return `Stop old app on ${plan.live}: ${who}${unit}: SIGTERM, SIGKILL after ${s.stopTimeoutMs / 1000} s`;
+}
+function switchLine(s, plan) {
+    const bake = s.bakeTimeMs > 0;
+    const files = switchChanges(plan, bake).map((c) => c.path);
+    const written = files.length > 0 ? `write ${files.join(' and ')}` : 'files unchanged';
+    return `Switch nginx to ${plan.idle}: ${written}, nginx -t, reload`;
+}
+function bakeLine(s, plan) {
+    if (s.bakeTimeMs === 0)
+        return 'Bake: skipped (bake-time is 0)';
+    const backup = plan.live === undefined ? 'no backup (first deploy)' : `port ${plan.live} kept as nginx's backup`;
+    return `Bake ${s.bakeTimeMs / 1000} s: ${backup}`;
+}
+/** The deploy's steps on this host, as it would run them now. */
+function deployPlan(s, paths, plan, probe) {
+    if (plan instanceof Error)
+        return [`Detect ports: a deploy would stop here: ${plan.message}`];
+    const { idle, live } = plan;
+    const notes = plan.notes.length > 0 ? ` (${plan.notes.join('; ')})` : '';
+    const lockWait = probe.lock.held
+        ? ` (held now: a deploy would wait up to ${s.lockTimeoutMs / 1000} s)`
+        : '';
+    return [
+        `Lock ${paths.lockFile}${lockWait}`,
+        ...(s.supervisor === 'none' ? [] : [`Check supervisor: ${s.supervisor}`]),
+        `Detect ports: ${live === undefined ? 'first deploy' : `live ${live}`}, idle ${idle}${notes}`,
+        upload(s, paths, probe),
+        ...(plan.staleOnIdle
+            ? [`Free the idle port: stop our stale app on ${idle} (pid ${plan.staleOnIdle.pid})`]
+            : []),
+        launch(s, paths, idle),
+        `Health check: http://127.0.0.1:${idle}${s.healthPath} until healthy (${s.healthExpect}), at most ${s.healthTimeoutMs / 1000} s`,
+        switchLine(s, plan),
+        `Drain nginx: the old workers finish (at most ${s.drainTimeoutMs / 1000} s)`,
+        ...(s.verifyUrl ? [`Verify through nginx: ${s.verifyUrl}`] : []),
+        bakeLine(s, plan),
+        ...(s.supervisor === 'none' ? [] : [`Enable at boot: ${unitName(s.serviceName, idle)}`]),
+        stopOld(s, plan),
+        `Prune: keep the newest ${s.keepReleases} releases`,
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/steps/supervise.ts
+// Supervision by systemd (supervisor: systemd | systemd-user): the check before anything changes, the unit
+// instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
+
+
+/** systemd's system manager, or (systemd-user) the deploy user's own. */
+function scopeOf(ctx) {
+    return ctx.settings.supervisor === 'systemd' ? 'system' : 'user';
+}
+/** The instance that runs (or would run) the app on `port`; undefined without a supervisor. */
+function unitFor(ctx, port) {
+    const s = ctx.settings;
+    if (s.supervisor === 'none')
+        return undefined;
+    return {
+        scope: scopeOf(ctx),
+        name: unitName(s.serviceName, port),
+        sudo: s.sudo,
+    };
+}
+function unitFileSpec(ctx) {
+    const s = ctx.settings;
+    return {
+        scope: scopeOf(ctx),
+        serviceName: s.serviceName,
+        root: ctx.paths.root,
+        user: s.username,
+        stopTimeoutMs: s.stopTimeoutMs,
+    };
+}
+/** What the check before a launch (and mode preflight) asks of the host. */
+function supervisorCheckSpec(ctx) {
+    const s = ctx.settings;
+    return { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
+}
+/** Fails before anything is launched when the host cannot supervise the app, naming the fix. */
+async function checkSupervisor(ctx) {
+    const s = ctx.settings;
+    if (s.supervisor === 'none')
+        return;
+    await ctx.steps.run('Check supervisor', async (detail) => {
+        const problems = await ctx.host.run(supervisorCheck(supervisorCheckSpec(ctx)));
+        if (problems.length > 0)
+            throw new Error(problems.join('\n'));
+        detail(`${s.supervisor}: ${unitName(s.serviceName, s.bluePort)} and ${unitName(s.serviceName, s.greenPort)}`);
+    });
+}
+/** The live port's instance starts at boot (the old one is disabled when it is stopped). */
+async function enableAtBoot(ctx, plan) {
+    const unit = unitFor(ctx, plan.idle);
+    if (!unit)
+        return;
+    await ctx.steps.run('Enable at boot', async (detail) => {
+        await ctx.host.run(enableUnit(unit));
+        detail(`${unit.name} enabled`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/preflight.ts
+// mode: preflight. Changes nothing: checks everything a deploy with these inputs needs, one row per check with
+// ok / fail and the fix, and the plan the deploy would follow. The step fails if a deploy would.
+// Three read-only commands: the deploy's own detection, one probe script, and (with a supervisor) the deploy's
+// own supervisor check; everything else is decided in TypeScript (preflight-checks.ts, preflight-plan.ts).
+
+
+
+
+
+
+
+
+/** One row as the Actions log shows it. */
+function checkLine(c) {
+    return `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.fix === undefined ? '' : ` (fix: ${c.fix})`}`;
+}
+/** The deploy's own detection and port plan; a host it would refuse is a failed row, not an error. */
+async function detect(ctx, files) {
+    const s = ctx.settings;
+    const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
+    try {
+        return planPorts(detection, {
+            blue: s.bluePort,
+            green: s.greenPort,
+            includePath: files.include,
+            upstreamPath: files.upstream,
+        });
+    }
+    catch (error) {
+        if (error instanceof PortConflictError || error instanceof HostStateError)
+            return error;
+        throw error;
+    }
+}
+async function preflightHost(ctx) {
+    const s = ctx.settings;
+    const files = {
+        include: s.nginxInclude,
+        upstream: s.nginxUpstreamFile ?? defaultUpstreamFile(s.nginxInclude),
+    };
+    return ctx.steps.run('Preflight', async (detail) => {
+        const plan = await detect(ctx, files);
+        const changes = deployChanges(s, plan, files);
+        const root = deployRootCommands(ctx.nginx, changes);
+        const loads = mustLoad(changes, files);
+        const probe = await ctx.host.run(preflightProbe(ctx.paths, {
+            java: s.java,
+            ...(s.jar ? { jarSha256: s.jar.sha256 } : {}),
+            sudo: s.sudo,
+            nginx: ctx.nginx,
+            root,
+            mustLoad: loads,
+        }));
+        const supervisorProblems = s.supervisor === 'none' ? undefined : await ctx.host.run(supervisorCheck(supervisorCheckSpec(ctx)));
+        const checks = preflightChecks({
+            settings: s,
+            paths: ctx.paths,
+            probe,
+            root,
+            mustLoad: loads,
+            plan,
+            supervisorProblems,
+        });
+        const steps = deployPlan(s, ctx.paths, plan, probe);
+        checks.forEach((c) => ctx.log.info(checkLine(c)));
+        ctx.log.info('A deploy would:');
+        steps.forEach((line, i) => ctx.log.info(`  ${i + 1}. ${line}`));
+        const failed = checks.filter((c) => !c.ok).length;
+        detail(failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks failed`);
+        return { checks, plan: steps };
+    });
+}
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+function hostSection(o) {
+    if (!o.report)
+        return [`### ❌ ${o.host}: could not be checked`, '', '```', o.error ?? 'unknown error', '```', ''];
+    const failed = o.report.checks.filter((c) => !c.ok).length;
+    return [
+        failed === 0
+            ? `### ✅ ${o.host}: ready to deploy`
+            : `### ❌ ${o.host}: ${failed} of ${o.report.checks.length} checks failed`,
+        '',
+        '| Check | Result | Detail | Fix |',
+        '| --- | --- | --- | --- |',
+        ...o.report.checks.map((c) => `| ${cell(c.name)} | ${c.ok ? '✅ ok' : '❌ failed'} | ${cell(c.detail)} | ${c.fix === undefined ? '' : cell(c.fix)} |`),
+        '',
+        'A deploy would:',
+        '',
+        ...o.report.plan.map((line, i) => `${i + 1}. ${cell(line)}`),
+        '',
+    ];
+}
+/** Whether a deploy would go through on every host: no failed check, no host that could not be checked. */
+function preflightPassed(hosts) {
+    return hosts.every((h) => h.report?.checks.every((c) => c.ok) ?? false);
+}
+function preflightMarkdown(hosts) {
+    const title = preflightPassed(hosts)
+        ? '## Preflight passed: a deploy can go ahead'
+        : '## Preflight failed: a deploy would not go through';
+    return [title, '', ...hosts.flatMap(hostSection)].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/status.ts
+function hostStatus(_ctx) {
+    return Promise.reject(new Error('mode status is not implemented yet'));
+}
+function statusMarkdown(hosts) {
+    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+const ICON = {
+    ok: '✅ ok',
+    failed: '❌ failed',
+    skipped: '⏭️ skipped',
+};
+function summary_cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** On a failure, say which version serves: the previous one when nginx still (or again) routes to it. */
+function serving(o) {
+    if (o.activePort === undefined)
+        return '–';
+    if (o.ok)
+        return String(o.activePort);
+    return o.activePort === o.previousPort
+        ? `${o.activePort} (previous version)`
+        : `${o.activePort} (new version)`;
+}
+/** The host's result; after a fleet's rollback, where it went back to. */
+function result(o, done) {
+    const first = o.ok ? `✅ ${done}` : `❌ ${summary_cell(o.error ?? 'failed')}`;
+    const back = o.rolledBack;
+    if (!back)
+        return first;
+    if (back.ok)
+        return `${first}, then ↩️ rolled back to ${summary_cell(back.releaseId ?? '?')} (port ${back.activePort ?? '?'})`;
+    return `${first}, then ❌ not rolled back: ${summary_cell(back.error ?? 'failed')}`;
+}
+function previous(o) {
+    if (o.previousPort === undefined)
+        return '–';
+    return o.previousRelease ? `${o.previousPort} (${summary_cell(o.previousRelease)})` : String(o.previousPort);
+}
+function summaryMarkdown(outcomes, steps, durationMs, mode = 'deploy') {
+    const failed = outcomes.filter((o) => !o.ok);
+    const what = mode === 'deploy' ? 'deploy' : 'rollback';
+    const done = mode === 'deploy' ? 'deployed' : 'rolled back';
+    const lines = [
+        `## Blue/green ${what} ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
+        '',
+        '| Host | Release | Result | Now serving | Previous |',
+        '| --- | --- | --- | --- | --- |',
+        ...outcomes.map((o) => `| ${summary_cell(o.host)} | ${summary_cell(o.releaseId ?? '–')} | ${result(o, done)} | ${serving(o)} | ${previous(o)} |`),
+        '',
+        '| Host | Step | Result | Duration | Detail |',
+        '| --- | --- | --- | --- | --- |',
+        ...steps.map((s) => `| ${summary_cell(s.host)} | ${summary_cell(s.name)} | ${ICON[s.status]} | ${(s.durationMs / 1000).toFixed(2)} s | ${summary_cell(s.detail)} |`),
+        '',
+    ];
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+// What a run leaves for the workflow: outputs, the job summary, and one failure message naming each failed
+// host once. Each mode has its own summary; status and preflight also give their findings as a JSON output.
+
+
+
+
+async function report(result, durationMs) {
+    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
+    switch (result.mode) {
+        case 'status':
+            return reportStatus(result.hosts);
+        case 'preflight':
+            return reportPreflight(result.hosts);
+        default:
+            return reportSwitch(result.mode, result.outcomes, result, durationMs);
+    }
+}
+async function reportSwitch(mode, outcomes, result, durationMs) {
+    setOutputs(outcomes);
+    await summary.addRaw(summaryMarkdown(outcomes, result.steps, durationMs, mode)).write();
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length > 0) {
+        setFailed(failed.map((o) => `${o.host}: ${o.error ?? 'failed'}`).join('\n'));
+        for (const o of outcomes.filter((x) => x.rolledBack)) {
+            const back = o.rolledBack;
+            if (back?.ok)
+                info(`${o.host}: rolled back to ${back.releaseId ?? '?'} (port ${back.activePort ?? '?'})`);
+            else
+                error(`${o.host}: could not be rolled back: ${back?.error ?? 'unknown'}`);
+        }
+        return;
+    }
+    const done = outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
+    info(`${mode === 'deploy' ? 'Deployed' : 'Rolled back:'} ${done.join(', ')}`);
+}
+async function reportStatus(hosts) {
+    setOutput('status', JSON.stringify(hosts));
+    await summary.addRaw(statusMarkdown(hosts)).write();
+    const failed = hosts.filter((h) => h.error !== undefined);
+    if (failed.length > 0)
+        setFailed(failed.map((h) => `${h.host}: ${h.error}`).join('\n'));
+}
+async function reportPreflight(hosts) {
+    setOutput('preflight', JSON.stringify(hosts));
+    await summary.addRaw(preflightMarkdown(hosts)).write();
+    const problems = hosts.flatMap((h) => h.error !== undefined
+        ? [`${h.host}: ${h.error}`]
+        : (h.report?.checks ?? [])
+            .filter((c) => !c.ok)
+            .map((c) => `${h.host}: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`));
+    if (problems.length > 0)
+        setFailed(`a deploy would fail:\n${problems.join('\n')}`);
+    else
+        info(`preflight passed on ${hosts.map((h) => h.host).join(', ')}: a deploy with these inputs can run`);
+}
+/** Bad inputs or host keys: nothing was changed on any host. */
+async function reportEarlyFailure(message) {
+    setFailed(message);
+    await summary
+        .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
+        .addCodeBlock(message)
+        .write()
+        .catch(() => undefined);
+}
+/** One value when all hosts agree, else one per host, comma separated. */
+function uniform(values) {
+    return new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
+}
+function setOutputs(outcomes) {
+    const ok = outcomes.filter((o) => o.ok);
+    if (ok.length > 0) {
+        setOutput('active-port', uniform(ok.map((o) => o.activePort)));
+        setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
+    }
+    // Only folders that exist on a host: a host that failed before claiming one has no release.
+    const claimed = outcomes.filter((o) => o.releaseId !== undefined);
+    if (claimed.length > 0) {
+        setOutput('release-id', uniform((ok.length > 0 ? ok : claimed).map((o) => o.releaseId)));
+    }
+    setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
+        host: o.host,
+        ok: o.ok,
+        releaseId: o.releaseId,
+        activePort: o.activePort,
+        previousPort: o.previousPort,
+        previousRelease: o.previousRelease,
+        error: o.error,
+        rolledBack: o.rolledBack,
+    }))));
+}
+
+;// CONCATENATED MODULE: ./src/commands/drain.ts
+// After a switch: wait for the old nginx workers to exit. They finish their in-flight requests (which may
+// still go to the old app) and then exit; bounded by drain-timeout.
+
+
+function drainWorkers(workers, timeoutMs) {
+    return {
+        kind: 'drain',
+        title: `wait for ${workers.length} old nginx workers`,
+        waitMs: timeoutMs,
+        script: script(nowMsSh(), 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            return { ms: requiredNumber(values, 'drain_ms'), timedOut: requiredNumber(values, 'timed_out') === 1 };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/remote.ts
+/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
+class IncompleteAnswer extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IncompleteAnswer';
+    }
+}
+class RemoteCommandError extends Error {
+    title;
+    result;
+    constructor(title, result) {
+        const detail = (result.stderr || result.stdout).trim();
+        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
+        this.title = title;
+        this.result = result;
+        this.name = 'RemoteCommandError';
+    }
+}
+/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
+function executor(remote) {
+    return {
+        run: async (command) => {
+            const result = await remote.exec(command);
+            if (result.code !== 0)
+                throw new RemoteCommandError(command.title, result);
+            try {
+                return command.parse(result.stdout);
+            }
+            catch (error) {
+                throw new Error(`${command.title}: ${error.message}`, { cause: error });
+            }
+        },
+        hold: (command) => remote.hold(command),
+        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
+        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
+        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/health.ts
+// Step 4: poll the new app until it is healthy. Sub-second polls at first (a fast app is switched to as soon
+// as it is ready), growing to health-interval; never a fixed sleep. A connection refused is followed by a
+// check that the process still lives, so a crash fails the step at once instead of at the timeout.
+
+const FIRST_DELAY_MS = 100;
+const PROGRESS_EVERY_MS = 5000;
+const MIN_PROBE_MS = 100;
+/**
+ * Healthy: a 2xx answer, and then, for a JSON body with a `status` field (Spring Boot actuator), that status
+ * equals `expect`; for any other body, the body contains `expect`.
+ */
+function isHealthy(result, expect) {
+    if (result.status < 200 || result.status > 299)
+        return false;
+    try {
+        const json = JSON.parse(result.body);
+        if (json && typeof json === 'object' && 'status' in json) {
+            return String(json.status) === expect;
+        }
+    }
+    catch {
+        // not JSON: fall through to the text check
+    }
+    return result.body.includes(expect);
+}
+/** 100 ms, then 1.5 times longer each poll, up to the interval. */
+function pollDelay(attempt, intervalMs) {
+    return Math.min(intervalMs, Math.round(FIRST_DELAY_MS * 1.5 ** attempt));
+}
+function health_describe(result) {
+    const body = result.body.replace(/\s+/g, ' ').trim();
+    return `HTTP ${result.status}${body ? ` ${body.slice(0, 200)}` : ''}`;
+}
+async function pollHealth(o) {
+    const now = o.now ?? Date.now;
+    const sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const started = now();
+    let attempts = 0;
+    let last = 'no answer yet';
+    let lastProgress = started;
+    for (;;) {
+        if (o.signal?.aborted)
+            return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
+        const remaining = o.timeoutMs - (now() - started);
+        // Too little time left for a request to say anything: the answer we have is the last one.
+        if (attempts > 0 && remaining < MIN_PROBE_MS) {
+            return { healthy: false, reason: 'timeout', attempts, elapsedMs: now() - started, last };
+        }
+        const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
+        attempts++;
+        try {
+            const result = await o.probe(given);
+            last = health_describe(result);
+            if (isHealthy(result, o.expect))
+                return { healthy: true, attempts, elapsedMs: now() - started, last };
+        }
+        catch (error) {
+            // Errors and DOMExceptions (an AbortSignal's timeout) alike: a name and a message.
+            const { name = '', message = String(error) } = error;
+            // A last probe cut short by the deadline says less than the answer before it: keep that one.
+            const timedOut = /abort|timeout/i.test(`${name} ${message}`);
+            const cut = timedOut || error instanceof IncompleteAnswer;
+            const cutShort = cut && given < o.probeTimeoutMs && last !== 'no answer yet';
+            if (!cutShort)
+                last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
+            if (!(await o.alive()))
+                return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
+        }
+        const elapsed = now() - started;
+        if (elapsed >= o.timeoutMs || remaining <= 0) {
+            return { healthy: false, reason: 'timeout', attempts, elapsedMs: elapsed, last };
+        }
+        if (o.onProgress && now() - lastProgress >= PROGRESS_EVERY_MS) {
+            lastProgress = now();
+            o.onProgress(`still waiting after ${Math.round(elapsed / 1000)} s: ${last}`);
+        }
+        await sleep(Math.min(pollDelay(attempts - 1, o.intervalMs), Math.max(0, o.timeoutMs - elapsed)));
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/steps/switch-back.ts
@@ -102649,214 +103751,6 @@ class UndoList {
     }
 }
 
-;// CONCATENATED MODULE: ./src/commands/detect.ts
-
-
-
-/** read_file KEY PATH: KEY=present and KEY_b64=<bytes>, or KEY=unreadable, or KEY=missing. */
-const READ_FILE = [
-    'read_file() {',
-    '  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"',
-    '  elif [ -e "$2" ]; then echo "$1=unreadable"',
-    '  else echo "$1=missing"; fi',
-    '}',
-].join('\n');
-/** Every port either file names, to look at as well; the parsers decide what the files say. */
-const NAMED_PORTS = [
-    'named_ports() {',
-    '  sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$1" 2>/dev/null',
-    '  sed -n \'s/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p\' "$2" 2>/dev/null',
-    '}',
-].join('\n');
-/** For each port: listening_P, and pid_P (ours) and listener_P (who listens) when known. */
-const PORT_REPORT = [
-    'for p in $(printf \'%s\\n\' "$@" | sort -un); do',
-    '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
-    '  f="$run/$p.pid"',
-    '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
-    '    echo "pid_$p=$pid $start $rel"',
-    '  fi',
-    '  lp=$(listener_pid "$p")',
-    '  if [ -n "$lp" ]; then',
-    '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
-    '  fi',
-    'done',
-];
-function detectPorts(paths, files, ports) {
-    return {
-        kind: 'detect',
-        title: `detect live port (${files.include})`,
-        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
-        // Split on purpose: named_ports prints digits only, one port a line.
-        '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
-        parse: parseDetection,
-    };
-}
-function fileRead(kv, key) {
-    const state = required(kv, key);
-    if (state === 'present') {
-        const bytes = Buffer.from(required(kv, `${key}_b64`), 'base64');
-        try {
-            return { state, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
-        }
-        catch {
-            return { state: 'notText' };
-        }
-    }
-    if (state === 'missing' || state === 'unreadable')
-        return { state };
-    throw new OutputError(`the detect script printed ${key}=${state}`);
-}
-function portState(kv, port) {
-    const state = { port, listening: kv.get(`listening_${port}`) === '1' };
-    const ours = kv.get(`pid_${port}`)?.split(' ');
-    if (ours && ours.length >= 2)
-        state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
-    const listener = kv.get(`listener_${port}`);
-    if (listener) {
-        const [pid, start, ...command] = listener.split(' ');
-        state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
-    }
-    return state;
-}
-function parseDetection(output) {
-    const kv = keyValues(output);
-    const ports = new Map();
-    for (const key of kv.keys()) {
-        const m = /^listening_(\d+)$/.exec(key);
-        if (m)
-            ports.set(Number(m[1]), portState(kv, Number(m[1])));
-    }
-    return {
-        include: fileRead(kv, 'include'),
-        upstream: fileRead(kv, 'upstream'),
-        releases: requiredNumber(kv, 'releases'),
-        ports,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-
-class PortConflictError extends Error {
-}
-/** The host's state contradicts itself or cannot be read: nothing is changed until a person looks. */
-class HostStateError extends Error {
-}
-function plan_describe(state) {
-    return state.listener
-        ? `pid ${state.listener.pid} (${state.listener.command || 'unknown command'})`
-        : 'a process the deploy user cannot see (owned by another user)';
-}
-function planPorts(d, input) {
-    const { blue, green } = input;
-    const notes = [];
-    const state = (port) => d.ports.get(port) ?? { port, listening: false };
-    const usable = (port) => !state(port).listening || state(port).ours !== undefined;
-    const routing = readRouting(d, input);
-    const routedPort = routedTo(d, routing, notes);
-    let live;
-    if (routedPort !== undefined && state(routedPort).listening)
-        live = routedPort;
-    else if (routedPort !== undefined) {
-        notes.push(`nginx routes to port ${routedPort}, where nothing listens: first deploy`);
-    }
-    let idle;
-    if (live === blue)
-        idle = green;
-    else if (live === green)
-        idle = blue;
-    else
-        idle = !usable(blue) && usable(green) ? green : blue;
-    const idleState = state(idle);
-    if (idleState.listening && !idleState.ours) {
-        throw new PortConflictError(`idle port ${idle} is held by ${plan_describe(idleState)}, which this action did not start; ` +
-            'refusing to touch it. Stop it, or choose other blue-port/green-port values.');
-    }
-    const plan = { live, idle, routing, notes };
-    if (idleState.ours)
-        plan.staleOnIdle = { ...idleState.ours };
-    if (live !== undefined) {
-        plan.oldProcess = oldProcess(state(live), notes);
-        const release = state(live).ours?.release;
-        if (release)
-            plan.liveRelease = release;
-    }
-    return plan;
-}
-/** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
-function readRouting(d, input) {
-    const name = upstreamName(input.includePath);
-    const unreadable = (path) => new HostStateError(`${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
-    const notText = (path) => new HostStateError(`${path} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`);
-    if (d.include.state === 'unreadable')
-        throw unreadable(input.includePath);
-    if (d.upstream.state === 'unreadable')
-        throw unreadable(input.upstreamPath);
-    if (d.include.state === 'notText')
-        throw notText(input.includePath);
-    if (d.upstream.state === 'notText')
-        throw notText(input.upstreamPath);
-    const includeText = d.include.state === 'present' ? d.include.text : undefined;
-    const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
-    const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);
-    if (upstreamText !== undefined && !servers) {
-        throw new HostStateError(`${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`);
-    }
-    return {
-        include: {
-            path: input.includePath,
-            text: includeText,
-            target: includeText === undefined ? undefined : parseInclude(includeText),
-        },
-        upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
-    };
-}
-/** The port the files route to; undefined on a host the action never deployed to and no include yet. */
-function routedTo(d, routing, notes) {
-    const { include, upstream } = routing;
-    const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
-    const deployed = running.length > 0 || d.releases > 0;
-    const evidence = running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
-    if (include.text === undefined) {
-        if (deployed) {
-            throw new HostStateError(`${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`);
-        }
-        notes.push('the nginx include is missing: this is a first deploy, it will be written');
-        return undefined;
-    }
-    const target = include.target;
-    if (target?.port !== undefined)
-        return target.port;
-    if (target?.upstream !== undefined)
-        return upstreamPort(target.upstream, upstream);
-    if (!deployed && isBlank(include.text)) {
-        notes.push('the nginx include has no `set $service_url` line yet: it will be written');
-        return undefined;
-    }
-    throw new HostStateError(`cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`);
-}
-function upstreamPort(name, upstream) {
-    if (name !== upstream.name) {
-        throw new HostStateError(`the include routes to upstream ${name}, but this include's group is ${upstream.name}; nothing was changed`);
-    }
-    if (!upstream.servers) {
-        throw new HostStateError(`the include routes to upstream ${name}, but ${upstream.path} is missing: put it back (or route the include to 127.0.0.1:PORT); nothing was changed`);
-    }
-    return upstream.servers.primary;
-}
-function oldProcess(live, notes) {
-    if (live.ours)
-        return { pid: live.ours.pid, start: live.ours.start, ours: true };
-    if (live.listener) {
-        const { pid, start, command } = live.listener;
-        notes.push(`port ${live.port} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
-        return { pid, start, ours: false, command };
-    }
-    notes.push(`the process on port ${live.port} is not visible to the deploy user; it is left running after the switch`);
-    return undefined;
-}
-
 ;// CONCATENATED MODULE: ./src/steps/detect.ts
 // Step 3: which port is live, which is idle, and what runs on each, from what is true on the host.
 
@@ -102957,164 +103851,6 @@ async function showLogTail(ctx, releaseId) {
     ctx.log.verbatim(capLines(shown));
 }
 
-;// CONCATENATED MODULE: ./src/commands/systemd-launch.ts
-
-
-
-
-
-/** Writes the unit file where it differs from the wanted one (then daemon-reload). */
-function ensureUnitFile(spec) {
-    const content = quote(unitFile(spec));
-    const path = unitFilePath(spec.scope, spec.serviceName);
-    const write = spec.scope === 'system'
-        ? [
-            `  printf '%s' ${content} | as_root tee ${quote(path)} >/dev/null || { echo ${quote(`cannot write ${path}`)} >&2; exit 1; }`,
-        ]
-        : [
-            `  mkdir -p -- "$HOME"/${quote(path.slice(0, path.lastIndexOf('/')))} || exit 1`,
-            `  printf '%s' ${content} > "$unit_file.tmp" && mv -f -- "$unit_file.tmp" "$unit_file" || { echo "cannot write $unit_file" >&2; exit 1; }`,
-        ];
-    return [
-        spec.scope === 'system' ? `unit_file=${quote(path)}` : `unit_file="$HOME"/${quote(path)}`,
-        `if ! printf '%s' ${content} | cmp -s - "$unit_file"; then`,
-        ...write,
-        '  sctl daemon-reload || exit 1',
-        '  echo unit_file=written',
-        'fi',
-    ];
-}
-/**
- * Writes run/PORT.launch and (when it differs) the unit file, records the launch as pending before anything
- * starts (the lock's watchdog stops the unit if the session is lost), starts the instance and reads its MainPID:
- * the JVM. Prints `pid=` and `start=` like launchApp (pid 0 when the app already died: the health check says so).
- */
-function launchUnit(paths, spec) {
-    const { port, unit } = spec;
-    const launcher = `${paths.runDir}/${port}.launch`;
-    const name = quote(unit.name);
-    const record = quote(unitRecord(unit));
-    const cannotRecord = `{ echo ${quote(`cannot write the launch records in ${paths.runDir} (disk full?)`)} >&2; exit ${LAUNCH_RECORD_EXIT}; }`;
-    return {
-        kind: 'launch',
-        title: `launch ${spec.releaseId} as ${unit.name}`,
-        script: script(pathSetupSh(), oursSh(), systemctlFunctions(unit.scope, unit.sudo), `cd -- ${quote(paths.root)} || exit 1`, `java=$(command -v -- ${quote(spec.java)}) || { echo ${quote(`java: "${spec.java}" is not a command the deploy user can run`)} >&2; exit 1; }`, 'case "$java" in /*) ;; *) echo "java: $java is not a program file" >&2; exit 1 ;; esac', `case "$java" in *"'"*) echo "java: the path $java contains a quote" >&2; exit 1 ;; esac`, `{ printf '#!/bin/sh\\njava='"'%s'"'\\n' "$java" && printf '%s' ${quote(launcherBody(paths, spec))}; } > ${quote(`${launcher}.tmp`)} &&`, `  mv -f -- ${quote(`${launcher}.tmp`)} ${quote(launcher)} || ${cannotRecord}`, ...ensureUnitFile(spec.unitFile), `printf '0 0 %s %s\\n' ${port} ${record} > ${quote(paths.pending)} || ${cannotRecord}`, `if ! out=$(sctl start ${name} 2>&1); then`, '  printf \'%s\\n\' "$out" >&2', `  sshow status --no-pager -n 20 ${name} >&2`, `  sctl stop --no-block ${name}`, '  exit 1', 'fi', `pid=$(sshow show -p MainPID --value ${name})`, 'start=$(start_time "$pid"); [ -n "$start" ] || start=0', `if ! { printf '%s %s %s\\n' "$pid" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(port))} &&`, `  printf '%s %s %s %s\\n' "$pid" "$start" ${port} ${record} > ${quote(paths.pending)}; }; then`, `  sctl stop --no-block ${name}`, `  ${cannotRecord}`, 'fi', 'echo "pid=$pid"', 'echo "start=$start"'),
-        parse: (stdout) => {
-            const values = keyValues(stdout);
-            return { pid: requiredNumber(values, 'pid'), start: required(values, 'start'), unit };
-        },
-    };
-}
-/** The sudo commands a system unit needs, `$sc` and `$tee` standing for the host's systemctl and tee. */
-function sudoCommands(serviceName, ports) {
-    const perPort = ports.flatMap((p) => ['start', 'stop --no-block', 'enable', 'disable'].map((verb) => `$sc ${verb} ${unitName(serviceName, p)}`));
-    return ['$sc daemon-reload', ...perPort, `$tee ${unitFilePath('system', serviceName)}`];
-}
-function systemChecks(spec) {
-    const commands = sudoCommands(spec.unitFile.serviceName, spec.ports);
-    const unitPath = unitFilePath('system', spec.unitFile.serviceName);
-    return [
-        'if [ "$(id -u)" -ne 0 ]; then',
-        spec.sudo === 'never'
-            ? '  echo "problem=supervisor: systemd needs root or sudo, but sudo is never: log in as root, or use supervisor: systemd-user"'
-            : [
-                '  sc=$(command -v systemctl) tee=$(command -v tee) missing=',
-                // The unit file needs no tee right when an admin installed exactly this file.
-                `  if printf '%s' ${quote(unitFile(spec.unitFile))} | cmp -s - ${quote(unitPath)}; then same=1; else same=0; fi`,
-                ...commands.map((c) => `  ${c.startsWith('$tee') ? '[ "$same" = 1 ] || ' : ''}sudo -n -l ${c} >/dev/null 2>&1 || missing="$missing, ${c}"`),
-                '  if [ -n "$missing" ]; then',
-                `    echo "problem=supervisor: systemd: the deploy user $(id -un) may not run with sudo: \${missing#, }. Add to its sudoers file (visudo -f /etc/sudoers.d/deploy): $(id -un) ALL=(root) NOPASSWD: ${commands.join(', ')}"`,
-                '  fi',
-            ].join('\n'),
-        'fi',
-    ];
-}
-function userChecks() {
-    return [
-        'user=$(id -un)',
-        'linger=$(loginctl show-user "$user" -p Linger --value 2>/dev/null)',
-        'if [ "$linger" != yes ] && [ ! -e "/var/lib/systemd/linger/$user" ]; then',
-        '  echo "problem=supervisor: systemd-user needs lingering for $user (else the app stops with the last session and does not start at boot): run once as root: loginctl enable-linger $user"',
-        'else',
-        '  XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR',
-        '  systemctl --user show-environment >/dev/null 2>&1 ||',
-        '    echo "problem=supervisor: systemd-user: the user manager of $user is not reachable (XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR): check that user@$(id -u).service runs (loginctl enable-linger $user, or reboot)"',
-        'fi',
-    ];
-}
-/** Prints one `problem=` line per thing that would stop supervision from working; none when all is well. */
-function supervisorCheck(spec) {
-    const system = spec.unitFile.scope === 'system';
-    return {
-        kind: 'supervisorCheck',
-        title: `check supervisor ${system ? 'systemd' : 'systemd-user'}`,
-        script: script(pathSetupSh(), 'if [ ! -d /run/systemd/system ]; then', `  echo "problem=supervisor: ${system ? 'systemd' : 'systemd-user'} needs systemd as the host's init system (/run/systemd/system is missing): use supervisor: none"`, '  exit 0', 'fi', 'command -v mkfifo >/dev/null 2>&1 && command -v tee >/dev/null 2>&1 || echo "problem=supervisor: the launcher needs mkfifo and tee (coreutils) on the host"', ...(system ? systemChecks(spec) : userChecks())),
-        parse: (stdout) => stdout
-            .split('\n')
-            .filter((l) => l.startsWith('problem='))
-            .map((l) => l.slice('problem='.length)),
-    };
-}
-/** The sudoers line for supervisor: systemd (README), with the host's systemctl and tee. */
-function sudoersLine(user, serviceName, ports, bin = { systemctl: '/usr/bin/systemctl', tee: '/usr/bin/tee' }) {
-    const commands = sudoCommands(serviceName, ports).map((c) => c.replace('$sc', bin.systemctl).replace('$tee', bin.tee));
-    return `${user} ALL=(root) NOPASSWD: ${commands.join(', ')}`;
-}
-
-;// CONCATENATED MODULE: ./src/steps/supervise.ts
-// Supervision by systemd (supervisor: systemd | systemd-user): the check before anything changes, the unit
-// instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
-
-
-/** systemd's system manager, or (systemd-user) the deploy user's own. */
-function scopeOf(ctx) {
-    return ctx.settings.supervisor === 'systemd' ? 'system' : 'user';
-}
-/** The instance that runs (or would run) the app on `port`; undefined without a supervisor. */
-function unitFor(ctx, port) {
-    const s = ctx.settings;
-    if (s.supervisor === 'none')
-        return undefined;
-    return {
-        scope: scopeOf(ctx),
-        name: unitName(s.serviceName, port),
-        sudo: s.sudo,
-    };
-}
-function unitFileSpec(ctx) {
-    const s = ctx.settings;
-    return {
-        scope: scopeOf(ctx),
-        serviceName: s.serviceName,
-        root: ctx.paths.root,
-        user: s.username,
-        stopTimeoutMs: s.stopTimeoutMs,
-    };
-}
-/** Fails before anything is launched when the host cannot supervise the app, naming the fix. */
-async function checkSupervisor(ctx) {
-    const s = ctx.settings;
-    if (s.supervisor === 'none')
-        return;
-    await ctx.steps.run('Check supervisor', async (detail) => {
-        const spec = { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
-        const problems = await ctx.host.run(supervisorCheck(spec));
-        if (problems.length > 0)
-            throw new Error(problems.join('\n'));
-        detail(`${s.supervisor}: ${unitName(s.serviceName, s.bluePort)} and ${unitName(s.serviceName, s.greenPort)}`);
-    });
-}
-/** The live port's instance starts at boot (the old one is disabled when it is stopped). */
-async function enableAtBoot(ctx, plan) {
-    const unit = unitFor(ctx, plan.idle);
-    if (!unit)
-        return;
-    await ctx.steps.run('Enable at boot', async (detail) => {
-        await ctx.host.run(enableUnit(unit));
-        detail(`${unit.name} enabled`);
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/steps/launch.ts
 // Steps 5 and 6: free the idle port of a stale app of ours, then start the new release there. From the launch
 // until the switch, the undo list stops the new app if anything fails.
@@ -103135,7 +103871,7 @@ async function freeIdlePort(ctx, plan) {
         detail(`stale pid ${stale.pid}: ${stopped.how} after ${stopped.ms} ms`);
     });
 }
-async function launch(ctx, plan, releaseId) {
+async function launch_launch(ctx, plan, releaseId) {
     const { settings: s, paths } = ctx;
     return ctx.steps.run(`Launch on ${plan.idle}`, async (detail) => {
         const spec = { releaseId, port: plan.idle, java: s.java, javaOpts: s.javaOpts, appArgs: s.appArgs };
@@ -103163,7 +103899,7 @@ async function startRelease(ctx, plan, releaseId) {
     // A deploy claims a new folder each time: only a rollback can find its release running.
     if (stale?.release !== releaseId) {
         await freeIdlePort(ctx, plan);
-        return launch(ctx, plan, releaseId);
+        return launch_launch(ctx, plan, releaseId);
     }
     return ctx.steps.run(`Reuse on ${plan.idle}`, async (detail) => {
         const app = { pid: stale.pid, start: stale.start, unit: unitFor(ctx, plan.idle) };
@@ -103272,63 +104008,6 @@ async function releaseLock(ctx, lock) {
     const code = await lock.release().catch(() => null);
     if (code !== 0)
         ctx.log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
-}
-
-;// CONCATENATED MODULE: ./src/commands/release.ts
-
-
-const NO_SPACE_EXIT = 28;
-const CHECKSUM_EXIT = 29;
-/**
- * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
- * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
- * host already has the same jar (hard-linked, nothing to upload).
- */
-function prepareRelease(paths, id, sha256, jarBytes) {
-    const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
-    return {
-        kind: 'prepare',
-        title: `prepare release ${id}`,
-        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      if { printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"; } 2>/dev/null; then`, '        echo "reused=${f%/app.jar.sha256}"', '        exit 0', '      fi', 
-        // The link takes no space, its checksum does: a full disk stops here, before anything is launched.
-        '      echo "not enough disk space (disk full?): cannot write $dir/app.jar.sha256" >&2', '      rm -rf -- "$dir"', `      exit ${NO_SPACE_EXIT}`, '    fi', '  fi', 'done', `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
-        parse: (stdout) => {
-            const values = keyValues(stdout);
-            const reused = required(values, 'reused');
-            return { releaseId: required(values, 'release'), ...(reused ? { reusedFrom: reused } : {}) };
-        },
-    };
-}
-/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
-function verifyUpload(paths, id, sha256) {
-    const jar = quote(paths.jar(id));
-    const part = quote(`${paths.jar(id)}.part`);
-    return {
-        kind: 'verifyUpload',
-        title: `verify sha256 of ${paths.jar(id)}`,
-        script: script(`got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`, `if [ "$got" != ${quote(sha256)} ]; then`, `  rm -f -- ${part}`, `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`, `  exit ${CHECKSUM_EXIT}`, 'fi', `mv -f -- ${part} ${jar} || exit 1`, `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`),
-        parse: () => undefined,
-    };
-}
-/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
-function envFileContent(pairs) {
-    return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
-}
-/**
- * Keeps the `keep` newest releases (by folder time: ids may be any name), and always the `protect`ed ones (the
- * live release, the one a rollback would choose) and the ones a recorded process runs.
- */
-function pruneReleases(paths, keep, protect) {
-    const kept = protect.map((id) => id.replace(/[^A-Za-z0-9._-]/g, '')).join(' ');
-    return {
-        kind: 'prune',
-        title: `keep the newest ${keep} releases`,
-        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${kept} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
-        parse: (stdout) => stdout
-            .split('\n')
-            .filter((line) => line.startsWith('removed='))
-            .map((line) => line.slice('removed='.length)),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/steps/prune.ts
@@ -103476,7 +104155,7 @@ async function recordEnd(ctx, end) {
 // stop-timeout); with await-stop it waits for the exit.
 
 
-async function stopOld(ctx, plan) {
+async function stop_old_stopOld(ctx, plan) {
     const { oldProcess: old, live } = plan;
     if (!old || live === undefined) {
         ctx.steps.skip('Stop old app', 'no previous app of ours');
@@ -103531,7 +104210,7 @@ async function switchTraffic(ctx, plan) {
 // else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
 
 /** Returns the release folder actually used: the release-id, or release-id-N if the host had that name. */
-async function upload(ctx) {
+async function upload_upload(ctx) {
     const { settings: s, paths, host } = ctx;
     return ctx.steps.run('Upload', async (detail) => {
         const { jar, releaseId: wanted } = s;
@@ -103646,7 +104325,7 @@ async function blueGreen(ctx, op) {
     await checkSupervisor(ctx);
     const plan = await detectLive(ctx);
     checkCancelled(ctx);
-    const releaseId = op.kind === 'deploy' ? await upload(ctx) : await chooseRelease(ctx, plan, op.to);
+    const releaseId = op.kind === 'deploy' ? await upload_upload(ctx) : await chooseRelease(ctx, plan, op.to);
     checkCancelled(ctx);
     if (releaseId === plan.liveRelease && plan.live !== undefined) {
         ctx.steps.skip('Switch nginx', `${releaseId} serves already on port ${plan.live}`);
@@ -103662,7 +104341,7 @@ async function blueGreen(ctx, op) {
         await verifyThroughNginx(ctx, verifyUrl, plan, app);
     await bake(ctx, plan, app);
     await enableAtBoot(ctx, plan);
-    await stopOld(ctx, plan);
+    await stop_old_stopOld(ctx, plan);
     return { activePort: plan.idle, previousPort: plan.live, releaseId, previousRelease: plan.liveRelease };
 }
 
@@ -103803,11 +104482,11 @@ async function inspect(o, runners, fn, wrap) {
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
-// EXTERNAL MODULE: ./node_modules/is-stream/index.js
-var is_stream = __nccwpck_require__(6543);
-// EXTERNAL MODULE: ./node_modules/node-ssh/node_modules/make-dir/index.js
-var make_dir = __nccwpck_require__(8271);
-;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(1327);
+// EXTERNAL MODULE: ../main/node_modules/node-ssh/node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(5951);
+;// CONCATENATED MODULE: ../main/node_modules/sb-promise-queue/lib/esm/index.mjs
 class PromiseQueue {
     constructor({ concurrency = 1 } = {}) {
         this.options = { concurrency };
@@ -103879,7 +104558,7 @@ class PromiseQueue {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+;// CONCATENATED MODULE: ../main/node_modules/sb-scandir/lib/esm/index.mjs
 /* @flow */
 
 
@@ -103975,9 +104654,9 @@ async function scanDirectory(path, { recursive = true, validate = null, concurre
 }
 /* harmony default export */ const esm = (scanDirectory);
 
-// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
-var shell_escape = __nccwpck_require__(4646);
-;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(9830);
+;// CONCATENATED MODULE: ../main/node_modules/node-ssh/lib/esm/index.mjs
 
 
 
@@ -104685,8 +105364,8 @@ class NodeSSH {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var node_modules_undici = __nccwpck_require__(6752);
+// EXTERNAL MODULE: ../main/node_modules/undici/index.js
+var node_modules_undici = __nccwpck_require__(2480);
 ;// CONCATENATED MODULE: ./src/commands/http.ts
 // Fallback for hosts whose sshd forbids TCP forwarding (AllowTcpForwarding no, a common hardening): the HTTP
 // check then runs on the host itself, with curl.
