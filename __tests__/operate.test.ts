@@ -202,6 +202,45 @@ describe('the history survives a cancelled deploy', () => {
   });
 });
 
+test('a runner lost during the bake window: the rollback reuses the old release still running as the backup, 0 failed', async () => {
+  expectSuccess(await deploy('w1'), 'w1');
+  await quiet(target);
+  const old = await serving(target);
+  const a = startAction({
+    inputs: targetInputs(target, {
+      jar: await buildDemoJar({ version: 'w2' }),
+      'release-id': 'w2',
+      'bake-time': '60',
+    }),
+    env: RUNNER_ENV,
+  });
+  await a.waitForLine(/^::group::Bake/);
+  a.child.kill('SIGKILL');
+  await a.done;
+  await waitUntil('the watchdog to end the run', () => lastRun()?.result === 'interrupted', {
+    timeoutMs: 30_000,
+  });
+  expect((await serving(target))?.version).toBe('w2');
+  expect(target.appsOn(old?.port ?? 0).map((p) => p.pid)).toEqual([old?.pid]);
+
+  let started: StartedAction | undefined;
+  const { result, report } = await whileLoaded(
+    target,
+    () => {
+      started = startAction({ inputs: targetInputs(target, { mode: 'rollback' }), env: RUNNER_ENV });
+      return started.done;
+    },
+    { slowMs: 250, warmup: 100 },
+  );
+  expectNoFailedRequests(report, [{ lines: started?.lines ?? [] }]);
+  expectSuccess(result, 'the rollback');
+  expect(readable(result)).toContain(
+    `w1 still runs there (pid ${old?.pid}): used as it is, nothing launched`,
+  );
+  await quiet(target);
+  expect(await serving(target)).toEqual(old);
+});
+
 test('the history file is written whole: mode 644 under the umask, no temp file left', () => {
   expect(fs.statSync(historyPath()).mode & 0o777).toBe(0o644);
   expect(fs.readdirSync(target.localPath(target.remoteDir)).filter((f) => f.includes('.tmp'))).toEqual([]);

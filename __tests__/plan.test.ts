@@ -70,7 +70,7 @@ test('a half-started app of ours (pid file, not listening) is stale too', () => 
     8080,
     8081,
   );
-  expect(p.staleOnIdle).toEqual({ pid: 2, start: '100', release: 'r' });
+  expect(p.staleOnIdle).toEqual({ pid: 2, start: '100', release: 'r', listening: false });
 });
 
 test('the idle port held by a stranger is refused, naming it', () => {
@@ -113,7 +113,11 @@ test('nginx routes to a port that is down, our app still runs on blue: blue is i
     8080,
     8081,
   );
-  expect([p.live, p.idle, p.staleOnIdle]).toEqual([undefined, 8080, { pid: 5, start: '100', release: 'r' }]);
+  expect([p.live, p.idle, p.staleOnIdle]).toEqual([
+    undefined,
+    8080,
+    { pid: 5, start: '100', release: 'r', listening: true },
+  ]);
 });
 
 test('a stranger the user cannot see is refused too', () => {
@@ -254,7 +258,7 @@ describe('our upstream group (bake-time): where it routes, and what is not ours'
     expect([p.live, p.idle, p.staleOnIdle, p.oldProcess]).toEqual([
       8081,
       8080,
-      { pid: 11, start: '100', release: 'r' },
+      { pid: 11, start: '100', release: 'r', listening: true },
       { pid: 12, start: '100', ours: true },
     ]);
     expect(p.routing.upstream).toEqual({

@@ -18,11 +18,11 @@ const UPLOAD_RUNS = 3;
 const COLD_START_RUNS = 5;
 export const BIG_MB = 100;
 
-/** A copy of the demo jar with an extra ~100 MB stored (incompressible) entry. */
-async function bigJar(work: string): Promise<string> {
-  const jar = path.join(work, `demo-big-${BIG_MB}mb.jar`);
+/** A copy of the demo jar with an extra ~100 MB stored (incompressible) entry; each version its own bytes. */
+export async function bigJar(work: string, version = 'big'): Promise<string> {
+  const jar = path.join(work, `demo-${version}-${BIG_MB}mb.jar`);
   if (existsSync(jar)) return jar;
-  const base = await buildDemoJar({ version: 'big' });
+  const base = await buildDemoJar({ version });
   const tmp = await fsp.mkdtemp(path.join(work, 'big-'));
   try {
     const blob = path.join(tmp, 'blob.bin');

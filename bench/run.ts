@@ -20,6 +20,7 @@ import { buildDemoJar } from '../test-target/demo-jar.js';
 import { node24 } from '../test-target/run-action.js';
 import { deployUnderLoad, LOAD, type BenchRun, type Mode } from './deploy-under-load.js';
 import { coldStartBench, uploadBench } from './extras.js';
+import { rollbackBench } from './rollback.js';
 import { fmt, median, table } from './report.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -141,7 +142,28 @@ async function extras(jar: string) {
     `\nbundle cold start (spawn of dist/index.js -> first TCP connection): median ${fmt(cold.medianMs)} ms ` +
       `(${cold.samples.join(', ')} ms)`,
   );
-  return { upload, cold };
+  const rollback = await rollbackBench(WORK, LOGS);
+  console.log(
+    `\nback from v2 to v1 (a ${fmt(upload.mb, 1)} MB jar) under load, median of ${rollback.rows.length / 2}:`,
+  );
+  console.log(
+    table(
+      ['', 'wall ms', 'failed requests (all runs)'],
+      [
+        [
+          'rebuilt v1, deployed (uploaded)',
+          fmt(rollback.redeployMs),
+          rollback.rows.filter((r) => r.how === 'redeploy').reduce((a, r) => a + r.failed, 0),
+        ],
+        [
+          'mode: rollback (nothing uploaded)',
+          fmt(rollback.rollbackMs),
+          rollback.rows.filter((r) => r.how === 'rollback').reduce((a, r) => a + r.failed, 0),
+        ],
+      ],
+    ),
+  );
+  return { upload, cold, rollback };
 }
 
 async function main(): Promise<void> {
@@ -177,6 +199,7 @@ async function main(): Promise<void> {
     runs: results,
     upload: more?.upload ?? null,
     coldStart: more?.cold ?? null,
+    rollback: more?.rollback ?? null,
     benchSeconds: Math.round(totalS),
   };
   writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(json, null, 2) + '\n');

@@ -102582,7 +102582,7 @@ function planPorts(d, input) {
     }
     const plan = { live, idle, routing, notes };
     if (idleState.ours)
-        plan.staleOnIdle = { ...idleState.ours };
+        plan.staleOnIdle = { ...idleState.ours, listening: idleState.listening };
     if (live !== undefined) {
         plan.oldProcess = oldProcess(state(live), notes);
         const release = state(live).ours?.release;
@@ -103896,8 +103896,9 @@ function launchCommand(ctx, spec) {
  */
 async function startRelease(ctx, plan, releaseId) {
     const stale = plan.staleOnIdle;
-    // A deploy claims a new folder each time: only a rollback can find its release running.
-    if (stale?.release !== releaseId) {
+    // A deploy claims a new folder each time: only a rollback can find its release running. One that does not
+    // listen (still starting, or hung) is not trusted: it is stopped and the release launched afresh.
+    if (stale?.release !== releaseId || !stale.listening) {
         await freeIdlePort(ctx, plan);
         return launch_launch(ctx, plan, releaseId);
     }

@@ -19,7 +19,7 @@ export interface PortPlan {
   /** The release our app on the live port runs (from its pid file); undefined when not ours or unknown. */
   liveRelease?: string;
   /** A stale process of ours on the idle port (and its release): stopped before a launch, or reused by a rollback. */
-  staleOnIdle?: ProcessRef & { release: string };
+  staleOnIdle?: ProcessRef & { release: string; listening: boolean };
   /** The process serving the live port, to stop after the switch (ours, or the visible listener). */
   oldProcess?: ProcessRef & { ours: boolean; command?: string };
   notes: string[];
@@ -76,7 +76,7 @@ export function planPorts(d: Detection, input: PlanInput): PortPlan {
   }
 
   const plan: PortPlan = { live, idle, routing, notes };
-  if (idleState.ours) plan.staleOnIdle = { ...idleState.ours };
+  if (idleState.ours) plan.staleOnIdle = { ...idleState.ours, listening: idleState.listening };
   if (live !== undefined) {
     plan.oldProcess = oldProcess(state(live), notes);
     const release = state(live).ours?.release;

@@ -52,8 +52,9 @@ function launchCommand(ctx: HostContext, spec: LaunchSpec): RemoteCommand<'launc
  */
 export async function startRelease(ctx: HostContext, plan: PortPlan, releaseId: string): Promise<AppProcess> {
   const stale = plan.staleOnIdle;
-  // A deploy claims a new folder each time: only a rollback can find its release running.
-  if (stale?.release !== releaseId) {
+  // A deploy claims a new folder each time: only a rollback can find its release running. One that does not
+  // listen (still starting, or hung) is not trusted: it is stopped and the release launched afresh.
+  if (stale?.release !== releaseId || !stale.listening) {
     await freeIdlePort(ctx, plan);
     return launch(ctx, plan, releaseId);
   }
