@@ -47,12 +47,22 @@ async function failure(run: () => Promise<unknown>): Promise<StepError> {
 
 const LOCK = 'lock /opt/app/.deploy.lock';
 const DETECT = 'detect live port (/etc/nginx/conf.d/service-url.inc)';
+/** The run's start (after the lock) and its end (before the prune, or after the undo of a failure). */
+const RECORD = 'record the run in /opt/app/history.jsonl';
+const READ_HISTORY = 'read /opt/app/history.jsonl';
+const PRUNE = 'keep the newest 5 releases';
 
 test('happy path: every step in order, old app retired, lock released', async () => {
   const d = deploy();
-  await expect(d.run()).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2' });
+  await expect(d.run()).resolves.toEqual({
+    activePort: 8081,
+    previousPort: 8080,
+    releaseId: 'r2',
+    previousRelease: 'r1',
+  });
   expect(d.host.commands()).toEqual([
     LOCK,
+    RECORD,
     DETECT,
     'prepare release r2',
     'upload /opt/app/releases/r2/app.jar.part',
@@ -62,7 +72,9 @@ test('happy path: every step in order, old app retired, lock released', async ()
     'switch nginx to port 8081',
     'wait for 2 old nginx workers',
     'stop pid 11 on port 8080',
-    'keep the newest 5 releases',
+    RECORD,
+    READ_HISTORY,
+    PRUNE,
   ]);
   expect(d.host.ran).toContain('GET http://127.0.0.1:8081/actuator/health');
   expect(d.steps()).toEqual([
@@ -81,7 +93,7 @@ test('happy path: every step in order, old app retired, lock released', async ()
     ['Bake', 'skipped', 'bake-time is 0'],
     ['Stop old app', 'ok', 'old pid 11 on port 8080: exited after SIGTERM in 0.04 s'],
   ]);
-  expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, servingPort: 8081 });
+  expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, previousRelease: 'r1', servingPort: 8081 });
   expect(d.host.lockReleased).toBe(true);
 });
 
@@ -134,7 +146,12 @@ test('a reused release skips the upload and says where the jar came from', async
 
 test('a taken release-id: the folder actually claimed is used everywhere and reported', async () => {
   const d = deploy({ prepare: () => ({ releaseId: 'r2-2' }) });
-  await expect(d.run()).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2-2' });
+  await expect(d.run()).resolves.toEqual({
+    activePort: 8081,
+    previousPort: 8080,
+    releaseId: 'r2-2',
+    previousRelease: 'r1',
+  });
   expect(d.host.commands()).toContain('launch r2-2 on port 8081');
   expect(d.log.lines).toContain('info: release r2 exists on the host: this one is r2-2');
 });
@@ -158,15 +175,16 @@ test('a crash before healthy: log tail shown without secrets, new app stopped, n
   expect(error.message).toBe(
     'Health check failed: the new app (pid 22) exited before it became healthy; last answer: no connection (connect ECONNREFUSED)',
   );
-  expect(d.host.commands().slice(-2)).toEqual([
+  expect(d.host.commands().slice(-3)).toEqual([
     'last 40 lines of /opt/app/releases/r2/app.log',
     'stop pid 22 on port 8081',
+    RECORD,
   ]);
   expect(d.log.lines).toContain('info: Last 40 lines of /opt/app/releases/r2/app.log:');
   expect(d.log.lines).toContain('verbatim: Exception: boom token=***\n');
   expect(d.log.lines).toContain('info: undo: stop the new app (pid 22)');
   expect(d.host.ran.some((t) => t.startsWith('switch'))).toBe(false);
-  expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, servingPort: 8080 });
+  expect(d.state).toEqual({ releaseId: 'r2', previousPort: 8080, previousRelease: 'r1', servingPort: 8080 });
   expect(d.host.lockReleased).toBe(true);
 });
 
@@ -176,7 +194,7 @@ test('never healthy: times out, new app stopped', async () => {
   await expect(d.run()).rejects.toThrow(
     'Health check failed: http://127.0.0.1:8081/actuator/health was not healthy within 0.3 s; last answer: HTTP 503 {"status":"DOWN"}',
   );
-  expect(d.host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+  expect(d.host.commands().slice(-2)).toEqual(['stop pid 22 on port 8081', RECORD]);
 });
 
 test('an undo that fails is a warning; the original error stands', async () => {
@@ -193,7 +211,7 @@ test('nginx -t fails: the script restored the include, the new app is stopped', 
   await expect(d.run()).rejects.toThrow(
     'Switch nginx failed: switch nginx to port 8081 failed with exit code 32:\nnginx: [emerg] bad',
   );
-  expect(d.host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+  expect(d.host.commands().slice(-2)).toEqual(['stop pid 22 on port 8081', RECORD]);
   expect(d.host.ran.some((t) => t.startsWith('wait for'))).toBe(false);
   expect(d.state.servingPort).toBe(8080);
 });
@@ -210,11 +228,12 @@ test('broken behind nginx: switched back, new app drained and stopped, old one u
   expect(error.message).toBe(
     'Verify through nginx failed: http://127.0.0.1:80/actuator/health is not healthy through nginx (HTTP 500 oops); switched back',
   );
-  expect(d.host.commands().slice(-4)).toEqual([
+  expect(d.host.commands().slice(-5)).toEqual([
     'wait for 2 old nginx workers',
     'switch nginx back to port 8080',
     'wait for 1 old nginx workers',
     'stop pid 22 on port 8081',
+    RECORD,
   ]);
   expect(d.host.ran).not.toContain('stop pid 11 on port 8080');
   expect(d.state.servingPort).toBe(8080);
@@ -287,7 +306,7 @@ test('a stranger on the idle port: refused before anything is uploaded', async (
   await expect(d.run()).rejects.toThrow(
     /^Detect ports failed: idle port 8081 is held by pid 4242 \(nc -l 8081\)/,
   );
-  expect(d.host.commands()).toEqual([LOCK, DETECT]);
+  expect(d.host.commands()).toEqual([LOCK, RECORD, DETECT, RECORD]);
   expect(d.host.lockReleased).toBe(true);
 });
 
@@ -299,7 +318,7 @@ test('cancelled during the health check: new app stopped, lock released', async 
     return { status: 503, body: 'DOWN' };
   };
   await expect(d.run()).rejects.toThrow('Health check failed: the deploy was cancelled');
-  expect(d.host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+  expect(d.host.commands().slice(-2)).toEqual(['stop pid 22 on port 8081', RECORD]);
   expect(d.host.lockReleased).toBe(true);
 });
 
@@ -375,7 +394,7 @@ describe('the lock', () => {
     d.host.lock = { lines: ['waiting=run 7 by alice', 'locked'], exit: 0 };
     await d.run();
     expect(d.log.lines).toContain('info: another deploy holds the lock (run 7 by alice); waiting up to 1 s');
-    expect(d.host.commands()[1]).toBe(DETECT);
+    expect(d.host.commands().slice(0, 3)).toEqual([LOCK, RECORD, DETECT]);
   });
 
   test('not released within lock-timeout: fails naming the holder, nothing else runs', async () => {
@@ -416,7 +435,7 @@ test('an include that cannot be read on a host deployed to: Detect fails, nothin
   await expect(d.run()).rejects.toThrow(
     'Detect ports failed: /etc/nginx/conf.d/service-url.inc exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 /etc/nginx/conf.d/service-url.inc); nothing was changed',
   );
-  expect(d.host.commands()).toEqual([LOCK, DETECT]);
+  expect(d.host.commands()).toEqual([LOCK, RECORD, DETECT, RECORD]);
 });
 
 test.each<[PortOwner, string]>([
@@ -430,7 +449,11 @@ test.each<[PortOwner, string]>([
       `Health check failed: port 8081 answered healthy, but it is served by ${who}, not by the app this deploy launched (pid 22); nothing was switched`,
     );
     expect(d.host.ran.some((t) => t.startsWith('switch'))).toBe(false);
-    expect(d.host.commands().slice(-2)).toEqual(['who listens on port 8081', 'stop pid 22 on port 8081']);
+    expect(d.host.commands().slice(-3)).toEqual([
+      'who listens on port 8081',
+      'stop pid 22 on port 8081',
+      RECORD,
+    ]);
   },
 );
 
@@ -439,14 +462,21 @@ describe('the bake window', () => {
 
   test('a clean window: the old app stays the backup until it ends, then is dropped, drained and stopped', async () => {
     const d = deploy({}, BAKE);
-    await expect(d.run()).resolves.toEqual({ activePort: 8081, previousPort: 8080, releaseId: 'r2' });
-    expect(d.host.commands().slice(-6)).toEqual([
+    await expect(d.run()).resolves.toEqual({
+      activePort: 8081,
+      previousPort: 8080,
+      releaseId: 'r2',
+      previousRelease: 'r1',
+    });
+    expect(d.host.commands().slice(-8)).toEqual([
       'switch nginx to port 8081',
       'wait for 2 old nginx workers',
       'nginx: drop the backup on port 8080',
       'wait for 2 old nginx workers',
       'stop pid 11 on port 8080',
-      'keep the newest 5 releases',
+      RECORD,
+      READ_HISTORY,
+      PRUNE,
     ]);
     expect(d.steps().find((s) => s[0] === 'Bake')).toEqual([
       'Bake',
@@ -466,10 +496,11 @@ describe('the bake window', () => {
     expect(error.message).toMatch(
       /^Bake failed: the new app \(pid 22\) exited \d\.\d s into the bake window; switched back: port 8080 serves again$/,
     );
-    expect(d.host.commands().slice(-3)).toEqual([
+    expect(d.host.commands().slice(-4)).toEqual([
       'switch nginx back to port 8080',
       'wait for 2 old nginx workers',
       'stop pid 22 on port 8081',
+      RECORD,
     ]);
     expect(d.host.ran).not.toContain('stop pid 11 on port 8080');
     expect(d.state.servingPort).toBe(8080);

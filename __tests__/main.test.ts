@@ -48,6 +48,12 @@ afterEach(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** GITHUB_OUTPUT as [name, value] pairs, in the order they were set (each `name<<delimiter` block). */
+function outputs(): [string, string][] {
+  const text = readFileSync(join(dir, 'GITHUB_OUTPUT'), 'utf8');
+  return [...text.matchAll(/^([a-z-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1], m[3]]);
+}
+
 const fake =
   (host = new FakeHost()): (() => Connector) =>
   () =>
@@ -61,7 +67,16 @@ test('a deploy: secrets masked first, then the steps, outputs and the summary', 
   expect(out).toContain('::add-mask::very-secret-value\n');
   expect(out.indexOf('::add-mask::')).toBeLessThan(out.indexOf('::group::'));
   expect(out).toMatch(/Deployed r2 to h1 \(port 8081\)\n$/);
-  expect(readFileSync(join(dir, 'GITHUB_OUTPUT'), 'utf8')).toMatch(/^active-port<<.*\n8081\n/);
+  expect(outputs()).toEqual([
+    ['duration-seconds', expect.stringMatching(/^\d+\.\d$/)],
+    ['active-port', '8081'],
+    ['previous-port', '8080'],
+    ['release-id', 'r2'],
+    [
+      'hosts',
+      '[{"host":"h1","ok":true,"releaseId":"r2","activePort":8081,"previousPort":8080,"previousRelease":"r1"}]',
+    ],
+  ]);
   expect(readFileSync(join(dir, 'GITHUB_STEP_SUMMARY'), 'utf8')).toMatch(
     /^## Blue\/green deploy succeeded in/,
   );
@@ -149,7 +164,26 @@ test.each(['SIGINT', 'SIGTERM'])(
       `::warning::received ${signal}: cancelling the deploy; the old version keeps serving`,
     );
     expect(out).toContain('::error::h1: Health check failed: the deploy was cancelled');
-    expect(host.commands().at(-1)).toBe('stop pid 22 on port 8081');
+    expect(host.commands().slice(-2)).toEqual([
+      'stop pid 22 on port 8081',
+      'record the run in /opt/app/history.jsonl',
+    ]);
+    const [start, end] = host.history;
+    expect(end).toEqual({
+      record: {
+        v: 1,
+        event: 'end',
+        id: start.record.id,
+        ended: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as string,
+        result: 'cancelled',
+        release: 'r2',
+        port: 8080,
+        previous: { release: 'r1', port: 8080 },
+        step: 'Health check',
+        error: 'Health check failed: the deploy was cancelled',
+      },
+      marker: 'close',
+    });
   },
 );
 

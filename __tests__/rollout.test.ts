@@ -1,7 +1,9 @@
-// Several hosts: batch by batch, and a failed batch stops the rollout so later hosts keep the old version.
+// Several hosts: batch by batch, and a failed batch stops the rollout so later hosts keep the old version
+// (and, with rollback-on-failure, the hosts already switched go back: more in fleet.test.ts).
 import type { HostTarget } from '../src/inputs.js';
-import { batches, hostLabel, rollout, type Connector } from '../src/rollout.js';
+import { batches, hostLabel, rollout } from '../src/rollout.js';
 import { FakeHost, recordingLog, settings } from './support/fake-host.js';
+import { rollFleet } from './support/fleet.js';
 
 const hosts: HostTarget[] = ['a', 'b', 'c', 'd', 'e'].map((host) => ({ host, port: 22 }));
 
@@ -16,25 +18,14 @@ test('host labels name the port only when it is not 22', () => {
   expect(hostLabel({ host: 'a', port: 2222 })).toBe('a:2222');
 });
 
-async function roll(batchSize: number, broken: string[], targets = hosts) {
-  const connected: string[] = [];
-  const closed: string[] = [];
-  const log = recordingLog();
-  const connect: Connector = async (target) => {
-    connected.push(target.host);
-    const host = new FakeHost();
-    if (broken.includes(target.host)) host.health = () => ({ status: 503, body: 'DOWN' });
-    return { host, close: async () => void closed.push(target.host) };
-  };
-  const result = await rollout({
-    settings: { ...settings, targets, batchSize, healthTimeoutMs: 200 },
-    connect,
-    log,
-    lockHolder: 'test',
-  });
-  if (result.mode !== 'deploy') throw new Error(`mode ${result.mode}`);
-  return { connected, closed, result, log };
+async function roll(batchSize: number, broken: string[], targets = hosts, rollbackOnFailure = true) {
+  const fleet = await rollFleet({ targets, batchSize, rollbackOnFailure }, { broken });
+  const connected = fleet.connections.map((c) => c.target);
+  return { ...fleet, connected };
 }
+
+const FAILED_C =
+  'Health check failed: http://127.0.0.1:8081/actuator/health was not healthy within 0.2 s; last answer: HTTP 503 DOWN';
 
 test('all hosts, two at a time, all succeed; every connection is closed', async () => {
   const { connected, closed, result } = await roll(2, []);
@@ -47,6 +38,7 @@ test('all hosts, two at a time, all succeed; every connection is closed', async 
       releaseId: 'r2',
       activePort: 8081,
       previousPort: 8080,
+      previousRelease: 'r1',
     })),
   );
   expect(result.steps.filter((s) => s.name === 'Connect').map((s) => s.host)).toEqual([
@@ -58,28 +50,67 @@ test('all hosts, two at a time, all succeed; every connection is closed', async 
   ]);
 });
 
-test('a failure in the second batch stops the rollout: later hosts are not touched', async () => {
-  const { connected, closed, result } = await roll(2, ['c']);
-  expect(connected.sort()).toEqual(['a', 'b', 'c', 'd']); // c and d ran together; e never started
+test('rollback-on-failure false: a failure in the second batch stops the rollout, later hosts are not touched', async () => {
+  const { connected, closed, result, log } = await roll(2, ['c'], hosts, false);
+  expect(connected).toEqual(['a', 'b', 'c', 'd']); // c and d ran together; e never started
   expect(closed.sort()).toEqual(['a', 'b', 'c', 'd']);
-  expect(result.outcomes.map((o) => [o.host, o.ok])).toEqual([
-    ['a', true],
-    ['b', true],
-    ['c', false],
-    ['d', true],
-    ['e', false],
-  ]);
-  // The host is named once (by the outcome), the step and the cause in the error.
-  expect(result.outcomes[2]).toEqual({
-    host: 'c',
-    ok: false,
+  const switched = (host: string) => ({
+    host,
+    ok: true,
     releaseId: 'r2',
-    activePort: 8080,
+    activePort: 8081,
     previousPort: 8080,
-    error:
-      'Health check failed: http://127.0.0.1:8081/actuator/health was not healthy within 0.2 s; last answer: HTTP 503 DOWN',
+    previousRelease: 'r1',
   });
-  expect(result.outcomes[4]).toEqual({ host: 'e', ok: false, error: 'not attempted' });
+  // The host is named once (by the outcome), the step and the cause in the error.
+  expect(result.outcomes).toEqual([
+    switched('a'),
+    switched('b'),
+    {
+      host: 'c',
+      ok: false,
+      releaseId: 'r2',
+      activePort: 8080,
+      previousPort: 8080,
+      previousRelease: 'r1',
+      error: FAILED_C,
+    },
+    switched('d'),
+    { host: 'e', ok: false, error: 'not attempted' },
+  ]);
+  expect(log.lines.filter((l) => l.includes('rollback-on-failure'))).toEqual([]);
+});
+
+test('a failure in the second batch stops the rollout and (rollback-on-failure) rolls back a, b and d', async () => {
+  const { connected, closed, result, log } = await roll(2, ['c']);
+  // c and d ran together; e never started; then a and b (one batch), then d, connect again.
+  expect(connected).toEqual(['a', 'b', 'c', 'd', 'a', 'b', 'd']);
+  expect(closed.sort()).toEqual(['a', 'a', 'b', 'b', 'c', 'd', 'd']);
+  const back = (host: string) => ({
+    host,
+    ok: true,
+    releaseId: 'r2',
+    activePort: 8081,
+    previousPort: 8080,
+    previousRelease: 'r1',
+    rolledBack: { ok: true, releaseId: 'r1', activePort: 8080 },
+  });
+  expect(result.outcomes).toEqual([
+    back('a'),
+    back('b'),
+    {
+      host: 'c',
+      ok: false,
+      releaseId: 'r2',
+      activePort: 8080,
+      previousPort: 8080,
+      previousRelease: 'r1',
+      error: FAILED_C,
+    },
+    back('d'),
+    { host: 'e', ok: false, error: 'not attempted' },
+  ]);
+  expect(log.lines).toContain('info: rollback-on-failure: c failed; rolling back a, b, d');
 });
 
 test('parallel hosts log with their name on every line; a single host uses groups', async () => {

@@ -9,6 +9,8 @@ import { checkSupervisor } from '../src/steps/supervise.js';
 import { FakeHost, fakeClock, recordingLog, settings, type Answers } from './support/fake-host.js';
 import { stepContext } from './steps/helpers.js';
 
+const RECORD = 'record the run in /opt/app/history.jsonl';
+
 function deploy(answers: Answers = {}, extra: Partial<Settings> = {}) {
   const host = new FakeHost({ launch: (cmd) => cmd.parse('pid=22\nstart=200\n'), ...answers });
   const log = recordingLog();
@@ -31,6 +33,7 @@ test('systemd: check, launch as app@8081, enable it, stop app@8080 through syste
   await expect(d.run()).resolves.toMatchObject({ activePort: 8081, previousPort: 8080 });
   expect(d.host.commands()).toEqual([
     'lock /opt/app/.deploy.lock',
+    RECORD,
     'check supervisor systemd',
     'detect live port (/etc/nginx/conf.d/service-url.inc)',
     'prepare release r2',
@@ -42,6 +45,8 @@ test('systemd: check, launch as app@8081, enable it, stop app@8080 through syste
     'wait for 2 old nginx workers',
     'enable app@8081.service',
     'stop app@8080.service (pid 11)',
+    RECORD,
+    'read /opt/app/history.jsonl',
     'keep the newest 5 releases',
   ]);
   expect(d.steps()).toContainEqual([
@@ -65,7 +70,11 @@ test('systemd-user and another service name: the user unit', async () => {
   expect(d.host.commands()).toContain('launch r2 as shop@8081.service');
   expect(d.host.commands()).toContain('enable shop@8081.service');
   expect(d.host.commands()).toContain('stop shop@8080.service (pid 11)');
-  expect(d.host.commands()[1]).toBe('check supervisor systemd-user');
+  expect(d.host.commands().slice(0, 3)).toEqual([
+    'lock /opt/app/.deploy.lock',
+    RECORD,
+    'check supervisor systemd-user',
+  ]);
 });
 
 test('a failed check stops the deploy before anything is uploaded or launched, with every problem', async () => {
@@ -73,7 +82,16 @@ test('a failed check stops the deploy before anything is uploaded or launched, w
   const error = (await d.run().catch((e: unknown) => e)) as StepError;
   expect(error).toBeInstanceOf(StepError);
   expect(error.message).toBe('Check supervisor failed: no linger: run loginctl enable-linger deploy\nsecond');
-  expect(d.host.commands()).toEqual(['lock /opt/app/.deploy.lock', 'check supervisor systemd']);
+  expect(d.host.commands()).toEqual([
+    'lock /opt/app/.deploy.lock',
+    RECORD,
+    'check supervisor systemd',
+    RECORD,
+  ]);
+  expect(d.host.history.map((h) => [h.record.result, h.record.step, h.marker])).toEqual([
+    [undefined, undefined, expect.stringMatching(/^open /)],
+    ['failed', 'Check supervisor', 'close'],
+  ]);
 });
 
 test('a new app that never turns healthy: its instance is stopped through systemd; nothing is enabled', async () => {

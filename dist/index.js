@@ -103610,11 +103610,12 @@ function appendHistory(paths, line, marker) {
 /** Lines the lock's watchdog runs once the session is gone: the open run ends as `interrupted`. */
 function watchdogHistorySh(paths, error) {
     const open = quote(paths.historyOpen);
-    const record = (id, ended) => `{"v":1,"event":"end","id":"${id}","ended":"${ended}","result":"interrupted","error":${JSON.stringify(error)}}`;
+    // The record is printf's format (the id and the time fill its %s): a % or \ of the error is escaped.
+    const message = JSON.stringify(error).replace(/\\/g, '\\\\').replace(/%/g, '%%');
+    const format = `{"v":1,"event":"end","id":"%s","ended":"%s","result":"interrupted","error":${message}}`;
     return [
         `if [ -f ${open} ] && read -r _id < ${open}; then`,
-        // The record is printf's format: its two %s are the id and the time.
-        `  history_append "$(printf ${quote(record('%s', '%s'))} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
+        `  history_append "$(printf ${quote(format)} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
         'fi',
     ];
 }
@@ -103652,7 +103653,9 @@ function verifyRelease(paths, id) {
     return {
         kind: 'verifyRelease',
         title: `verify ${paths.jar(id)}`,
-        script: script(`want=$(cat -- ${jar}.sha256 2>/dev/null)`, `got=$(sha256sum -- ${jar} 2>/dev/null | cut -d ' ' -f 1)`, 'if [ -z "$want" ] || [ "$got" != "$want" ]; then', `  echo "${paths.jar(id)} is not the jar that was uploaded (sha256 \${got:-missing}, recorded \${want:-none}): it is not launched; deploy the release again" >&2`, `  exit ${JAR_CHANGED_EXIT}`, 'fi', 'echo "sha256=$got"'),
+        script: script(`want=$(cat -- ${jar}.sha256 2>/dev/null)`, `got=$(sha256sum -- ${jar} 2>/dev/null | cut -d ' ' -f 1)`, 'if [ -z "$want" ] || [ "$got" != "$want" ]; then', 
+        // The path is an argument, never part of the format or of a double-quoted string: remote-dir may hold $( ).
+        `  printf '%s is not the jar that was uploaded (sha256 %s, recorded %s): it is not launched; deploy the release again\\n' ${jar} "\${got:-missing}" "\${want:-none}" >&2`, `  exit ${JAR_CHANGED_EXIT}`, 'fi', 'echo "sha256=$got"'),
         parse: (stdout) => required(keyValues(stdout), 'sha256'),
     };
 }

@@ -1,6 +1,7 @@
-// launchApp, isAlive, portOwner, logTail, stopApp: whole scripts for each option, and their parsers; launch,
+// launchApp, adoptApp, isAlive, portOwner, logTail, stopApp: whole scripts for each option, and their parsers; launch,
 // isAlive, portOwner and logTail run in the sandbox (stopApp: stop.test.ts).
 import {
+  adoptApp,
   isAlive,
   javaArgv,
   LAUNCH_RECORD_EXIT,
@@ -97,6 +98,29 @@ echo "start=$start"
     expect(() => parse('pid=-1\nstart=1\n')).toThrow(OutputError);
     expect(() => parse('pid=12\n')).toThrow(new OutputError('the remote script printed no start='));
     expect(() => parse('')).toThrow(new OutputError('the remote script printed no pid='));
+  });
+});
+
+describe('adoptApp', () => {
+  test('whole script: still ours, then recorded as the pending launch', () => {
+    const cmd = adoptApp(paths, { pid: 4242, start: '987654' }, 8080);
+    expect(cmd.kind).toBe('adopt');
+    expect(cmd.title).toBe('reuse pid 4242 on port 8080');
+    expect(body(cmd.script, [oursSh()])).toMatchInlineSnapshot(`
+"ours 4242 987654 || { echo "pid 4242 on port 8080 has exited" >&2; exit 1; }
+printf '%s\\n' '4242 987654 8080' > /srv/app/run/pending
+"
+`);
+  });
+
+  test('a supervised app: its unit is recorded too, as a launch records it', () => {
+    const unit = { scope: 'user' as const, name: 'app@8080.service', sudo: 'auto' as const };
+    const cmd = adoptApp(paths, { pid: 4242, start: "$(x) 'y'", unit }, 8080);
+    expect(body(cmd.script, [oursSh()])).toMatchInlineSnapshot(`
+"ours 4242 '$(x) '\\''y'\\''' || { echo "pid 4242 on port 8080 has exited" >&2; exit 1; }
+printf '%s\\n' '4242 $(x) '\\''y'\\'' 8080 user:app@8080.service' > /srv/app/run/pending
+"
+`);
   });
 });
 

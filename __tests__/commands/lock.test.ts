@@ -1,5 +1,6 @@
 // holdLock: whole script, its line parsers; the lock wait, timeout and watchdog run in lock.sandbox.test.ts.
 import { listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from '../../src/commands/functions.js';
+import { historyAppendSh } from '../../src/commands/history.js';
 import { holdLock, LOCK_SETUP_EXIT, LOCK_TIMEOUT_EXIT, type LockCommand } from '../../src/commands/lock.js';
 import { body, paths, replaced } from './helpers.js';
 
@@ -9,8 +10,9 @@ describe('holdLock script', () => {
   test('whole script', () => {
     const cmd = holdLock(paths, spec);
     expect(cmd.title).toBe('lock /srv/app/.deploy.lock');
-    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
-      .toMatchInlineSnapshot(`
+    // history_append is pinned by history.test.ts.
+    const blocks = [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh(), historyAppendSh(paths)];
+    expect(body(cmd.script, blocks)).toMatchInlineSnapshot(`
 "mkdir -p -- /srv/app/releases /srv/app/run || { echo 'cannot create /srv/app: create it on the host and make the deploy user its owner' >&2; exit 70; }
 command exec 9>>/srv/app/.deploy.lock || exit 70
 if ! flock -n 9; then
@@ -28,6 +30,9 @@ if mv -f -- /srv/app/run/pending /srv/app/run/pending.stop 2>/dev/null; then
     rm -f -- /srv/app/run/"$port".pid
   fi
   rm -f -- /srv/app/run/pending.stop
+fi
+if [ -f /srv/app/run/history.open ] && read -r _id < /srv/app/run/history.open; then
+  history_append "$(printf '{"v":1,"event":"end","id":"%s","ended":"%s","result":"interrupted","error":"the deploy'\\''s SSH session ended before it finished (run cancelled, runner lost or connection dropped)"}' "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- /srv/app/run/history.open
 fi
 : > /srv/app/.deploy.lock.info
 "

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { isAlive, launchApp, logTail, portOwner, stopApp } from '../../src/commands/app.js';
+import { adoptApp, isAlive, launchApp, logTail, portOwner, stopApp } from '../../src/commands/app.js';
 import { detectPorts } from '../../src/commands/detect.js';
 import { drainWorkers } from '../../src/commands/drain.js';
+import { appendHistory, readHistory, verifyRelease } from '../../src/commands/history.js';
 import { httpGetOnHost } from '../../src/commands/http.js';
 import { holdLock } from '../../src/commands/lock.js';
 import { EXIT_WRITE_FAILED, switchNginx, type FileChange } from '../../src/commands/nginx.js';
@@ -42,6 +43,11 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
     drainWorkers([], 1000),
     pruneReleases(p, 5, [value]),
     httpGetOnHost(`http://127.0.0.1:8080/health?x=${value}`, 5000),
+    appendHistory(p, `{"v":1,"id":"${value}"}`, { open: value }),
+    appendHistory(p, `{"v":1,"id":"${value}"}`, { close: true }),
+    readHistory(p),
+    verifyRelease(p, value),
+    adoptApp(p, app, 8081),
   ];
   const include: FileChange = {
     path: `${p.root}/${value}.inc`,
@@ -82,7 +88,7 @@ const all = () => [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HO
 
 describe('every remote script', () => {
   test('there are many of them', () => {
-    expect(all().length).toBe(2 * (14 + 3 * 2 + 3 * 4 * 2 * 4));
+    expect(all().length).toBe(2 * (19 + 3 * 2 + 3 * 4 * 2 * 4));
   });
 
   test('passes shellcheck as POSIX sh, hostile values included', () => {
@@ -146,6 +152,12 @@ describe('hostile paths, run for real in the sandbox', () => {
         ),
       ).toBe(0);
       expect(await run(pruneReleases(p, 1, ['r1']).script)).toBe(0);
+      expect(await run(appendHistory(p, `$(touch ${canary})`, { open: `$(touch ${canary})` }).script)).toBe(
+        0,
+      );
+      expect(await run(readHistory(p).script)).toBe(0);
+      // r1 has no app.jar.sha256: refused, with the path in the message
+      expect(await run(verifyRelease(p, 'r1').script)).toBe(41);
       expect(
         await run(launchApp(p, { releaseId: 'r1', port: 1, java: 'true', javaOpts: [], appArgs: [] }).script),
       ).toBe(0);

@@ -21,7 +21,7 @@ test('live and idle ports in the summary; the plan notes in the log; the state k
   const deployed = stepContext();
   await expect(detectLive(deployed.ctx)).resolves.toMatchObject({ live: 8080, idle: 8081 });
   expect(deployed.rows()).toEqual([['Detect ports', 'ok', 'live 8080, idle 8081']]);
-  expect(deployed.ctx.state).toEqual({ previousPort: 8080, servingPort: 8080 });
+  expect(deployed.ctx.state).toEqual({ previousPort: 8080, previousRelease: 'r1', servingPort: 8080 });
 
   const first = stepContext({ detect: firstDeploy });
   await expect(detectLive(first.ctx)).resolves.toMatchObject({ live: undefined, idle: 8080 });

@@ -5,7 +5,7 @@ import { stepContext } from './helpers.js';
 test('nothing old enough to remove: nothing said', async () => {
   const s = stepContext({ prune: () => [] });
   await prune(s.ctx, 'r2');
-  expect(s.host.ran).toEqual(['keep the newest 5 releases']);
+  expect(s.host.ran).toEqual(['read /opt/app/history.jsonl', 'keep the newest 5 releases']);
   expect(s.log.lines).toEqual([]);
 });
 

@@ -113,6 +113,33 @@ const DEFAULTS: Required<Answers> = {
   preflight: readyProbe,
 };
 
+/** One appendHistory script read back: its JSON record, and `open <id>` or `close` (run/history.open). */
+export interface Appended {
+  record: Record<string, unknown>;
+  marker: string;
+}
+
+/** The inverse of quote() for one single-quoted word (or a plain one). */
+function unquote(word: string): string {
+  return word.replace(
+    /'([^']*)'|\\(.)/g,
+    (_, quoted: string | undefined, escaped: string | undefined) => quoted ?? escaped ?? '',
+  );
+}
+
+export function appended(script: string): Appended {
+  const line = /^history_append ((?:'[^']*'|\\')+) \|\| /m.exec(script);
+  if (!line) throw new Error(`no history_append line in:\n${script}`);
+  const last = script.trimEnd().split('\n').at(-1) ?? '';
+  const open = /^printf '%s\\n' (\S+) > \/opt\/app\/run\/history\.open$/.exec(last);
+  const marker = open
+    ? `open ${unquote(open[1])}`
+    : last === 'rm -f -- /opt/app/run/history.open'
+      ? 'close'
+      : last;
+  return { record: JSON.parse(unquote(line[1])) as Record<string, unknown>, marker };
+}
+
 /** A non-zero exit of the named command, as the executor reports it. */
 export function exitCode(code: number, stderr: string) {
   return (cmd: { title: string }) => new RemoteCommandError(cmd.title, { code, stdout: '', stderr });
@@ -132,6 +159,8 @@ export class FakeHost implements Executor {
   /** The deadline of each wait for a lock line, in order. */
   lockWaits: number[] = [];
   readonly lockScripts: string[] = [];
+  /** What each appendHistory command appended (the record) and did with run/history.open. */
+  readonly history: Appended[] = [];
   lock: LockScript = { lines: ['locked'], exit: 0 };
   health: (url: string) => HttpResult | Error = () => ({ status: 200, body: '{"status":"UP"}' });
 
@@ -139,6 +168,7 @@ export class FakeHost implements Executor {
 
   async run<K extends CommandKind>(cmd: RemoteCommand<K>): Promise<CommandResults[K]> {
     this.ran.push(cmd.title);
+    if (cmd.kind === 'appendHistory') this.history.push(appended(cmd.script));
     const answer = (this.answers[cmd.kind] ?? DEFAULTS[cmd.kind]) as Answer<K>;
     const value = answer(cmd);
     if (value instanceof Error) throw value;
