@@ -15,6 +15,7 @@ export const integrationSuites = [
   'fleet',
   'faults',
   'harness',
+  'preflight-mode',
   'host-key-sshd',
   'jump-host',
   'multi-host',

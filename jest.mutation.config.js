@@ -5,7 +5,7 @@
 import { unitProject } from './jest.config.js';
 
 const SUITES = {
-  commands: ['commands/(?!scripts|stop)[a-z-]+'],
+  commands: ['commands/(?!scripts|stop)[a-z-]+', 'preflight-probe', 'preflight'],
   steps: [
     'deploy',
     'steps/[a-z-]+',
@@ -17,6 +17,8 @@ const SUITES = {
     'history',
     'report',
     'report-modes',
+    'preflight',
+    'preflight-checks',
     'main',
     'routing',
     'nginx-include',

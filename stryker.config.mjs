@@ -13,6 +13,8 @@ const AREAS = {
     'src/history.ts',
     'src/status.ts',
     'src/preflight.ts',
+    'src/preflight-checks.ts',
+    'src/preflight-plan.ts',
     'src/report.ts',
     'src/summary.ts',
     'src/log.ts',

@@ -101241,167 +101241,6 @@ function prefixedLog(base, prefix) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/preflight.ts
-function preflightHost(_ctx) {
-    return Promise.reject(new Error('mode preflight is not implemented yet'));
-}
-function preflightMarkdown(hosts) {
-    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/status.ts
-function hostStatus(_ctx) {
-    return Promise.reject(new Error('mode status is not implemented yet'));
-}
-function statusMarkdown(hosts) {
-    return hosts.map((h) => `${h.host}: ${h.error ?? 'ok'}`).join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-const ICON = {
-    ok: '✅ ok',
-    failed: '❌ failed',
-    skipped: '⏭️ skipped',
-};
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-/** On a failure, say which version serves: the previous one when nginx still (or again) routes to it. */
-function serving(o) {
-    if (o.activePort === undefined)
-        return '–';
-    if (o.ok)
-        return String(o.activePort);
-    return o.activePort === o.previousPort
-        ? `${o.activePort} (previous version)`
-        : `${o.activePort} (new version)`;
-}
-/** The host's result; after a fleet's rollback, where it went back to. */
-function result(o, done) {
-    const first = o.ok ? `✅ ${done}` : `❌ ${cell(o.error ?? 'failed')}`;
-    const back = o.rolledBack;
-    if (!back)
-        return first;
-    if (back.ok)
-        return `${first}, then ↩️ rolled back to ${cell(back.releaseId ?? '?')} (port ${back.activePort ?? '?'})`;
-    return `${first}, then ❌ not rolled back: ${cell(back.error ?? 'failed')}`;
-}
-function previous(o) {
-    if (o.previousPort === undefined)
-        return '–';
-    return o.previousRelease ? `${o.previousPort} (${cell(o.previousRelease)})` : String(o.previousPort);
-}
-function summaryMarkdown(outcomes, steps, durationMs, mode = 'deploy') {
-    const failed = outcomes.filter((o) => !o.ok);
-    const what = mode === 'deploy' ? 'deploy' : 'rollback';
-    const done = mode === 'deploy' ? 'deployed' : 'rolled back';
-    const lines = [
-        `## Blue/green ${what} ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
-        '',
-        '| Host | Release | Result | Now serving | Previous |',
-        '| --- | --- | --- | --- | --- |',
-        ...outcomes.map((o) => `| ${cell(o.host)} | ${cell(o.releaseId ?? '–')} | ${result(o, done)} | ${serving(o)} | ${previous(o)} |`),
-        '',
-        '| Host | Step | Result | Duration | Detail |',
-        '| --- | --- | --- | --- | --- |',
-        ...steps.map((s) => `| ${cell(s.host)} | ${cell(s.name)} | ${ICON[s.status]} | ${(s.durationMs / 1000).toFixed(2)} s | ${cell(s.detail)} |`),
-        '',
-    ];
-    return lines.join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-// What a run leaves for the workflow: outputs, the job summary, and one failure message naming each failed
-// host once. Each mode has its own summary; status and preflight also give their findings as a JSON output.
-
-
-
-
-async function report(result, durationMs) {
-    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
-    switch (result.mode) {
-        case 'status':
-            return reportStatus(result.hosts);
-        case 'preflight':
-            return reportPreflight(result.hosts);
-        default:
-            return reportSwitch(result.mode, result.outcomes, result, durationMs);
-    }
-}
-async function reportSwitch(mode, outcomes, result, durationMs) {
-    setOutputs(outcomes);
-    await summary.addRaw(summaryMarkdown(outcomes, result.steps, durationMs, mode)).write();
-    const failed = outcomes.filter((o) => !o.ok);
-    if (failed.length > 0) {
-        setFailed(failed.map((o) => `${o.host}: ${o.error ?? 'failed'}`).join('\n'));
-        for (const o of outcomes.filter((x) => x.rolledBack)) {
-            const back = o.rolledBack;
-            if (back?.ok)
-                info(`${o.host}: rolled back to ${back.releaseId ?? '?'} (port ${back.activePort ?? '?'})`);
-            else
-                error(`${o.host}: could not be rolled back: ${back?.error ?? 'unknown'}`);
-        }
-        return;
-    }
-    const done = outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
-    info(`${mode === 'deploy' ? 'Deployed' : 'Rolled back:'} ${done.join(', ')}`);
-}
-async function reportStatus(hosts) {
-    setOutput('status', JSON.stringify(hosts));
-    await summary.addRaw(statusMarkdown(hosts)).write();
-    const failed = hosts.filter((h) => h.error !== undefined);
-    if (failed.length > 0)
-        setFailed(failed.map((h) => `${h.host}: ${h.error}`).join('\n'));
-}
-async function reportPreflight(hosts) {
-    setOutput('preflight', JSON.stringify(hosts));
-    await summary.addRaw(preflightMarkdown(hosts)).write();
-    const problems = hosts.flatMap((h) => h.error !== undefined
-        ? [`${h.host}: ${h.error}`]
-        : (h.report?.checks ?? [])
-            .filter((c) => !c.ok)
-            .map((c) => `${h.host}: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`));
-    if (problems.length > 0)
-        setFailed(`a deploy would fail:\n${problems.join('\n')}`);
-    else
-        info(`preflight passed on ${hosts.map((h) => h.host).join(', ')}: a deploy with these inputs can run`);
-}
-/** Bad inputs or host keys: nothing was changed on any host. */
-async function reportEarlyFailure(message) {
-    setFailed(message);
-    await summary
-        .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
-        .addCodeBlock(message)
-        .write()
-        .catch(() => undefined);
-}
-/** One value when all hosts agree, else one per host, comma separated. */
-function uniform(values) {
-    return new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
-}
-function setOutputs(outcomes) {
-    const ok = outcomes.filter((o) => o.ok);
-    if (ok.length > 0) {
-        setOutput('active-port', uniform(ok.map((o) => o.activePort)));
-        setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
-    }
-    // Only folders that exist on a host: a host that failed before claiming one has no release.
-    const claimed = outcomes.filter((o) => o.releaseId !== undefined);
-    if (claimed.length > 0) {
-        setOutput('release-id', uniform((ok.length > 0 ? ok : claimed).map((o) => o.releaseId)));
-    }
-    setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
-        host: o.host,
-        ok: o.ok,
-        releaseId: o.releaseId,
-        activePort: o.activePort,
-        previousPort: o.previousPort,
-        previousRelease: o.previousRelease,
-        error: o.error,
-        rolledBack: o.rolledBack,
-    }))));
-}
-
 ;// CONCATENATED MODULE: ./src/commands/functions.ts
 /** Non-root users often lack the sbin directories (nginx, ss) in PATH. */
 function pathSetupSh() {
@@ -101604,6 +101443,625 @@ class OutputError extends Error {
         super(message);
         this.name = 'OutputError';
     }
+}
+
+;// CONCATENATED MODULE: ./src/commands/detect.ts
+
+
+
+/** read_file KEY PATH: KEY=present and KEY_b64=<bytes>, or KEY=unreadable, or KEY=missing. */
+const READ_FILE = [
+    'read_file() {',
+    '  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"',
+    '  elif [ -e "$2" ]; then echo "$1=unreadable"',
+    '  else echo "$1=missing"; fi',
+    '}',
+].join('\n');
+/** Every port either file names, to look at as well; the parsers decide what the files say. */
+const NAMED_PORTS = [
+    'named_ports() {',
+    '  sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$1" 2>/dev/null',
+    '  sed -n \'s/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p\' "$2" 2>/dev/null',
+    '}',
+].join('\n');
+/** For each port: listening_P, and pid_P (ours) and listener_P (who listens) when known. */
+const PORT_REPORT = [
+    'for p in $(printf \'%s\\n\' "$@" | sort -un); do',
+    '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
+    '  f="$run/$p.pid"',
+    '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
+    '    echo "pid_$p=$pid $start $rel"',
+    '  fi',
+    '  lp=$(listener_pid "$p")',
+    '  if [ -n "$lp" ]; then',
+    '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
+    '  fi',
+    'done',
+];
+function detectPorts(paths, files, ports) {
+    return {
+        kind: 'detect',
+        title: `detect live port (${files.include})`,
+        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
+        // Split on purpose: named_ports prints digits only, one port a line.
+        '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
+        parse: parseDetection,
+    };
+}
+function fileRead(kv, key) {
+    const state = required(kv, key);
+    if (state === 'present') {
+        const bytes = Buffer.from(required(kv, `${key}_b64`), 'base64');
+        try {
+            return { state, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+        }
+        catch {
+            return { state: 'notText' };
+        }
+    }
+    if (state === 'missing' || state === 'unreadable')
+        return { state };
+    throw new OutputError(`the detect script printed ${key}=${state}`);
+}
+function portState(kv, port) {
+    const state = { port, listening: kv.get(`listening_${port}`) === '1' };
+    const ours = kv.get(`pid_${port}`)?.split(' ');
+    if (ours && ours.length >= 2)
+        state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
+    const listener = kv.get(`listener_${port}`);
+    if (listener) {
+        const [pid, start, ...command] = listener.split(' ');
+        state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
+    }
+    return state;
+}
+function parseDetection(output) {
+    const kv = keyValues(output);
+    const ports = new Map();
+    for (const key of kv.keys()) {
+        const m = /^listening_(\d+)$/.exec(key);
+        if (m)
+            ports.set(Number(m[1]), portState(kv, Number(m[1])));
+    }
+    return {
+        include: fileRead(kv, 'include'),
+        upstream: fileRead(kv, 'upstream'),
+        releases: requiredNumber(kv, 'releases'),
+        ports,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/nginx-root.ts
+
+/** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
+function nginxArgv(spec, ...args) {
+    return ['nginx', ...(spec.config ? ['-c', spec.config] : []), ...args];
+}
+/**
+ * The reload commands in the order the deploy tries them: one for an explicit mode (and for auto with a main
+ * config: only nginx itself knows it), else systemctl on a systemd host, then the init script, then the signal.
+ */
+function reloadCommands(spec) {
+    const signal = { command: quoteAll(nginxArgv(spec, '-s', 'reload')) };
+    const systemctl = { command: 'systemctl reload nginx' };
+    const service = { command: 'service nginx reload' };
+    if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config))
+        return [signal];
+    if (spec.reload === 'systemctl')
+        return [systemctl];
+    if (spec.reload === 'service')
+        return [service];
+    return [
+        { ...systemctl, when: '[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1' },
+        { ...service, when: 'command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ]' },
+        signal,
+    ];
+}
+/**
+ * The root commands (as sh words) of writing file `f` through `t`, its temp file: write (tee, chmod, mv), remove
+ * the temp file, remove the file. The switch script names them by its variables, a check by the quoted paths.
+ */
+function fileCommands(f, t) {
+    return {
+        tee: `tee ${t}`,
+        chmod: `chmod 644 ${t}`,
+        mv: `mv -f ${t} ${f}`,
+        rmTmp: `rm -f ${t}`,
+        rm: `rm -f ${f}`,
+    };
+}
+/** The line of `nginx -T` that shows nginx loads file `f` (a sh word). */
+function loadedLine(f) {
+    return `# configuration file ${f}:`;
+}
+/** What makes nginx load the action's upstream file `f`. */
+function notLoadedFix(f) {
+    return `add "include ${f};" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file`;
+}
+/** Why the upstream file `f` does nothing, and the fix. */
+function notLoadedMessage(f) {
+    return `nginx does not load ${f}: ${notLoadedFix(f)}`;
+}
+/** The root commands of one switch (the same functions build its script): what sudo must allow. */
+function switchRootCommands(spec, changes) {
+    const all = [quoteAll(nginxArgv(spec, '-t'))];
+    if (changes.some((c) => c.mustLoad))
+        all.push(quoteAll(nginxArgv(spec, '-T')));
+    for (const c of changes) {
+        const cmd = fileCommands(quote(c.path), quote(`${c.path}.tmp`));
+        // Written by the change or by its restore; removed by the change or by the restore of a file that was absent.
+        if (c.content !== undefined || c.expected !== undefined)
+            all.push(cmd.tee, cmd.chmod, cmd.mv);
+        all.push(cmd.rmTmp);
+        if (c.content === undefined || c.expected === undefined)
+            all.push(cmd.rm);
+    }
+    return { all, reload: reloadCommands(spec) };
+}
+
+;// CONCATENATED MODULE: ./src/commands/nginx.ts
+// Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
+// with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
+// old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
+
+
+
+
+
+
+const EXIT_NGINX_NOT_RUNNING = 30;
+const EXIT_WRITE_FAILED = 31;
+const EXIT_TEST_FAILED = 32;
+const EXIT_RELOAD_FAILED = 33;
+const EXIT_NO_NEW_WORKERS = 34;
+const EXIT_LAUNCH_GONE = 35;
+const EXIT_INCLUDE_CHANGED = 36;
+const EXIT_NOT_LOADED = 37;
+/** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
+function textSum(text) {
+    return text === undefined ? 'absent' : (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+function reloadFunction(spec) {
+    const commands = reloadCommands(spec);
+    const last = commands.pop();
+    return [
+        ...(commands.length > 0 ? ['reload_nginx() {'] : []),
+        ...commands.map((c) => `  if ${c.when ?? ':'} && as_root ${c.command}; then return 0; fi`),
+        commands.length > 0 ? `  as_root ${last.command}` : `reload_nginx() { as_root ${last.command}; }`,
+        ...(commands.length > 0 ? ['}'] : []),
+    ].join('\n');
+}
+/** "pid:ppid" of every nginx worker process, one per line. */
+function workersSh() {
+    return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
+}
+/** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
+function rewriteFiles(spec, changes, pending) {
+    return [
+        pathSetupSh(),
+        asRoot(spec.sudo),
+        reloadFunction(spec),
+        nowMsSh(),
+        workersSh(),
+        ...(pending ? claimLaunch(pending) : []),
+        "before=$(nginx_workers | tr '\\n' ' ')",
+        `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
+        'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
+        // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
+        writeFunction(),
+        ...changes.flatMap(readAndCheck),
+        ...restoreFunction(changes),
+        `if ! { ${writes(changes)}; }; then`,
+        '  restore',
+        // The paths by their variables: a path is user input and must never be spliced into a shell string.
+        `  echo "could not write ${changes.map((_, i) => `$f${i}`).join(' and ')}" >&2`,
+        `  exit ${EXIT_WRITE_FAILED}`,
+        'fi',
+        ...testAndReload(spec, changes),
+        ...awaitNewWorkers(),
+        // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
+        ...(pending ? ['rm -f -- "$claim"'] : []),
+        'echo "workers_before=$before"',
+        'echo "workers_new=$fresh"',
+    ];
+}
+function writeFunction() {
+    const c = fileCommands('"$1"', '"$1.tmp"');
+    return `write_file() { printf '%s' "$2" | as_root ${c.tee} >/dev/null && as_root ${c.chmod} && as_root ${c.mv}; }`;
+}
+/** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
+function writes(changes) {
+    if (changes.length === 0)
+        return ':';
+    return changes
+        .map((c, i) => c.content === undefined
+        ? `as_root ${fileCommands(`"$f${i}"`, '').rm}`
+        : `write_file "$f${i}" "$new${i}"`)
+        .join(' && ');
+}
+/**
+ * File i: its new text, and its old bytes for a restore (the x keeps trailing newlines through $( )). A file
+ * that changed since detection (someone edited it, another tool) stops everything before any write.
+ */
+function readAndCheck(change, i) {
+    return [
+        `f${i}=${quote(change.path)}`,
+        ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
+        `if [ -f "$f${i}" ]; then`,
+        `  had${i}=1`,
+        `  old${i}=$(cat -- "$f${i}" && echo x) || { echo "cannot read $f${i}" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+        `  old${i}=\${old${i}%x}`,
+        `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
+        `else had${i}=0; old${i}=; now=absent; fi`,
+        `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    ];
+}
+/** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
+function restoreFunction(changes) {
+    return [
+        'restore() {',
+        ...changes.flatMap((_, i) => [
+            `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root ${fileCommands(`"$f${i}"`, '').rm}; fi`,
+            `  [ -e "$f${i}.tmp" ] && as_root ${fileCommands(`"$f${i}"`, `"$f${i}.tmp"`).rmTmp}`,
+        ]),
+        '  echo "the previous configuration was restored; nginx still serves it" >&2',
+        '}',
+    ];
+}
+/** nginx -t; files nginx must load are looked for in nginx -T; reload. Any failure restores. */
+function testAndReload(spec, changes) {
+    const loaded = changes.flatMap((c, i) => c.mustLoad
+        ? [
+            `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "${loadedLine(`$f${i}`)}"; then`,
+            '  restore',
+            `  echo "${notLoadedMessage(`$f${i}`).replace(/"/g, '\\"')}" >&2`,
+            `  exit ${EXIT_NOT_LOADED}`,
+            'fi',
+        ]
+        : []);
+    return [
+        `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
+        '  printf \'%s\\n\' "$out" >&2',
+        '  echo "nginx -t rejected the new configuration" >&2',
+        '  restore',
+        `  exit ${EXIT_TEST_FAILED}`,
+        'fi',
+        ...loaded,
+        'if ! out=$(reload_nginx 2>&1); then',
+        '  printf \'%s\\n\' "$out" >&2',
+        '  echo "nginx reload failed" >&2',
+        '  restore',
+        `  exit ${EXIT_RELOAD_FAILED}`,
+        'fi',
+    ];
+}
+/**
+ * Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
+ * both act: one of them renames it first. Given back on any failure.
+ */
+function claimLaunch(pending) {
+    return [
+        `pending=${quote(pending)}`,
+        'claim="$pending.switch"',
+        `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
+        'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
+        'trap give_back EXIT',
+    ];
+}
+/**
+ * A reload returns before the master has started new workers: wait for one, so that from here on every new
+ * request goes to the new port and the old workers only finish what they have.
+ */
+function awaitNewWorkers() {
+    return [
+        't0=$(now_ms)',
+        'while :; do',
+        '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
+        '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
+        '  done)',
+        '  [ -n "$fresh" ] && break',
+        '  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then',
+        '    echo "nginx started no new worker within 15 s of the reload" >&2',
+        // The signalled master may still load the new files: put them back and reload once more.
+        '    restore',
+        '    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2',
+        `    exit ${EXIT_NO_NEW_WORKERS}`,
+        '  fi',
+        '  sleep 0.01',
+        'done',
+    ];
+}
+/**
+ * One change of what nginx routes to: the files to write (each checked against what detection read), then
+ * nginx -t, reload, and the new workers awaited. `pending` is the launch record to clear once nginx routes to
+ * the new app (the switch to a new release only).
+ */
+function switchNginx(spec, title, changes, pending) {
+    return {
+        kind: 'switch',
+        title,
+        // nginx -t and the reload, then up to 15 s for the new workers.
+        waitMs: 15000,
+        script: script(...rewriteFiles(spec, changes, pending)),
+        parse: parseSwitched,
+    };
+}
+/** `pid:ppid` pairs, space separated. */
+function workerPairs(text) {
+    return text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => w.split(':').map(Number));
+}
+/** Old workers to drain: those of the masters that started new workers. */
+function parseSwitched(stdout) {
+    const values = keyValues(stdout);
+    const reloadedMasters = new Set(workerPairs(required(values, 'workers_new')).map(([, ppid]) => ppid));
+    const oldWorkers = workerPairs(required(values, 'workers_before'))
+        .filter(([, ppid]) => reloadedMasters.has(ppid))
+        .map(([pid]) => pid);
+    return { oldWorkers };
+}
+
+;// CONCATENATED MODULE: ./src/commands/release.ts
+
+
+const NO_SPACE_EXIT = 28;
+const CHECKSUM_EXIT = 29;
+/** KiB a new release needs free: the jar, 5 % for the file system's own blocks, and 1 MiB for the log to start. */
+function neededKiB(jarBytes) {
+    return Math.ceil((jarBytes * 1.05) / 1024) + 1024;
+}
+/** Prints the KiB free for the deploy user in the file system of `dir` (a sh word). */
+function freeKiBSh(dir) {
+    return `df -Pk -- ${dir} | awk 'NR == 2 { print $4 }'`;
+}
+/** True when `$f`, a release's app.jar.sha256, records `sha256` and its jar is there: the same jar. */
+function sameJarSh(sha256) {
+    return `[ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]`;
+}
+/**
+ * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
+ * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
+ * host already has the same jar (hard-linked, nothing to upload).
+ */
+function prepareRelease(paths, id, sha256, jarBytes) {
+    const neededKb = neededKiB(jarBytes);
+    return {
+        kind: 'prepare',
+        title: `prepare release ${id}`,
+        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if ${sameJarSh(sha256)}; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      if { printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"; } 2>/dev/null; then`, '        echo "reused=${f%/app.jar.sha256}"', '        exit 0', '      fi', 
+        // The link takes no space, its checksum does: a full disk stops here, before anything is launched.
+        '      echo "not enough disk space (disk full?): cannot write $dir/app.jar.sha256" >&2', '      rm -rf -- "$dir"', `      exit ${NO_SPACE_EXIT}`, '    fi', '  fi', 'done', `avail=$(${freeKiBSh('"$dir"')})`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            const reused = required(values, 'reused');
+            return { releaseId: required(values, 'release'), ...(reused ? { reusedFrom: reused } : {}) };
+        },
+    };
+}
+/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
+function verifyUpload(paths, id, sha256) {
+    const jar = quote(paths.jar(id));
+    const part = quote(`${paths.jar(id)}.part`);
+    return {
+        kind: 'verifyUpload',
+        title: `verify sha256 of ${paths.jar(id)}`,
+        script: script(`got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`, `if [ "$got" != ${quote(sha256)} ]; then`, `  rm -f -- ${part}`, `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`, `  exit ${CHECKSUM_EXIT}`, 'fi', `mv -f -- ${part} ${jar} || exit 1`, `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`),
+        parse: () => undefined,
+    };
+}
+/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
+function envFileContent(pairs) {
+    return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
+}
+/**
+ * Keeps the `keep` newest releases (by folder time: ids may be any name), and always the `protect`ed ones (the
+ * live release, the one a rollback would choose) and the ones a recorded process runs.
+ */
+function pruneReleases(paths, keep, protect) {
+    const kept = protect.map((id) => id.replace(/[^A-Za-z0-9._-]/g, '')).join(' ');
+    return {
+        kind: 'prune',
+        title: `keep the newest ${keep} releases`,
+        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${kept} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
+        parse: (stdout) => stdout
+            .split('\n')
+            .filter((line) => line.startsWith('removed='))
+            .map((line) => line.slice('removed='.length)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/preflight.ts
+
+
+
+
+
+
+function dirLines(paths) {
+    return [
+        `dir=${quote(paths.root)}`,
+        'if [ -e "$dir" ]; then',
+        '  base=$dir',
+        '  if [ ! -d "$dir" ]; then echo dir=notDir',
+        '  elif [ -w "$dir" ] && [ -x "$dir" ]; then echo dir=writable',
+        '  else echo dir=notWritable; fi',
+        'else',
+        // mkdir -p (the lock step) creates it in its nearest existing parent: never here.
+        '  base=$(dirname -- "$dir")',
+        '  while [ ! -e "$base" ]; do base=$(dirname -- "$base"); done',
+        '  if [ -d "$base" ] && [ -w "$base" ] && [ -x "$base" ]; then echo dir=creatable; else echo dir=notCreatable; fi',
+        'fi',
+        'echo "dir_base=$base"',
+        `for p in ${[paths.releases, paths.runDir, paths.lockFile, paths.lockInfo].map(quote).join(' ')}; do`,
+        '  if [ -e "$p" ] && [ ! -w "$p" ]; then echo "blocked=$p"; fi',
+        'done',
+    ];
+}
+function jarLines(paths, sha256) {
+    return [
+        `echo "free_kib=$(${freeKiBSh('"$base"')})"`,
+        `for f in ${quote(paths.releases)}/*/app.jar.sha256; do`,
+        '  [ -f "$f" ] || continue',
+        `  if { ${sameJarSh(sha256)}; } 2>/dev/null; then echo "reuse=\${f%/app.jar.sha256}"; break; fi`,
+        'done',
+    ];
+}
+function hostLines(java) {
+    return [
+        'echo "user=$(id -un)"',
+        'echo "uid=$(id -u)"',
+        `if java=$(command -v -- ${quote(java)}); then`,
+        '  if v=$("$java" -version 2>&1); then ok=1; else ok=0; fi',
+        '  echo "java=$java"; echo "java_ok=$ok"',
+        '  echo "java_version=$(printf \'%s\\n\' "$v" | head -n 1)"',
+        'fi',
+        'missing=',
+        'for t in flock setsid sha256sum ps base64; do command -v "$t" >/dev/null 2>&1 || missing="$missing $t"; done',
+        'command -v ss >/dev/null 2>&1 || command -v lsof >/dev/null 2>&1 || missing="$missing ss-or-lsof"',
+        'echo "tools_missing=${missing# }"',
+        'if command -v getenforce >/dev/null 2>&1; then',
+        '  echo "selinux=$(getenforce 2>/dev/null)"',
+        '  echo "selinux_network=$(getsebool httpd_can_network_connect 2>/dev/null | sed -n \'s/.*--> *//p\')"',
+        'else echo selinux=absent; fi',
+    ];
+}
+/** A glob that matches exactly `text` (find -lname): its glob characters escaped. */
+function literalGlob(text) {
+    return text.replace(/[\\*?[\]]/g, '\\$&');
+}
+/**
+ * Is a deploy holding the lock now? Never taken here. /proc/locks names the file by MAJOR:MINOR:INODE (device
+ * numbers in hex; waiters' lines have a ->), but hides a lock whose taker (the flock process, long gone) is
+ * not in this pid namespace; so also: a process of ours with the file open and a lock on it in its fdinfo.
+ */
+function lockLines(paths) {
+    return [
+        `lock=${quote(paths.lockFile)}`,
+        'held=0',
+        'if [ -f "$lock" ] && ident=$(stat -c \'%d %i\' -- "$lock" 2>/dev/null); then',
+        '  key=$(echo "$ident" | awk \'{ d = $1; printf "%02x:%02x:%s", int(d / 256) % 4096, d % 256 + int(d / 1048576) * 256, $2 }\')',
+        '  if awk -v k="$key" \'$2 != "->" && $6 == k { f = 1 } END { exit !f }\' /proc/locks 2>/dev/null; then held=1; fi',
+        `  if [ "$held" = 0 ] && find /proc/[0-9]*/fd -maxdepth 1 -lname ${quote(literalGlob(paths.lockFile))} 2>/dev/null |`,
+        '    while IFS= read -r fd; do grep -q "^lock:" "${fd%/fd/*}/fdinfo/${fd##*/}" 2>/dev/null && echo held; done | grep -q held; then',
+        '    held=1',
+        '  fi',
+        'fi',
+        'echo "lock_held=$held"',
+        `echo "lock_info=$(cat -- ${quote(paths.lockInfo)} 2>/dev/null | tr '\\n' ' ')"`,
+    ];
+}
+function nginxLines(spec) {
+    return [
+        `if out=$(as_root ${quoteAll(nginxArgv(spec.nginx, '-t'))} 2>&1); then echo nginx_test=ok; else echo nginx_test=failed; fi`,
+        'echo "nginx_test_b64=$(printf \'%s\' "$out" | base64 -w0)"',
+        `if conf=$(as_root ${quoteAll(nginxArgv(spec.nginx, '-T'))} 2>/dev/null); then echo nginx_dump=ok; else echo nginx_dump=failed; fi`,
+        // A file not written yet is loaded once written when an include pattern of nginx's matches its path.
+        'patterns=$(printf \'%s\\n\' "$conf" | sed -n \'s/^[[:space:]]*include[[:space:]][[:space:]]*\\([^;]*\\);.*$/\\1/p\' | tr -d "\\"\'")',
+        '# shellcheck disable=SC2254 # patterns: globs on purpose',
+        'matched() { printf \'%s\\n\' "$patterns" | { while IFS= read -r pat; do case "$1" in $pat) exit 0 ;; esac; done; exit 1; }; }',
+        ...spec.mustLoad.flatMap((file, i) => [
+            `f=${quote(file)}`,
+            `if printf '%s\\n' "$conf" | grep -qxF "${loadedLine('$f')}"; then echo loaded_${i}=yes`,
+            `elif [ ! -e "$f" ] && matched "$f"; then echo loaded_${i}=pattern`,
+            `else echo loaded_${i}=no; fi`,
+        ]),
+        'echo "nginx_workers=$(nginx_workers | awk \'END { print NR }\')"',
+    ];
+}
+/** `sudo -n -l COMMAND` for each root command (the programs resolved as the deploy's sudo resolves them). */
+function sudoLines(spec) {
+    const { all, reload } = spec.root;
+    const programs = [...new Set([...all, ...reload.map((r) => r.command)].map((c) => c.split(' ')[0]))];
+    const when = spec.sudo === 'always' ? ':' : '[ "$(id -u)" -ne 0 ]';
+    const checks = [
+        'may() { if sudo -n -l "$@" >/dev/null 2>&1; then echo 1; else echo 0; fi; }',
+        ...all.map((c, i) => `echo "sudo_${i}=$(may ${c})"`),
+        ...reload.map((r, i) => `${r.when ? `if ${r.when}; then echo reload_applies_${i}=1; else echo reload_applies_${i}=0; fi` : `echo reload_applies_${i}=1`}; echo "reload_sudo_${i}=$(may ${r.command})"`),
+    ];
+    return [
+        ...(spec.sudo === 'never'
+            ? ['echo sudo=unused']
+            : [
+                `if ${when}; then`,
+                '  if command -v sudo >/dev/null 2>&1; then',
+                '    echo sudo=checked',
+                ...checks.map((l) => `    ${l}`),
+                '  else echo sudo=absent; fi',
+                'else echo sudo=unused; fi',
+            ]),
+        ...programs.map((p) => `echo "bin_${p}=$(command -v ${quote(p)})"`),
+    ];
+}
+function preflightProbe(paths, spec) {
+    return {
+        kind: 'preflight',
+        title: 'preflight checks',
+        script: script(pathSetupSh(), asRoot(spec.sudo), workersSh(), ...hostLines(spec.java), ...dirLines(paths), ...(spec.jarSha256 === undefined ? [] : jarLines(paths, spec.jarSha256)), ...lockLines(paths), ...sudoLines(spec), ...nginxLines(spec)),
+        parse: (stdout) => parseProbe(stdout, spec),
+    };
+}
+function oneOf(values, key, allowed) {
+    const value = required(values, key);
+    if (!allowed.includes(value)) {
+        throw new OutputError(`the preflight script printed ${key}=${value}`);
+    }
+    return value;
+}
+function flag(values, key) {
+    return oneOf(values, key, ['0', '1']) === '1';
+}
+function sudoFacts(kv, spec) {
+    const sudo = oneOf(kv, 'sudo', ['unused', 'absent', 'checked']);
+    if (sudo !== 'checked')
+        return { sudo, allowed: [], reload: [] };
+    return {
+        sudo,
+        allowed: spec.root.all.map((_, i) => flag(kv, `sudo_${i}`)),
+        reload: spec.root.reload.map((_, i) => ({
+            applies: flag(kv, `reload_applies_${i}`),
+            allowed: flag(kv, `reload_sudo_${i}`),
+        })),
+    };
+}
+function javaFacts(kv) {
+    const path = kv.get('java');
+    if (!path)
+        return undefined;
+    return { path, ok: flag(kv, 'java_ok'), version: kv.get('java_version') ?? '' };
+}
+function parseProbe(stdout, spec) {
+    const kv = keyValues(stdout);
+    const free = kv.get('free_kib');
+    const reusable = kv.get('reuse');
+    const bins = [...kv.keys()].filter((k) => k.startsWith('bin_'));
+    return {
+        user: required(kv, 'user'),
+        uid: requiredNumber(kv, 'uid'),
+        remoteDir: oneOf(kv, 'dir', ['writable', 'notWritable', 'notDir', 'creatable', 'notCreatable']),
+        base: required(kv, 'dir_base'),
+        blocked: stdout
+            .split('\n')
+            .filter((l) => l.startsWith('blocked='))
+            .map((l) => l.slice('blocked='.length)),
+        ...(free !== undefined && /^\d+$/.test(free) ? { freeKiB: Number(free) } : {}),
+        ...(reusable ? { reusable } : {}),
+        java: javaFacts(kv),
+        missingTools: required(kv, 'tools_missing').split(' ').filter(Boolean),
+        ...sudoFacts(kv, spec),
+        bins: Object.fromEntries(bins.map((k) => [k.slice('bin_'.length), kv.get(k) ?? ''])),
+        nginxTest: {
+            ok: oneOf(kv, 'nginx_test', ['ok', 'failed']) === 'ok',
+            output: Buffer.from(required(kv, 'nginx_test_b64'), 'base64').toString('utf8').trim(),
+        },
+        nginxDump: oneOf(kv, 'nginx_dump', ['ok', 'failed']) === 'ok',
+        loaded: spec.mustLoad.map((_, i) => oneOf(kv, `loaded_${i}`, ['yes', 'pattern', 'no'])),
+        nginxWorkers: requiredNumber(kv, 'nginx_workers'),
+        selinux: required(kv, 'selinux'),
+        networkConnect: kv.get('selinux_network') ?? '',
+        lock: { held: flag(kv, 'lock_held'), info: kv.get('lock_info') ?? '' },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/systemd.ts
@@ -101883,1083 +102341,6 @@ function parseStop(stdout) {
     return { how, ms: requiredNumber(values, 'stop_ms') };
 }
 
-;// CONCATENATED MODULE: ./src/commands/drain.ts
-// After a switch: wait for the old nginx workers to exit. They finish their in-flight requests (which may
-// still go to the old app) and then exit; bounded by drain-timeout.
-
-
-function drainWorkers(workers, timeoutMs) {
-    return {
-        kind: 'drain',
-        title: `wait for ${workers.length} old nginx workers`,
-        waitMs: timeoutMs,
-        script: script(nowMsSh(), 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
-        parse: (stdout) => {
-            const values = keyValues(stdout);
-            return { ms: requiredNumber(values, 'drain_ms'), timedOut: requiredNumber(values, 'timed_out') === 1 };
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/commands/nginx.ts
-// Step: point nginx at the new port. The include is written to a temp file and moved into place, validated
-// with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
-// old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
-
-
-
-
-const EXIT_NGINX_NOT_RUNNING = 30;
-const EXIT_WRITE_FAILED = 31;
-const EXIT_TEST_FAILED = 32;
-const EXIT_RELOAD_FAILED = 33;
-const EXIT_NO_NEW_WORKERS = 34;
-const EXIT_LAUNCH_GONE = 35;
-const EXIT_INCLUDE_CHANGED = 36;
-const EXIT_NOT_LOADED = 37;
-/** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
-function textSum(text) {
-    return text === undefined ? 'absent' : (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
-function nginxArgv(spec, ...args) {
-    return ['nginx', ...(spec.config ? ['-c', spec.config] : []), ...args];
-}
-function reloadFunction(spec) {
-    const signal = `as_root ${quoteAll(nginxArgv(spec, '-s', 'reload'))}`;
-    const systemctl = 'as_root systemctl reload nginx';
-    const service = 'as_root service nginx reload';
-    if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config))
-        return `reload_nginx() { ${signal}; }`;
-    if (spec.reload === 'systemctl')
-        return `reload_nginx() { ${systemctl}; }`;
-    if (spec.reload === 'service')
-        return `reload_nginx() { ${service}; }`;
-    return [
-        'reload_nginx() {',
-        `  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && ${systemctl}; then return 0; fi`,
-        `  if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ] && ${service}; then return 0; fi`,
-        `  ${signal}`,
-        '}',
-    ].join('\n');
-}
-/** "pid:ppid" of every nginx worker process, one per line. */
-function workersSh() {
-    return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
-}
-/** Common part of every nginx change: check, write, test, reload, wait for the new workers. */
-function rewriteFiles(spec, changes, pending) {
-    return [
-        pathSetupSh(),
-        asRoot(spec.sudo),
-        reloadFunction(spec),
-        nowMsSh(),
-        workersSh(),
-        ...(pending ? claimLaunch(pending) : []),
-        "before=$(nginx_workers | tr '\\n' ' ')",
-        `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
-        'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
-        // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
-        'write_file() { printf \'%s\' "$2" | as_root tee "$1.tmp" >/dev/null && as_root chmod 644 "$1.tmp" && as_root mv -f "$1.tmp" "$1"; }',
-        ...changes.flatMap(readAndCheck),
-        ...restoreFunction(changes),
-        `if ! { ${writes(changes)}; }; then`,
-        '  restore',
-        // The paths by their variables: a path is user input and must never be spliced into a shell string.
-        `  echo "could not write ${changes.map((_, i) => `$f${i}`).join(' and ')}" >&2`,
-        `  exit ${EXIT_WRITE_FAILED}`,
-        'fi',
-        ...testAndReload(spec, changes),
-        ...awaitNewWorkers(),
-        // From here nginx routes to the new app: a lost session must no longer stop it as half-started.
-        ...(pending ? ['rm -f -- "$claim"'] : []),
-        'echo "workers_before=$before"',
-        'echo "workers_new=$fresh"',
-    ];
-}
-/** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
-function writes(changes) {
-    if (changes.length === 0)
-        return ':';
-    return changes
-        .map((c, i) => (c.content === undefined ? `as_root rm -f "$f${i}"` : `write_file "$f${i}" "$new${i}"`))
-        .join(' && ');
-}
-/**
- * File i: its new text, and its old bytes for a restore (the x keeps trailing newlines through $( )). A file
- * that changed since detection (someone edited it, another tool) stops everything before any write.
- */
-function readAndCheck(change, i) {
-    return [
-        `f${i}=${quote(change.path)}`,
-        ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
-        `if [ -f "$f${i}" ]; then`,
-        `  had${i}=1`,
-        `  old${i}=$(cat -- "$f${i}" && echo x) || { echo "cannot read $f${i}" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
-        `  old${i}=\${old${i}%x}`,
-        `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
-        `else had${i}=0; old${i}=; now=absent; fi`,
-        `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
-    ];
-}
-/** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
-function restoreFunction(changes) {
-    return [
-        'restore() {',
-        ...changes.flatMap((_, i) => [
-            `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root rm -f "$f${i}"; fi`,
-            `  [ -e "$f${i}.tmp" ] && as_root rm -f "$f${i}.tmp"`,
-        ]),
-        '  echo "the previous configuration was restored; nginx still serves it" >&2',
-        '}',
-    ];
-}
-/** nginx -t; files nginx must load are looked for in nginx -T; reload. Any failure restores. */
-function testAndReload(spec, changes) {
-    const loaded = changes.flatMap((c, i) => c.mustLoad
-        ? [
-            `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "# configuration file $f${i}:"; then`,
-            '  restore',
-            `  echo "nginx does not load $f${i}: add \\"include $f${i};\\" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file" >&2`,
-            `  exit ${EXIT_NOT_LOADED}`,
-            'fi',
-        ]
-        : []);
-    return [
-        `if ! out=$(as_root ${quoteAll(nginxArgv(spec, '-t'))} 2>&1); then`,
-        '  printf \'%s\\n\' "$out" >&2',
-        '  echo "nginx -t rejected the new configuration" >&2',
-        '  restore',
-        `  exit ${EXIT_TEST_FAILED}`,
-        'fi',
-        ...loaded,
-        'if ! out=$(reload_nginx 2>&1); then',
-        '  printf \'%s\\n\' "$out" >&2',
-        '  echo "nginx reload failed" >&2',
-        '  restore',
-        `  exit ${EXIT_RELOAD_FAILED}`,
-        'fi',
-    ];
-}
-/**
- * Claim the launch record, so that the lock's watchdog (if the session dies now) and this switch can never
- * both act: one of them renames it first. Given back on any failure.
- */
-function claimLaunch(pending) {
-    return [
-        `pending=${quote(pending)}`,
-        'claim="$pending.switch"',
-        `mv -f -- "$pending" "$claim" 2>/dev/null || { echo "the new app is being stopped by the lock's watchdog (was the session lost?)" >&2; exit ${EXIT_LAUNCH_GONE}; }`,
-        'give_back() { if [ -e "$claim" ]; then mv -f -- "$claim" "$pending"; fi; }',
-        'trap give_back EXIT',
-    ];
-}
-/**
- * A reload returns before the master has started new workers: wait for one, so that from here on every new
- * request goes to the new port and the old workers only finish what they have.
- */
-function awaitNewWorkers() {
-    return [
-        't0=$(now_ms)',
-        'while :; do',
-        '  fresh=$(nginx_workers | while IFS=: read -r pid ppid; do',
-        '    case " $before " in *" $pid:"*) ;; *) case "$masters" in *" $ppid "*) printf \'%s:%s \' "$pid" "$ppid" ;; esac ;; esac',
-        '  done)',
-        '  [ -n "$fresh" ] && break',
-        '  if [ "$(($(now_ms) - t0))" -ge 15000 ]; then',
-        '    echo "nginx started no new worker within 15 s of the reload" >&2',
-        // The signalled master may still load the new files: put them back and reload once more.
-        '    restore',
-        '    reload_nginx >/dev/null 2>&1 || echo "nginx reload of the restored configuration failed too" >&2',
-        `    exit ${EXIT_NO_NEW_WORKERS}`,
-        '  fi',
-        '  sleep 0.01',
-        'done',
-    ];
-}
-/**
- * One change of what nginx routes to: the files to write (each checked against what detection read), then
- * nginx -t, reload, and the new workers awaited. `pending` is the launch record to clear once nginx routes to
- * the new app (the switch to a new release only).
- */
-function switchNginx(spec, title, changes, pending) {
-    return {
-        kind: 'switch',
-        title,
-        // nginx -t and the reload, then up to 15 s for the new workers.
-        waitMs: 15000,
-        script: script(...rewriteFiles(spec, changes, pending)),
-        parse: parseSwitched,
-    };
-}
-/** `pid:ppid` pairs, space separated. */
-function workerPairs(text) {
-    return text
-        .split(/\s+/)
-        .filter(Boolean)
-        .map((w) => w.split(':').map(Number));
-}
-/** Old workers to drain: those of the masters that started new workers. */
-function parseSwitched(stdout) {
-    const values = keyValues(stdout);
-    const reloadedMasters = new Set(workerPairs(required(values, 'workers_new')).map(([, ppid]) => ppid));
-    const oldWorkers = workerPairs(required(values, 'workers_before'))
-        .filter(([, ppid]) => reloadedMasters.has(ppid))
-        .map(([pid]) => pid);
-    return { oldWorkers };
-}
-
-;// CONCATENATED MODULE: ./src/remote.ts
-/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
-class IncompleteAnswer extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'IncompleteAnswer';
-    }
-}
-class RemoteCommandError extends Error {
-    title;
-    result;
-    constructor(title, result) {
-        const detail = (result.stderr || result.stdout).trim();
-        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
-        this.title = title;
-        this.result = result;
-        this.name = 'RemoteCommandError';
-    }
-}
-/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
-function executor(remote) {
-    return {
-        run: async (command) => {
-            const result = await remote.exec(command);
-            if (result.code !== 0)
-                throw new RemoteCommandError(command.title, result);
-            try {
-                return command.parse(result.stdout);
-            }
-            catch (error) {
-                throw new Error(`${command.title}: ${error.message}`, { cause: error });
-            }
-        },
-        hold: (command) => remote.hold(command),
-        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
-        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
-        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/health.ts
-// Step 4: poll the new app until it is healthy. Sub-second polls at first (a fast app is switched to as soon
-// as it is ready), growing to health-interval; never a fixed sleep. A connection refused is followed by a
-// check that the process still lives, so a crash fails the step at once instead of at the timeout.
-
-const FIRST_DELAY_MS = 100;
-const PROGRESS_EVERY_MS = 5000;
-const MIN_PROBE_MS = 100;
-/**
- * Healthy: a 2xx answer, and then, for a JSON body with a `status` field (Spring Boot actuator), that status
- * equals `expect`; for any other body, the body contains `expect`.
- */
-function isHealthy(result, expect) {
-    if (result.status < 200 || result.status > 299)
-        return false;
-    try {
-        const json = JSON.parse(result.body);
-        if (json && typeof json === 'object' && 'status' in json) {
-            return String(json.status) === expect;
-        }
-    }
-    catch {
-        // not JSON: fall through to the text check
-    }
-    return result.body.includes(expect);
-}
-/** 100 ms, then 1.5 times longer each poll, up to the interval. */
-function pollDelay(attempt, intervalMs) {
-    return Math.min(intervalMs, Math.round(FIRST_DELAY_MS * 1.5 ** attempt));
-}
-function describe(result) {
-    const body = result.body.replace(/\s+/g, ' ').trim();
-    return `HTTP ${result.status}${body ? ` ${body.slice(0, 200)}` : ''}`;
-}
-async function pollHealth(o) {
-    const now = o.now ?? Date.now;
-    const sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const started = now();
-    let attempts = 0;
-    let last = 'no answer yet';
-    let lastProgress = started;
-    for (;;) {
-        if (o.signal?.aborted)
-            return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
-        const remaining = o.timeoutMs - (now() - started);
-        // Too little time left for a request to say anything: the answer we have is the last one.
-        if (attempts > 0 && remaining < MIN_PROBE_MS) {
-            return { healthy: false, reason: 'timeout', attempts, elapsedMs: now() - started, last };
-        }
-        const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
-        attempts++;
-        try {
-            const result = await o.probe(given);
-            last = describe(result);
-            if (isHealthy(result, o.expect))
-                return { healthy: true, attempts, elapsedMs: now() - started, last };
-        }
-        catch (error) {
-            // Errors and DOMExceptions (an AbortSignal's timeout) alike: a name and a message.
-            const { name = '', message = String(error) } = error;
-            // A last probe cut short by the deadline says less than the answer before it: keep that one.
-            const timedOut = /abort|timeout/i.test(`${name} ${message}`);
-            const cut = timedOut || error instanceof IncompleteAnswer;
-            const cutShort = cut && given < o.probeTimeoutMs && last !== 'no answer yet';
-            if (!cutShort)
-                last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
-            if (!(await o.alive()))
-                return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
-        }
-        const elapsed = now() - started;
-        if (elapsed >= o.timeoutMs || remaining <= 0) {
-            return { healthy: false, reason: 'timeout', attempts, elapsedMs: elapsed, last };
-        }
-        if (o.onProgress && now() - lastProgress >= PROGRESS_EVERY_MS) {
-            lastProgress = now();
-            o.onProgress(`still waiting after ${Math.round(elapsed / 1000)} s: ${last}`);
-        }
-        await sleep(Math.min(pollDelay(attempts - 1, o.intervalMs), Math.max(0, o.timeoutMs - elapsed)));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/nginx-include.ts
-// The nginx include as the user wrote it: `set $service_url <target>;`, where the target names the app's port
-// (`http://127.0.0.1:8080`, `http://localhost:8080/`, `"http://[::1]:8080"`, or `127.0.0.1:8080` used as
-// `proxy_pass http://$service_url;`), or, once the action keeps a warm backup (bake-time), the upstream group it
-// manages (`http://bluegreen_service_url`). A switch changes that address and nothing else; a restore puts back
-// the exact previous bytes. What cannot be recognised is an error, never a guess.
-/** Upstream groups the action writes are named bluegreen_<something>; any other name is the user's own. */
-const UPSTREAM_PREFIX = 'bluegreen_';
-/** `set $service_url`, an optional quote and scheme, then `host:port` (host: name, IPv4 or [IPv6]) or a name. */
-const SET_LINE = /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?)((?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}|bluegreen_[A-Za-z0-9_]+)((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
-const UNDERSTOOD_FORMS = 'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)';
-/** The one `set $service_url` line we understand; undefined when there is none or more than one. */
-function parseInclude(text) {
-    const found = [];
-    let offset = 0;
-    for (const line of text.split('\n')) {
-        const m = SET_LINE.exec(line);
-        if (m)
-            found.push(target(text, offset + m[1].length, m[2]));
-        offset += line.length + 1;
-    }
-    const [one] = found;
-    if (found.length !== 1)
-        return undefined;
-    if (one.port !== undefined && (one.port < 1 || one.port > 65535))
-        return undefined;
-    return one;
-}
-function target(text, start, address) {
-    const around = { before: text.slice(0, start), after: text.slice(start + address.length), address };
-    if (address.startsWith(UPSTREAM_PREFIX))
-        return { ...around, upstream: address };
-    return { ...around, port: Number(address.slice(address.lastIndexOf(':') + 1)) };
-}
-/** The same bytes with only the address changed. */
-function withAddress(target, address) {
-    return `${target.before}${address}${target.after}`;
-}
-/** The same bytes with only the port changed (an address `host:port`). */
-function withPort(target, port) {
-    return withAddress(target, target.address.replace(/:\d+$/, `:${port}`));
-}
-const FRESH_COMMENT = '# Written by the blue/green deploy action; it changes only the address below.';
-/** A first deploy's include, when there is none yet: straight to a port, or to our upstream group. */
-function freshInclude(address) {
-    const url = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address;
-    return `${FRESH_COMMENT}\nset $service_url http://${url};\n`;
-}
-/** Includes written by versions before 0.2 carry a comment naming a release and port, stale after a switch. */
-const LEGACY_COMMENT = /^# Written by the blue\/green deploy action: .*\n/;
-/** The include routed to `address` (a port, or an upstream name): only the address changes. */
-function switchedText(target, address) {
-    if (!target)
-        return freshInclude(String(address));
-    const text = typeof address === 'number' ? withPort(target, address) : withAddress(target, address);
-    return text.replace(LEGACY_COMMENT, `${FRESH_COMMENT}\n`);
-}
-/** Is this include text empty for our purpose (no directives at all, only blank lines and comments)? */
-function isBlank(text) {
-    return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
-}
-
-;// CONCATENATED MODULE: ./src/nginx-upstream.ts
-// The upstream group the action keeps in nginx's http {} context while a new version bakes: the new app first,
-// the old one as `backup`, so that nginx sends every request the new app refuses (it died, it is restarting)
-// to the old one, which still runs. After the bake window the group holds the new app alone.
-
-
-/** bluegreen_<include's name>: one group per include, so two apps on one host never share one. */
-function upstreamName(includePath) {
-    const base = external_node_path_.posix.basename(includePath).replace(/\.[^.]*$/, '');
-    return `${UPSTREAM_PREFIX}${base.replace(/[^A-Za-z0-9_]/g, '_')}`;
-}
-/** Beside the include (conf.d, which nginx.conf loads in http {} on Debian and RHEL alike). */
-function defaultUpstreamFile(includePath) {
-    const base = external_node_path_.posix.basename(includePath).replace(/\.[^.]*$/, '');
-    return external_node_path_.posix.join(external_node_path_.posix.dirname(includePath), `bluegreen-${base}.conf`);
-}
-function upstreamText(name, servers) {
-    return [
-        '# Written by the blue/green deploy action: where the include sends the traffic. Do not edit.',
-        `upstream ${name} {`,
-        `    server 127.0.0.1:${servers.primary};`,
-        ...(servers.backup === undefined ? [] : [`    server 127.0.0.1:${servers.backup} backup;`]),
-        '}',
-        '',
-    ].join('\n');
-}
-/** Only the exact text this module writes is understood; anything else is not ours to change. */
-function parseUpstream(text, name) {
-    const ports = [...text.matchAll(/^ {4}server 127\.0\.0\.1:(\d{1,5})(?: backup)?;$/gm)].map((m) => Number(m[1]));
-    if (ports.length === 0)
-        return undefined;
-    const servers = ports.length > 1 ? { primary: ports[0], backup: ports[1] } : { primary: ports[0] };
-    return upstreamText(name, servers) === text ? servers : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/steps/routing.ts
-
-
-/** Only the files whose text changes. */
-function changed(changes) {
-    return changes.filter((c) => c.content !== c.expected);
-}
-/** To the new app on the idle port; with `bake`, keeping the live one as the backup. */
-function switchChanges(plan, bake) {
-    const { include, upstream } = plan.routing;
-    const viaUpstream = bake || include.target?.upstream !== undefined;
-    if (!viaUpstream) {
-        return changed([
-            { path: include.path, content: switchedText(include.target, plan.idle), expected: include.text },
-        ]);
-    }
-    // No backup on a first deploy: plan.live is undefined.
-    const servers = bake ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
-    return changed([
-        {
-            path: upstream.path,
-            content: upstreamText(upstream.name, servers),
-            expected: upstream.text,
-            mustLoad: true,
-        },
-        { path: include.path, content: switchedText(include.target, upstream.name), expected: include.text },
-    ]);
-}
-/** After the bake window: the new app alone. */
-function bakeEndChanges(plan) {
-    const { upstream } = plan.routing;
-    const during = switchChanges(plan, true).find((c) => c.path === upstream.path)?.content ?? upstream.text;
-    return changed([
-        { path: upstream.path, content: upstreamText(upstream.name, { primary: plan.idle }), expected: during },
-    ]);
-}
-/** Back to the old app: both files exactly as they were before this deploy. */
-function switchBackChanges(plan, bake) {
-    return switchChanges(plan, bake).map((c) => ({
-        path: c.path,
-        content: c.path === plan.routing.include.path ? plan.routing.include.text : plan.routing.upstream.text,
-        expected: c.content,
-    }));
-}
-
-;// CONCATENATED MODULE: ./src/steps/switch-back.ts
-// After a failed check behind nginx (verify-url, or the bake window): nginx back to the old app, which still
-// runs, with both routing files exactly as they were; then the new app is stopped once no worker routes to it.
-
-
-
-
-/** Returns false on a first deploy, where there is nothing to go back to. */
-async function switchBack(ctx, plan, app) {
-    const { host, log, settings: s } = ctx;
-    if (plan.live === undefined) {
-        log.warning('first deploy: there is no previous version to switch back to');
-        return false;
-    }
-    const changes = switchBackChanges(plan, s.bakeTimeMs > 0);
-    const { oldWorkers } = await host.run(switchNginx(ctx.nginx, `switch nginx back to port ${plan.live}`, changes));
-    ctx.state.servingPort = plan.live;
-    log.info(`nginx routes to port ${plan.live} again`);
-    await host.run(drainWorkers(oldWorkers, s.drainTimeoutMs));
-    await host.run(stopApp(ctx.paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false }));
-    return true;
-}
-
-;// CONCATENATED MODULE: ./src/steps/bake.ts
-// Step 11 (bake-time > 0): the new version must prove itself while the old one still runs as nginx's backup.
-// Until the window ends the new app is watched: alive, healthy on its own port, and healthy through nginx when
-// verify-url is given. A failure switches nginx back to the old app and stops the new one; a clean window
-// drops the backup, so that the old app can be drained and stopped.
-
-
-
-
-
-
-const WATCH_INTERVAL_MS = 250;
-/** One failed answer can be a blip; two in a row are not. */
-const FAILURES_IN_A_ROW = 2;
-async function bake(ctx, plan, app) {
-    const ms = ctx.settings.bakeTimeMs;
-    if (ms === 0) {
-        ctx.steps.skip('Bake', 'bake-time is 0');
-        return;
-    }
-    await ctx.steps.run('Bake', async (detail) => {
-        const problem = await watch(ctx, plan, app, ms);
-        if (problem === undefined) {
-            await dropBackup(ctx, plan);
-            detail(`the new app stayed healthy for ${ms / 1000} s${plan.live === undefined ? '' : `; port ${plan.live} is no longer a backup`}`);
-            return;
-        }
-        const back = await switchBack(ctx, plan, app);
-        throw new Error(`${problem}; ${back ? `switched back: port ${plan.live} serves again` : 'first deploy: nothing to switch back to'}`);
-    });
-}
-/** The first problem seen within `ms`, or undefined. */
-async function watch(ctx, plan, app, ms) {
-    const { clock, settings: s } = ctx;
-    const started = clock.now();
-    const urls = [`http://127.0.0.1:${plan.idle}${s.healthPath}`, ...(s.verifyUrl ? [s.verifyUrl] : [])];
-    const failures = new Map();
-    while (clock.now() - started < ms) {
-        const seconds = ((clock.now() - started) / 1000).toFixed(1);
-        if (!(await ctx.host.run(isAlive(app))))
-            return `the new app (pid ${app.pid}) exited ${seconds} s into the bake window`;
-        for (const url of urls) {
-            const answer = await probe(ctx, url);
-            const count = answer === undefined ? 0 : (failures.get(url) ?? 0) + 1;
-            failures.set(url, count);
-            if (count >= FAILURES_IN_A_ROW)
-                return `${url} turned unhealthy ${seconds} s into the bake window (${answer})`;
-        }
-        await clock.sleep(WATCH_INTERVAL_MS);
-    }
-    return undefined;
-}
-/** undefined when healthy, else what was wrong. */
-async function probe(ctx, url) {
-    try {
-        const result = await ctx.host.httpGet(url, ctx.settings.healthProbeTimeoutMs);
-        if (isHealthy(result, ctx.settings.healthExpect))
-            return undefined;
-        return `HTTP ${result.status} ${result.body.replace(/\s+/g, ' ').trim().slice(0, 200)}`.trim();
-    }
-    catch (error) {
-        return `no answer: ${error instanceof Error ? error.message : String(error)}`;
-    }
-}
-/**
- * The new app alone in the upstream group; the workers that could still use the backup are drained. A first
- * deploy's group never had a backup (its bakeEndChanges are empty): nothing to do.
- */
-async function dropBackup(ctx, plan) {
-    if (plan.live === undefined)
-        return;
-    const title = `nginx: drop the backup on port ${plan.live}`;
-    const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, bakeEndChanges(plan)));
-    await ctx.host.run(drainWorkers(oldWorkers, ctx.settings.drainTimeoutMs));
-}
-
-;// CONCATENATED MODULE: ./src/commands/history.ts
-
-
-/** The newest lines kept when the file is rewritten: the history stays small, the recent past complete. */
-const HISTORY_LINES = 2000;
-/**
- * history_append LINE...: the history with LINEs appended, written to a temp file and renamed over it, so a
- * reader (or a cancelled run) sees the old file or the new one, never half a line. Mode 644 whatever the umask.
- */
-function historyAppendSh(paths) {
-    return [
-        'history_append() {',
-        `  _h=${quote(paths.history)}`,
-        '  _t="$_h.tmp.$$"',
-        `  { if [ -f "$_h" ]; then tail -n ${HISTORY_LINES - 1} -- "$_h"; fi; printf '%s\\n' "$@"; } > "$_t" &&`,
-        '    chmod 644 -- "$_t" && mv -f -- "$_t" "$_h" && return 0',
-        '  rm -f -- "$_t"',
-        '  return 1',
-        '}',
-    ].join('\n');
-}
-/**
- * Appends `line` (one JSON record). `open`: the run's id, recorded in run/history.open so that the lock's
- * watchdog can end the run's record if its session dies; `close`: the run ended, the marker goes.
- */
-function appendHistory(paths, line, marker) {
-    const open = quote(paths.historyOpen);
-    return {
-        kind: 'appendHistory',
-        title: `record the run in ${paths.history}`,
-        script: script(historyAppendSh(paths), `mkdir -p -- ${quote(paths.runDir)} || exit 1`, `history_append ${quote(line)} || { echo ${quote(`cannot write ${paths.history} (disk full? not writable?)`)} >&2; exit 1; }`, 'open' in marker ? `printf '%s\\n' ${quote(marker.open)} > ${open}` : `rm -f -- ${open}`),
-        parse: () => undefined,
-    };
-}
-/** Lines the lock's watchdog runs once the session is gone: the open run ends as `interrupted`. */
-function watchdogHistorySh(paths, error) {
-    const open = quote(paths.historyOpen);
-    // The record is printf's format (the id and the time fill its %s): a % or \ of the error is escaped.
-    const message = JSON.stringify(error).replace(/\\/g, '\\\\').replace(/%/g, '%%');
-    const format = `{"v":1,"event":"end","id":"%s","ended":"%s","result":"interrupted","error":${message}}`;
-    return [
-        `if [ -f ${open} ] && read -r _id < ${open}; then`,
-        `  history_append "$(printf ${quote(format)} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
-        'fi',
-    ];
-}
-/** The history's text and the release folders, oldest first; prints `history=` missing or present (+ base64). */
-function readHistory(paths) {
-    return {
-        kind: 'history',
-        title: `read ${paths.history}`,
-        script: script(`h=${quote(paths.history)}`, 'if [ -r "$h" ]; then echo history=present; echo "history_b64=$(base64 -w0 < "$h")"', 'elif [ -e "$h" ]; then echo "$h exists but the deploy user cannot read it" >&2; exit 1', 'else echo history=missing; fi', `cd -- ${quote(paths.releases)} 2>/dev/null || exit 0`, 
-        // Oldest first; the names are [A-Za-z0-9._-]: one a line.
-        'ls -1tr | while IFS= read -r r; do', '  [ -d "$r" ] || continue', '  if [ -f "$r/app.jar" ] && [ -s "$r/app.jar.sha256" ]; then echo "release=$r complete"; else echo "release=$r partial"; fi', 'done'),
-        parse: parseHistoryRead,
-    };
-}
-function parseHistoryRead(stdout) {
-    const state = required(keyValues(stdout), 'history');
-    if (state !== 'present' && state !== 'missing')
-        throw new OutputError(`the history script printed history=${state}`);
-    const text = state === 'present'
-        ? Buffer.from(required(keyValues(stdout), 'history_b64'), 'base64').toString('utf8')
-        : '';
-    const releases = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('release='))
-        .map((line) => {
-        const [id, how] = line.slice('release='.length).split(' ');
-        return { id, complete: how === 'complete' };
-    });
-    return { text, releases };
-}
-const JAR_CHANGED_EXIT = 41;
-/** Before a rollback launches a release: its app.jar still has the sha256 recorded at its upload. */
-function verifyRelease(paths, id) {
-    const jar = quote(paths.jar(id));
-    return {
-        kind: 'verifyRelease',
-        title: `verify ${paths.jar(id)}`,
-        script: script(`want=$(cat -- ${jar}.sha256 2>/dev/null)`, `got=$(sha256sum -- ${jar} 2>/dev/null | cut -d ' ' -f 1)`, 'if [ -z "$want" ] || [ "$got" != "$want" ]; then', 
-        // The path is an argument, never part of the format or of a double-quoted string: remote-dir may hold $( ).
-        `  printf '%s is not the jar that was uploaded (sha256 %s, recorded %s): it is not launched; deploy the release again\\n' ${jar} "\${got:-missing}" "\${want:-none}" >&2`, `  exit ${JAR_CHANGED_EXIT}`, 'fi', 'echo "sha256=$got"'),
-        parse: (stdout) => required(keyValues(stdout), 'sha256'),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/steps/choose.ts
-// Rollback, instead of step 4 (Upload): the release to go back to, from the host's history and its release
-// folders (src/history.ts chooseRollback), its jar checked against the sha256 recorded at its upload. Nothing
-// is uploaded.
-
-
-/** `named`: the release asked for (release-id, or the one a fleet rollback returns to). */
-async function chooseRelease(ctx, plan, named) {
-    return ctx.steps.run('Choose release', async (detail) => {
-        const { text, releases } = await ctx.host.run(readHistory(ctx.paths));
-        const choice = chooseRollback(parseHistory(text), plan.liveRelease, releases, named);
-        if ('error' in choice)
-            throw new Error(choice.error);
-        const sha256 = await ctx.host.run(verifyRelease(ctx.paths, choice.releaseId));
-        ctx.state.releaseId = choice.releaseId;
-        detail(`${choice.releaseId} (${choice.why}); jar sha256 ${sha256.slice(0, 12)} verified on the host, nothing uploaded`);
-        return choice.releaseId;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/layout.ts
-function layout(remoteDir) {
-    const root = remoteDir;
-    const releases = `${root}/releases`;
-    const runDir = `${root}/run`;
-    return {
-        root,
-        releases,
-        runDir,
-        lockFile: `${root}/.deploy.lock`,
-        lockInfo: `${root}/.deploy.lock.info`,
-        pending: `${runDir}/pending`,
-        history: `${root}/history.jsonl`,
-        historyOpen: `${runDir}/history.open`,
-        release: (id) => `${releases}/${id}`,
-        jar: (id) => `${releases}/${id}/app.jar`,
-        envFile: (id) => `${releases}/${id}/app.env`,
-        log: (id) => `${releases}/${id}/app.log`,
-        pidFile: (port) => `${runDir}/${port}.pid`,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/steps/context.ts
-
-
-const realClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-function hostContext(init) {
-    const s = init.settings;
-    const { runInfo, ...rest } = init;
-    const clock = init.clock ?? realClock;
-    return {
-        ...rest,
-        clock,
-        run: { id: newRunId(new Date(clock.now())), info: runInfo ?? {} },
-        paths: layout(s.remoteDir),
-        nginx: { config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
-        state: {},
-        undo: new UndoList(),
-    };
-}
-class DeployCancelled extends Error {
-    constructor() {
-        super('the deploy was cancelled');
-        this.name = 'DeployCancelled';
-    }
-}
-/** Between steps: a cancelled run stops here, and what was started is undone. */
-function checkCancelled(ctx) {
-    if (ctx.signal?.aborted)
-        throw new DeployCancelled();
-}
-/** What to undo, newest first, if a step fails before nginx routes to the new app. */
-class UndoList {
-    actions = [];
-    push(what, run) {
-        this.actions.push({ what, run });
-    }
-    /** From the switch on, nothing may stop the app nginx routes to. */
-    clear() {
-        this.actions.length = 0;
-    }
-    async runAll(log) {
-        for (const action of this.actions.splice(0).reverse()) {
-            log.info(`undo: ${action.what}`);
-            await action
-                .run()
-                .catch((e) => log.warning(`could not ${action.what}: ${e.message}`));
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/commands/detect.ts
-
-
-
-/** read_file KEY PATH: KEY=present and KEY_b64=<bytes>, or KEY=unreadable, or KEY=missing. */
-const READ_FILE = [
-    'read_file() {',
-    '  if [ -r "$2" ] && _b=$(base64 -w0 < "$2" 2>/dev/null); then echo "$1=present"; echo "$1_b64=$_b"',
-    '  elif [ -e "$2" ]; then echo "$1=unreadable"',
-    '  else echo "$1=missing"; fi',
-    '}',
-].join('\n');
-/** Every port either file names, to look at as well; the parsers decide what the files say. */
-const NAMED_PORTS = [
-    'named_ports() {',
-    '  sed -n \'s/^[[:space:]]*set[[:space:]][[:space:]]*\\$service_url[[:space:]][[:space:]]*[^;]*:\\([0-9][0-9]*\\)[^0-9;]*;.*$/\\1/p\' "$1" 2>/dev/null',
-    '  sed -n \'s/^[[:space:]]*server[[:space:]][[:space:]]*127\\.0\\.0\\.1:\\([0-9][0-9]*\\).*$/\\1/p\' "$2" 2>/dev/null',
-    '}',
-].join('\n');
-/** For each port: listening_P, and pid_P (ours) and listener_P (who listens) when known. */
-const PORT_REPORT = [
-    'for p in $(printf \'%s\\n\' "$@" | sort -un); do',
-    '  if listening "$p"; then echo "listening_$p=1"; else echo "listening_$p=0"; fi',
-    '  f="$run/$p.pid"',
-    '  if [ -r "$f" ] && read -r pid start rel < "$f" && ours "$pid" "$start"; then',
-    '    echo "pid_$p=$pid $start $rel"',
-    '  fi',
-    '  lp=$(listener_pid "$p")',
-    '  if [ -n "$lp" ]; then',
-    '    echo "listener_$p=$lp $(start_time "$lp") $(tr \'\\0\' \' \' < "/proc/$lp/cmdline" 2>/dev/null | cut -c 1-200)"',
-    '  fi',
-    'done',
-];
-function detectPorts(paths, files, ports) {
-    return {
-        kind: 'detect',
-        title: `detect live port (${files.include})`,
-        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
-        // Split on purpose: named_ports prints digits only, one port a line.
-        '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
-        parse: parseDetection,
-    };
-}
-function fileRead(kv, key) {
-    const state = required(kv, key);
-    if (state === 'present') {
-        const bytes = Buffer.from(required(kv, `${key}_b64`), 'base64');
-        try {
-            return { state, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
-        }
-        catch {
-            return { state: 'notText' };
-        }
-    }
-    if (state === 'missing' || state === 'unreadable')
-        return { state };
-    throw new OutputError(`the detect script printed ${key}=${state}`);
-}
-function portState(kv, port) {
-    const state = { port, listening: kv.get(`listening_${port}`) === '1' };
-    const ours = kv.get(`pid_${port}`)?.split(' ');
-    if (ours && ours.length >= 2)
-        state.ours = { pid: Number(ours[0]), start: ours[1], release: ours[2] ?? '' };
-    const listener = kv.get(`listener_${port}`);
-    if (listener) {
-        const [pid, start, ...command] = listener.split(' ');
-        state.listener = { pid: Number(pid), start, command: command.join(' ').trim() };
-    }
-    return state;
-}
-function parseDetection(output) {
-    const kv = keyValues(output);
-    const ports = new Map();
-    for (const key of kv.keys()) {
-        const m = /^listening_(\d+)$/.exec(key);
-        if (m)
-            ports.set(Number(m[1]), portState(kv, Number(m[1])));
-    }
-    return {
-        include: fileRead(kv, 'include'),
-        upstream: fileRead(kv, 'upstream'),
-        releases: requiredNumber(kv, 'releases'),
-        ports,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-
-class PortConflictError extends Error {
-}
-/** The host's state contradicts itself or cannot be read: nothing is changed until a person looks. */
-class HostStateError extends Error {
-}
-function plan_describe(state) {
-    return state.listener
-        ? `pid ${state.listener.pid} (${state.listener.command || 'unknown command'})`
-        : 'a process the deploy user cannot see (owned by another user)';
-}
-function planPorts(d, input) {
-    const { blue, green } = input;
-    const notes = [];
-    const state = (port) => d.ports.get(port) ?? { port, listening: false };
-    const usable = (port) => !state(port).listening || state(port).ours !== undefined;
-    const routing = readRouting(d, input);
-    const routedPort = routedTo(d, routing, notes);
-    let live;
-    if (routedPort !== undefined && state(routedPort).listening)
-        live = routedPort;
-    else if (routedPort !== undefined) {
-        notes.push(`nginx routes to port ${routedPort}, where nothing listens: first deploy`);
-    }
-    let idle;
-    if (live === blue)
-        idle = green;
-    else if (live === green)
-        idle = blue;
-    else
-        idle = !usable(blue) && usable(green) ? green : blue;
-    const idleState = state(idle);
-    if (idleState.listening && !idleState.ours) {
-        throw new PortConflictError(`idle port ${idle} is held by ${plan_describe(idleState)}, which this action did not start; ` +
-            'refusing to touch it. Stop it, or choose other blue-port/green-port values.');
-    }
-    const plan = { live, idle, routing, notes };
-    if (idleState.ours)
-        plan.staleOnIdle = { ...idleState.ours, listening: idleState.listening };
-    if (live !== undefined) {
-        plan.oldProcess = oldProcess(state(live), notes);
-        const release = state(live).ours?.release;
-        if (release)
-            plan.liveRelease = release;
-    }
-    return plan;
-}
-/** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
-function readRouting(d, input) {
-    const name = upstreamName(input.includePath);
-    const unreadable = (path) => new HostStateError(`${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
-    const notText = (path) => new HostStateError(`${path} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`);
-    if (d.include.state === 'unreadable')
-        throw unreadable(input.includePath);
-    if (d.upstream.state === 'unreadable')
-        throw unreadable(input.upstreamPath);
-    if (d.include.state === 'notText')
-        throw notText(input.includePath);
-    if (d.upstream.state === 'notText')
-        throw notText(input.upstreamPath);
-    const includeText = d.include.state === 'present' ? d.include.text : undefined;
-    const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
-    const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);
-    if (upstreamText !== undefined && !servers) {
-        throw new HostStateError(`${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`);
-    }
-    return {
-        include: {
-            path: input.includePath,
-            text: includeText,
-            target: includeText === undefined ? undefined : parseInclude(includeText),
-        },
-        upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
-    };
-}
-/** The port the files route to; undefined on a host the action never deployed to and no include yet. */
-function routedTo(d, routing, notes) {
-    const { include, upstream } = routing;
-    const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
-    const deployed = running.length > 0 || d.releases > 0;
-    const evidence = running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
-    if (include.text === undefined) {
-        if (deployed) {
-            throw new HostStateError(`${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`);
-        }
-        notes.push('the nginx include is missing: this is a first deploy, it will be written');
-        return undefined;
-    }
-    const target = include.target;
-    if (target?.port !== undefined)
-        return target.port;
-    if (target?.upstream !== undefined)
-        return upstreamPort(target.upstream, upstream);
-    if (!deployed && isBlank(include.text)) {
-        notes.push('the nginx include has no `set $service_url` line yet: it will be written');
-        return undefined;
-    }
-    throw new HostStateError(`cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`);
-}
-function upstreamPort(name, upstream) {
-    if (name !== upstream.name) {
-        throw new HostStateError(`the include routes to upstream ${name}, but this include's group is ${upstream.name}; nothing was changed`);
-    }
-    if (!upstream.servers) {
-        throw new HostStateError(`the include routes to upstream ${name}, but ${upstream.path} is missing: put it back (or route the include to 127.0.0.1:PORT); nothing was changed`);
-    }
-    return upstream.servers.primary;
-}
-function oldProcess(live, notes) {
-    if (live.ours)
-        return { pid: live.ours.pid, start: live.ours.start, ours: true };
-    if (live.listener) {
-        const { pid, start, command } = live.listener;
-        notes.push(`port ${live.port} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
-        return { pid, start, ours: false, command };
-    }
-    notes.push(`the process on port ${live.port} is not visible to the deploy user; it is left running after the switch`);
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/steps/detect.ts
-// Step 3: which port is live, which is idle, and what runs on each, from what is true on the host.
-
-
-
-async function detectLive(ctx) {
-    const { settings: s, state } = ctx;
-    const includePath = s.nginxInclude;
-    const upstreamPath = s.nginxUpstreamFile ?? defaultUpstreamFile(includePath);
-    return ctx.steps.run('Detect ports', async (detail) => {
-        const files = { include: includePath, upstream: upstreamPath };
-        const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
-        const plan = planPorts(detection, { blue: s.bluePort, green: s.greenPort, includePath, upstreamPath });
-        plan.notes.forEach((note) => ctx.log.info(note));
-        state.previousPort = plan.live;
-        state.servingPort = plan.live;
-        state.previousRelease = plan.liveRelease;
-        detail(plan.live === undefined ? `first deploy: idle ${plan.idle}` : `live ${plan.live}, idle ${plan.idle}`);
-        return plan;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/steps/drain.ts
-// Step 9: until the old nginx workers have exited, some requests still reach the old app: wait for them
-// before checking through nginx, and before stopping the old app.
-
-async function drain(ctx, oldWorkers) {
-    const { drainTimeoutMs } = ctx.settings;
-    await ctx.steps.run('Drain nginx', async (detail) => {
-        const drained = await ctx.host.run(drainWorkers(oldWorkers, drainTimeoutMs));
-        if (drained.timedOut) {
-            ctx.log.warning(`old nginx workers were still busy after drain-timeout (${drainTimeoutMs / 1000} s)`);
-        }
-        detail(`${oldWorkers.length} old nginx workers finished their requests in ${drained.ms} ms`);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/steps/health-gate.ts
-// Step 7: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
-// step at once; on any failure the app's log tail is shown (secret values cut out).
-
-
-
-const LOG_TAIL_LINES = 40;
-async function healthGate(ctx, plan, app, releaseId) {
-    const { settings: s, host } = ctx;
-    await ctx.steps.run('Health check', async (detail) => {
-        const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
-        const outcome = await pollHealth({
-            probe: (ms) => host.httpGet(url, ms),
-            probeTimeoutMs: s.healthProbeTimeoutMs,
-            alive: () => host.run(isAlive(app)),
-            expect: s.healthExpect,
-            timeoutMs: s.healthTimeoutMs,
-            intervalMs: s.healthIntervalMs,
-            onProgress: (m) => ctx.log.info(m),
-            signal: ctx.signal,
-            now: () => ctx.clock.now(),
-            sleep: (ms) => ctx.clock.sleep(ms),
-        });
-        if (outcome.healthy) {
-            await ensureOurs(ctx, app, plan.idle);
-            detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
-            return;
-        }
-        if (outcome.reason === 'aborted')
-            throw new DeployCancelled();
-        await showLogTail(ctx, releaseId);
-        throw new Error(outcome.reason === 'exited'
-            ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
-            : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`);
-    });
-}
-const MAX_LINE = 2000;
-/** Lines longer than MAX_LINE characters are cut, saying how much. */
-function capLines(text) {
-    return text
-        .split('\n')
-        .map((line) => line.length > MAX_LINE
-        ? `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`
-        : line)
-        .join('\n');
-}
-/** The answer must come from the app this deploy launched (or a process of its own), never a stranger. */
-async function ensureOurs(ctx, app, port) {
-    const found = await ctx.host.run(portOwner(app, port));
-    if (found.owner === 'ours')
-        return;
-    const who = found.owner === 'foreign' ? `pid ${found.pids.join(', ')}` : 'a process the deploy user cannot see';
-    throw new Error(`port ${port} answered healthy, but it is served by ${who}, not by the app this deploy launched (pid ${app.pid}); nothing was switched`);
-}
-/** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
-async function showLogTail(ctx, releaseId) {
-    const tail = await ctx.host.run(logTail(ctx.paths, releaseId, LOG_TAIL_LINES));
-    const secrets = ctx.settings.secretEnv.map(([, value]) => value).filter((v) => v !== '');
-    const shown = secrets.reduce((text, secret) => text.split(secret).join('***'), tail);
-    ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:`);
-    ctx.log.verbatim(capLines(shown));
-}
-
 ;// CONCATENATED MODULE: ./src/commands/systemd-launch.ts
 
 
@@ -103064,6 +102445,579 @@ function sudoersLine(user, serviceName, ports, bin = { systemctl: '/usr/bin/syst
     return `${user} ALL=(root) NOPASSWD: ${commands.join(', ')}`;
 }
 
+;// CONCATENATED MODULE: ./src/nginx-include.ts
+// The nginx include as the user wrote it: `set $service_url <target>;`, where the target names the app's port
+// (`http://127.0.0.1:8080`, `http://localhost:8080/`, `"http://[::1]:8080"`, or `127.0.0.1:8080` used as
+// `proxy_pass http://$service_url;`), or, once the action keeps a warm backup (bake-time), the upstream group it
+// manages (`http://bluegreen_service_url`). A switch changes that address and nothing else; a restore puts back
+// the exact previous bytes. What cannot be recognised is an error, never a guess.
+/** Upstream groups the action writes are named bluegreen_<something>; any other name is the user's own. */
+const UPSTREAM_PREFIX = 'bluegreen_';
+/** `set $service_url`, an optional quote and scheme, then `host:port` (host: name, IPv4 or [IPv6]) or a name. */
+const SET_LINE = /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?)((?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}|bluegreen_[A-Za-z0-9_]+)((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
+const UNDERSTOOD_FORMS = 'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)';
+/** The one `set $service_url` line we understand; undefined when there is none or more than one. */
+function parseInclude(text) {
+    const found = [];
+    let offset = 0;
+    for (const line of text.split('\n')) {
+        const m = SET_LINE.exec(line);
+        if (m)
+            found.push(target(text, offset + m[1].length, m[2]));
+        offset += line.length + 1;
+    }
+    const [one] = found;
+    if (found.length !== 1)
+        return undefined;
+    if (one.port !== undefined && (one.port < 1 || one.port > 65535))
+        return undefined;
+    return one;
+}
+function target(text, start, address) {
+    const around = { before: text.slice(0, start), after: text.slice(start + address.length), address };
+    if (address.startsWith(UPSTREAM_PREFIX))
+        return { ...around, upstream: address };
+    return { ...around, port: Number(address.slice(address.lastIndexOf(':') + 1)) };
+}
+/** The same bytes with only the address changed. */
+function withAddress(target, address) {
+    return `${target.before}${address}${target.after}`;
+}
+/** The same bytes with only the port changed (an address `host:port`). */
+function withPort(target, port) {
+    return withAddress(target, target.address.replace(/:\d+$/, `:${port}`));
+}
+const FRESH_COMMENT = '# Written by the blue/green deploy action; it changes only the address below.';
+/** A first deploy's include, when there is none yet: straight to a port, or to our upstream group. */
+function freshInclude(address) {
+    const url = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address;
+    return `${FRESH_COMMENT}\nset $service_url http://${url};\n`;
+}
+/** Includes written by versions before 0.2 carry a comment naming a release and port, stale after a switch. */
+const LEGACY_COMMENT = /^# Written by the blue\/green deploy action: .*\n/;
+/** The include routed to `address` (a port, or an upstream name): only the address changes. */
+function switchedText(target, address) {
+    if (!target)
+        return freshInclude(String(address));
+    const text = typeof address === 'number' ? withPort(target, address) : withAddress(target, address);
+    return text.replace(LEGACY_COMMENT, `${FRESH_COMMENT}\n`);
+}
+/** Is this include text empty for our purpose (no directives at all, only blank lines and comments)? */
+function isBlank(text) {
+    return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
+}
+
+;// CONCATENATED MODULE: ./src/nginx-upstream.ts
+// The upstream group the action keeps in nginx's http {} context while a new version bakes: the new app first,
+// the old one as `backup`, so that nginx sends every request the new app refuses (it died, it is restarting)
+// to the old one, which still runs. After the bake window the group holds the new app alone.
+
+
+/** bluegreen_<include's name>: one group per include, so two apps on one host never share one. */
+function upstreamName(includePath) {
+    const base = external_node_path_.posix.basename(includePath).replace(/\.[^.]*$/, '');
+    return `${UPSTREAM_PREFIX}${base.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+/** Beside the include (conf.d, which nginx.conf loads in http {} on Debian and RHEL alike). */
+function defaultUpstreamFile(includePath) {
+    const base = external_node_path_.posix.basename(includePath).replace(/\.[^.]*$/, '');
+    return external_node_path_.posix.join(external_node_path_.posix.dirname(includePath), `bluegreen-${base}.conf`);
+}
+function upstreamText(name, servers) {
+    return [
+        '# Written by the blue/green deploy action: where the include sends the traffic. Do not edit.',
+        `upstream ${name} {`,
+        `    server 127.0.0.1:${servers.primary};`,
+        ...(servers.backup === undefined ? [] : [`    server 127.0.0.1:${servers.backup} backup;`]),
+        '}',
+        '',
+    ].join('\n');
+}
+/** Only the exact text this module writes is understood; anything else is not ours to change. */
+function parseUpstream(text, name) {
+    const ports = [...text.matchAll(/^ {4}server 127\.0\.0\.1:(\d{1,5})(?: backup)?;$/gm)].map((m) => Number(m[1]));
+    if (ports.length === 0)
+        return undefined;
+    const servers = ports.length > 1 ? { primary: ports[0], backup: ports[1] } : { primary: ports[0] };
+    return upstreamText(name, servers) === text ? servers : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/plan.ts
+
+
+class PortConflictError extends Error {
+}
+/** The host's state contradicts itself or cannot be read: nothing is changed until a person looks. */
+class HostStateError extends Error {
+}
+function describe(state) {
+    return state.listener
+        ? `pid ${state.listener.pid} (${state.listener.command || 'unknown command'})`
+        : 'a process the deploy user cannot see (owned by another user)';
+}
+function planPorts(d, input) {
+    const { blue, green } = input;
+    const notes = [];
+    const state = (port) => d.ports.get(port) ?? { port, listening: false };
+    const usable = (port) => !state(port).listening || state(port).ours !== undefined;
+    const routing = readRouting(d, input);
+    const routedPort = routedTo(d, routing, notes);
+    let live;
+    if (routedPort !== undefined && state(routedPort).listening)
+        live = routedPort;
+    else if (routedPort !== undefined) {
+        notes.push(`nginx routes to port ${routedPort}, where nothing listens: first deploy`);
+    }
+    let idle;
+    if (live === blue)
+        idle = green;
+    else if (live === green)
+        idle = blue;
+    else
+        idle = !usable(blue) && usable(green) ? green : blue;
+    const idleState = state(idle);
+    if (idleState.listening && !idleState.ours) {
+        throw new PortConflictError(`idle port ${idle} is held by ${describe(idleState)}, which this action did not start; ` +
+            'refusing to touch it. Stop it, or choose other blue-port/green-port values.');
+    }
+    const plan = { live, idle, routing, notes };
+    if (idleState.ours)
+        plan.staleOnIdle = { ...idleState.ours, listening: idleState.listening };
+    if (live !== undefined) {
+        plan.oldProcess = oldProcess(state(live), notes);
+        const release = state(live).ours?.release;
+        if (release)
+            plan.liveRelease = release;
+    }
+    return plan;
+}
+/** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
+function readRouting(d, input) {
+    const name = upstreamName(input.includePath);
+    const unreadable = (path) => new HostStateError(`${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
+    const notText = (path) => new HostStateError(`${path} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`);
+    if (d.include.state === 'unreadable')
+        throw unreadable(input.includePath);
+    if (d.upstream.state === 'unreadable')
+        throw unreadable(input.upstreamPath);
+    if (d.include.state === 'notText')
+        throw notText(input.includePath);
+    if (d.upstream.state === 'notText')
+        throw notText(input.upstreamPath);
+    const includeText = d.include.state === 'present' ? d.include.text : undefined;
+    const upstreamText = d.upstream.state === 'present' ? d.upstream.text : undefined;
+    const servers = upstreamText === undefined ? undefined : parseUpstream(upstreamText, name);
+    if (upstreamText !== undefined && !servers) {
+        throw new HostStateError(`${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`);
+    }
+    return {
+        include: {
+            path: input.includePath,
+            text: includeText,
+            target: includeText === undefined ? undefined : parseInclude(includeText),
+        },
+        upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
+    };
+}
+/** The port the files route to; undefined on a host the action never deployed to and no include yet. */
+function routedTo(d, routing, notes) {
+    const { include, upstream } = routing;
+    const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
+    const deployed = running.length > 0 || d.releases > 0;
+    const evidence = running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
+    if (include.text === undefined) {
+        if (deployed) {
+            throw new HostStateError(`${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`);
+        }
+        notes.push('the nginx include is missing: this is a first deploy, it will be written');
+        return undefined;
+    }
+    const target = include.target;
+    if (target?.port !== undefined)
+        return target.port;
+    if (target?.upstream !== undefined)
+        return upstreamPort(target.upstream, upstream);
+    if (!deployed && isBlank(include.text)) {
+        notes.push('the nginx include has no `set $service_url` line yet: it will be written');
+        return undefined;
+    }
+    throw new HostStateError(`cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`);
+}
+function upstreamPort(name, upstream) {
+    if (name !== upstream.name) {
+        throw new HostStateError(`the include routes to upstream ${name}, but this include's group is ${upstream.name}; nothing was changed`);
+    }
+    if (!upstream.servers) {
+        throw new HostStateError(`the include routes to upstream ${name}, but ${upstream.path} is missing: put it back (or route the include to 127.0.0.1:PORT); nothing was changed`);
+    }
+    return upstream.servers.primary;
+}
+function oldProcess(live, notes) {
+    if (live.ours)
+        return { pid: live.ours.pid, start: live.ours.start, ours: true };
+    if (live.listener) {
+        const { pid, start, command } = live.listener;
+        notes.push(`port ${live.port} is served by pid ${pid} (${command}), not started by this action; it is stopped after the switch`);
+        return { pid, start, ours: false, command };
+    }
+    notes.push(`the process on port ${live.port} is not visible to the deploy user; it is left running after the switch`);
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/preflight-checks.ts
+
+
+
+
+function row(name, ok, detail, fix) {
+    return ok || fix === undefined ? { name, ok, detail } : { name, ok, detail, fix };
+}
+function hostKey(s) {
+    if (!s.strictHostKeyChecking) {
+        return row('host key', true, 'not verified: strict-host-key-checking is false (any host key is accepted)');
+    }
+    const by = s.knownHosts.length > 0 ? 'known-hosts' : 'host-fingerprint';
+    return row('host key', true, `the connection succeeded with the host key verified against ${by}`);
+}
+function remoteDir({ probe: p, paths }) {
+    const { root } = paths;
+    const name = 'remote-dir';
+    switch (p.remoteDir) {
+        case 'notDir':
+            return row(name, false, `${root} exists but is not a folder`, 'remove it, or set remote-dir to a folder');
+        case 'notWritable':
+            return row(name, false, `${p.user} cannot write ${root}`, `sudo chown ${quote(p.user)} ${quote(root)}`);
+        case 'notCreatable':
+            return row(name, false, `${root} does not exist and ${p.user} cannot create it in ${p.base}`, `sudo install -d -o ${quote(p.user)} -g ${quote(p.user)} ${quote(root)}`);
+        case 'creatable':
+            return row(name, true, `${root} does not exist yet; a deploy creates it in ${p.base}, which ${p.user} can write`);
+        case 'writable':
+            if (p.blocked.length > 0) {
+                return row(name, false, `${p.user} cannot write ${p.blocked.join(', ')}`, `sudo chown -R ${quote(p.user)} ${quote(root)}`);
+            }
+            return row(name, true, `${root} exists and ${p.user} can write it`);
+    }
+}
+/** Only with the jar input: its size against the free space, as the upload step reckons it. */
+function freeSpace({ settings: s, probe: p }) {
+    if (!s.jar)
+        return [];
+    const name = 'free space';
+    const free = p.freeKiB;
+    if (free === undefined) {
+        return [
+            row(name, false, `df printed no free space for ${p.base}`, `check that df -Pk ${quote(p.base)} works`),
+        ];
+    }
+    if (p.reusable !== undefined) {
+        const same = `${p.reusable} has the same jar: a deploy links it, nothing is sent`;
+        return [
+            free > 0
+                ? row(name, true, `${same}; ${free} KiB free in ${p.base}`)
+                : row(name, false, `${same}, but ${p.base} is full (0 KiB free)`, `free space in ${p.base}`),
+        ];
+    }
+    const need = neededKiB(s.jar.bytes);
+    const text = `${free} KiB free in ${p.base}, ${need} KiB needed for the jar (${s.jar.bytes} bytes)`;
+    return [
+        free >= need
+            ? row(name, true, text)
+            : row(name, false, text, `free at least ${need - free} KiB in ${p.base}, or set remote-dir to a larger file system`),
+    ];
+}
+function java({ settings: s, probe: p }) {
+    const fix = `install a Java runtime for ${p.user}, or set the java input to its path`;
+    if (!p.java)
+        return row('java', false, `"${s.java}" is not a command ${p.user} can run`, fix);
+    const { path, ok, version } = p.java;
+    if (!ok)
+        return row('java', false, `${path} -version failed: ${version}`, fix);
+    return row('java', true, `${path}: ${version}`);
+}
+function tools({ probe: p }) {
+    if (p.missingTools.length === 0) {
+        return row('tools', true, 'flock, setsid, sha256sum, ps, base64, and ss or lsof are present');
+    }
+    return row('tools', false, `missing on the host: ${p.missingTools.join(', ')}`, 'install them: flock and setsid (util-linux), sha256sum and base64 (coreutils), ps (procps), ss (iproute2) or lsof');
+}
+function ports({ plan }) {
+    if (plan instanceof Error)
+        return row('ports', false, 'a deploy would refuse this host', plan.message);
+    const old = plan.oldProcess;
+    let live = 'first deploy';
+    if (plan.live !== undefined) {
+        const who = old
+            ? `pid ${old.pid}${old.ours ? ', ours' : `, ${old.command ?? ''}, not started by this action`}`
+            : 'a process the deploy user cannot see';
+        live = `live ${plan.live} (${who})`;
+    }
+    const stale = plan.staleOnIdle;
+    const idle = stale ? `held by a stale app of ours (pid ${stale.pid}), which a deploy stops first` : 'free';
+    return row('ports', true, `${live}; idle ${plan.idle} ${idle}`);
+}
+function preflightChecks(input) {
+    return [
+        hostKey(input.settings),
+        remoteDir(input),
+        ...freeSpace(input),
+        java(input),
+        tools(input),
+        ports(input),
+        ...hostChecks(input),
+    ];
+}
+function sudo({ probe: p, root }) {
+    if (p.sudo === 'unused') {
+        return row('sudo', true, p.uid === 0
+            ? 'not needed: logged in as root'
+            : `not used (sudo: never): ${p.user} runs nginx and writes its files itself`);
+    }
+    if (p.sudo === 'absent') {
+        return row('sudo', false, 'sudo is not installed', 'install sudo and give the deploy user the sudoers line of the README, or log in as root');
+    }
+    const missing = root.all.filter((_, i) => !p.allowed[i]);
+    // The reload the deploy would get through: the first that applies on this host and is allowed, else the
+    // first that applies (the last one, the signal, always does).
+    const reloads = root.reload.map((r, i) => ({
+        ...r,
+        ...(p.reload[i] ?? { applies: false, allowed: false }),
+    }));
+    const reload = reloads.find((r) => r.applies && r.allowed) ?? reloads.find((r) => r.applies);
+    if (reload && !reload.allowed)
+        missing.push(reload.command);
+    const count = root.all.length + 1;
+    if (missing.length === 0) {
+        return row('sudo', true, `${p.user} may run the ${count} commands a deploy runs as root (sudo -n -l)`);
+    }
+    const absolute = (c) => {
+        const [program, ...rest] = c.split(' ');
+        return [p.bins[program] || program, ...rest].join(' ');
+    };
+    const line = [...root.all, ...(reload ? [reload.command] : [])].map(absolute).join(', ');
+    return row('sudo', false, `${p.user} may not run with sudo: ${missing.join(', ')}`, `add to its sudoers file (visudo -f /etc/sudoers.d/${p.user}): ${p.user} ALL=(root) NOPASSWD: ${line}`);
+}
+function nginxTest({ probe: p }) {
+    const lines = p.nginxTest.output.split('\n').filter(Boolean);
+    if (p.nginxTest.ok)
+        return row('nginx -t', true, lines[lines.length - 1] ?? 'ok');
+    return row('nginx -t', false, lines.join(' ') || 'failed without a message', 'fix what nginx -t reports: a deploy runs the same test before every reload');
+}
+function loaded({ probe: p, mustLoad }) {
+    return mustLoad.map((file, i) => {
+        const name = `nginx loads ${file}`;
+        const include = i === 0;
+        if (!p.nginxDump) {
+            return row(name, false, 'nginx -T failed: what nginx loads cannot be seen', 'make nginx -T work (see the rows sudo and nginx -t)');
+        }
+        if (p.loaded[i] === 'yes')
+            return row(name, true, 'nginx -T shows it');
+        if (p.loaded[i] === 'pattern')
+            return row(name, true, 'not written yet; an include pattern of nginx matches it');
+        const fix = include
+            ? `add "include ${file};" inside the server { } that proxies to $service_url, or set nginx-include`
+            : notLoadedFix(file);
+        return row(name, false, `nginx -T does not show ${file}: a deploy would change a file nginx does not read`, fix);
+    });
+}
+function nginxRunning({ probe: p }) {
+    if (p.nginxWorkers > 0)
+        return row('nginx running', true, `${p.nginxWorkers} worker processes`);
+    return row('nginx running', false, 'no nginx worker process runs: a switch reloads a running nginx', 'start nginx (e.g. sudo systemctl start nginx)');
+}
+function supervisor({ settings: s, supervisorProblems }) {
+    if (supervisorProblems === undefined)
+        return [];
+    if (supervisorProblems.length === 0) {
+        const units = [s.bluePort, s.greenPort].map((port) => unitName(s.serviceName, port)).join(' and ');
+        return [row('supervisor', true, `${s.supervisor}: ${units} can run`)];
+    }
+    // Each message names its fix; the row says where a deploy would stop.
+    return supervisorProblems.map((problem) => row('supervisor', false, 'a deploy would stop at Check supervisor', problem.replace(/^supervisor: /, '')));
+}
+function selinux({ probe: p }) {
+    if (p.selinux === 'absent')
+        return [];
+    if (p.selinux !== 'Enforcing')
+        return [row('SELinux', true, `SELinux is ${p.selinux || 'unknown'}`)];
+    if (p.networkConnect === 'on')
+        return [row('SELinux', true, 'SELinux is Enforcing; httpd_can_network_connect is on')];
+    return [
+        row('SELinux', false, `SELinux is Enforcing and httpd_can_network_connect is ${p.networkConnect || 'unknown'}: nginx cannot connect to the app and answers 502`, 'sudo setsebool -P httpd_can_network_connect 1'),
+    ];
+}
+function lock({ settings: s, paths, probe: p }) {
+    if (!p.lock.held)
+        return row('lock', true, `no deploy holds ${paths.lockFile} now`);
+    const who = p.lock.info.trim() || 'holder unknown';
+    return row('lock', true, `a deploy holds ${paths.lockFile} now (${who}): a deploy would wait up to ${s.lockTimeoutMs / 1000} s`);
+}
+function hostChecks(input) {
+    return [
+        sudo(input),
+        nginxTest(input),
+        ...loaded(input),
+        nginxRunning(input),
+        ...supervisor(input),
+        ...selinux(input),
+        lock(input),
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/steps/routing.ts
+
+
+/** Only the files whose text changes. */
+function changed(changes) {
+    return changes.filter((c) => c.content !== c.expected);
+}
+/** To the new app on the idle port; with `bake`, keeping the live one as the backup. */
+function switchChanges(plan, bake) {
+    const { include, upstream } = plan.routing;
+    const viaUpstream = bake || include.target?.upstream !== undefined;
+    if (!viaUpstream) {
+        return changed([
+            { path: include.path, content: switchedText(include.target, plan.idle), expected: include.text },
+        ]);
+    }
+    // No backup on a first deploy: plan.live is undefined.
+    const servers = bake ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
+    return changed([
+        {
+            path: upstream.path,
+            content: upstreamText(upstream.name, servers),
+            expected: upstream.text,
+            mustLoad: true,
+        },
+        { path: include.path, content: switchedText(include.target, upstream.name), expected: include.text },
+    ]);
+}
+/** After the bake window: the new app alone. */
+function bakeEndChanges(plan) {
+    const { upstream } = plan.routing;
+    const during = switchChanges(plan, true).find((c) => c.path === upstream.path)?.content ?? upstream.text;
+    return changed([
+        { path: upstream.path, content: upstreamText(upstream.name, { primary: plan.idle }), expected: during },
+    ]);
+}
+/** Back to the old app: both files exactly as they were before this deploy. */
+function switchBackChanges(plan, bake) {
+    return switchChanges(plan, bake).map((c) => ({
+        path: c.path,
+        content: c.path === plan.routing.include.path ? plan.routing.include.text : plan.routing.upstream.text,
+        expected: c.content,
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/preflight-plan.ts
+// mode preflight: what a deploy with these inputs would do on this host, step by step, and which nginx files it
+// would write (from the same routing functions the deploy uses), so the sudo rights asked are exactly its own.
+
+
+
+
+
+/**
+ * Every routing change a deploy may make: the switch, the end of the bake window, a switch back (bake window or
+ * verify-url). Without a plan (the host is refused), the files it would write in the usual case.
+ */
+function deployChanges(s, plan, files) {
+    const bake = s.bakeTimeMs > 0;
+    if (plan instanceof Error) {
+        const include = { path: files.include, content: '', expected: '' };
+        const upstream = { path: files.upstream, content: '', expected: undefined, mustLoad: true };
+        return bake ? [upstream, include] : [include];
+    }
+    return [
+        ...switchChanges(plan, bake),
+        ...(bake ? bakeEndChanges(plan) : []),
+        // A switch back happens only where there is something to go back to.
+        ...((bake || s.verifyUrl) && plan.live !== undefined ? switchBackChanges(plan, bake) : []),
+    ];
+}
+/** The root commands of all those changes, each once. */
+function deployRootCommands(spec, changes) {
+    const { all, reload } = switchRootCommands(spec, changes);
+    return { all: [...new Set(all)], reload };
+}
+/** The include, and the upstream file when a deploy writes it: nginx must load them. */
+function mustLoad(changes, files) {
+    const upstream = changes.some((c) => c.path === files.upstream && c.mustLoad);
+    return upstream ? [files.include, files.upstream] : [files.include];
+}
+function upload(s, paths, probe) {
+    if (!s.jar)
+        return 'Upload: no jar input given, so neither the upload nor the free space for it is checked';
+    const sha = s.jar.sha256.slice(0, 12);
+    if (probe.reusable !== undefined) {
+        return `Upload: the host has this jar (sha256 ${sha}) in ${probe.reusable}: a hard link, nothing sent`;
+    }
+    return `Upload: ${s.jar.path} (${s.jar.bytes} bytes, sha256 ${sha}) into a new folder in ${paths.releases}`;
+}
+function launch(s, paths, idle) {
+    if (s.supervisor !== 'none')
+        return `Launch on ${idle}: systemctl start ${unitName(s.serviceName, idle)}`;
+    const argv = javaArgv(paths, {
+        releaseId: 'RELEASE',
+        port: idle,
+        java: s.java,
+        javaOpts: s.javaOpts,
+        appArgs: s.appArgs,
+    });
+    return `Launch on ${idle}: ${quoteAll(argv)}`;
+}
+function stopOld(s, plan) {
+    if (plan.live === undefined)
+        return 'Stop old app: none (first deploy)';
+    const old = plan.oldProcess;
+    if (!old)
+        return `Stop old app: none: the process on ${plan.live} is not visible to the deploy user and keeps running`;
+    const unit = s.supervisor === 'none' ? '' : ` (${unitName(s.serviceName, plan.live)} is stopped and disabled)`;
+    const who = old.ours
+        ? `pid ${old.pid}`
+        : `pid ${old.pid} (${old.command ?? ''}, not started by this action)`;
+    return `Stop old app on ${plan.live}: ${who}${unit}: SIGTERM, SIGKILL after ${s.stopTimeoutMs / 1000} s`;
+}
+function switchLine(s, plan) {
+    const bake = s.bakeTimeMs > 0;
+    const files = switchChanges(plan, bake).map((c) => c.path);
+    const written = files.length > 0 ? `write ${files.join(' and ')}` : 'files unchanged';
+    return `Switch nginx to ${plan.idle}: ${written}, nginx -t, reload`;
+}
+function bakeLine(s, plan) {
+    if (s.bakeTimeMs === 0)
+        return 'Bake: skipped (bake-time is 0)';
+    const backup = plan.live === undefined ? 'no backup (first deploy)' : `port ${plan.live} kept as nginx's backup`;
+    return `Bake ${s.bakeTimeMs / 1000} s: ${backup}`;
+}
+/** The deploy's steps on this host, as it would run them now. */
+function deployPlan(s, paths, plan, probe) {
+    if (plan instanceof Error)
+        return [`Detect ports: a deploy would stop here: ${plan.message}`];
+    const { idle, live } = plan;
+    const notes = plan.notes.length > 0 ? ` (${plan.notes.join('; ')})` : '';
+    const lockWait = probe.lock.held
+        ? ` (held now: a deploy would wait up to ${s.lockTimeoutMs / 1000} s)`
+        : '';
+    return [
+        `Lock ${paths.lockFile}${lockWait}`,
+        ...(s.supervisor === 'none' ? [] : [`Check supervisor: ${s.supervisor}`]),
+        `Detect ports: ${live === undefined ? 'first deploy' : `live ${live}`}, idle ${idle}${notes}`,
+        upload(s, paths, probe),
+        ...(plan.staleOnIdle
+            ? [`Free the idle port: stop our stale app on ${idle} (pid ${plan.staleOnIdle.pid})`]
+            : []),
+        launch(s, paths, idle),
+        `Health check: http://127.0.0.1:${idle}${s.healthPath} until healthy (${s.healthExpect}), at most ${s.healthTimeoutMs / 1000} s`,
+        switchLine(s, plan),
+        `Drain nginx: the old workers finish (at most ${s.drainTimeoutMs / 1000} s)`,
+        ...(s.verifyUrl ? [`Verify through nginx: ${s.verifyUrl}`] : []),
+        bakeLine(s, plan),
+        ...(s.supervisor === 'none' ? [] : [`Enable at boot: ${unitName(s.serviceName, idle)}`]),
+        stopOld(s, plan),
+        `Prune: keep the newest ${s.keepReleases} releases`,
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/steps/supervise.ts
 // Supervision by systemd (supervisor: systemd | systemd-user): the check before anything changes, the unit
 // instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
@@ -103094,14 +103048,18 @@ function unitFileSpec(ctx) {
         stopTimeoutMs: s.stopTimeoutMs,
     };
 }
+/** What the check before a launch (and mode preflight) asks of the host. */
+function supervisorCheckSpec(ctx) {
+    const s = ctx.settings;
+    return { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
+}
 /** Fails before anything is launched when the host cannot supervise the app, naming the fix. */
 async function checkSupervisor(ctx) {
     const s = ctx.settings;
     if (s.supervisor === 'none')
         return;
     await ctx.steps.run('Check supervisor', async (detail) => {
-        const spec = { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
-        const problems = await ctx.host.run(supervisorCheck(spec));
+        const problems = await ctx.host.run(supervisorCheck(supervisorCheckSpec(ctx)));
         if (problems.length > 0)
             throw new Error(problems.join('\n'));
         detail(`${s.supervisor}: ${unitName(s.serviceName, s.bluePort)} and ${unitName(s.serviceName, s.greenPort)}`);
@@ -103116,6 +103074,1184 @@ async function enableAtBoot(ctx, plan) {
         await ctx.host.run(enableUnit(unit));
         detail(`${unit.name} enabled`);
     });
+}
+
+;// CONCATENATED MODULE: ./src/preflight.ts
+// mode: preflight. Changes nothing: checks everything a deploy with these inputs needs, one row per check with
+// ok / fail and the fix, and the plan the deploy would follow. The step fails if a deploy would.
+// Three read-only commands: the deploy's own detection, one probe script, and (with a supervisor) the deploy's
+// own supervisor check; everything else is decided in TypeScript (preflight-checks.ts, preflight-plan.ts).
+
+
+
+
+
+
+
+
+/** One row as the Actions log shows it. */
+function checkLine(c) {
+    return `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.fix === undefined ? '' : ` (fix: ${c.fix})`}`;
+}
+/** The deploy's own detection and port plan; a host it would refuse is a failed row, not an error. */
+async function detect(ctx, files) {
+    const s = ctx.settings;
+    const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
+    try {
+        return planPorts(detection, {
+            blue: s.bluePort,
+            green: s.greenPort,
+            includePath: files.include,
+            upstreamPath: files.upstream,
+        });
+    }
+    catch (error) {
+        if (error instanceof PortConflictError || error instanceof HostStateError)
+            return error;
+        throw error;
+    }
+}
+async function preflightHost(ctx) {
+    const s = ctx.settings;
+    const files = {
+        include: s.nginxInclude,
+        upstream: s.nginxUpstreamFile ?? defaultUpstreamFile(s.nginxInclude),
+    };
+    return ctx.steps.run('Preflight', async (detail) => {
+        const plan = await detect(ctx, files);
+        const changes = deployChanges(s, plan, files);
+        const root = deployRootCommands(ctx.nginx, changes);
+        const loads = mustLoad(changes, files);
+        const probe = await ctx.host.run(preflightProbe(ctx.paths, {
+            java: s.java,
+            ...(s.jar ? { jarSha256: s.jar.sha256 } : {}),
+            sudo: s.sudo,
+            nginx: ctx.nginx,
+            root,
+            mustLoad: loads,
+        }));
+        const supervisorProblems = s.supervisor === 'none' ? undefined : await ctx.host.run(supervisorCheck(supervisorCheckSpec(ctx)));
+        const checks = preflightChecks({
+            settings: s,
+            paths: ctx.paths,
+            probe,
+            root,
+            mustLoad: loads,
+            plan,
+            supervisorProblems,
+        });
+        const steps = deployPlan(s, ctx.paths, plan, probe);
+        checks.forEach((c) => ctx.log.info(checkLine(c)));
+        ctx.log.info('A deploy would:');
+        steps.forEach((line, i) => ctx.log.info(`  ${i + 1}. ${line}`));
+        const failed = checks.filter((c) => !c.ok).length;
+        detail(failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks failed`);
+        return { checks, plan: steps };
+    });
+}
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+function hostSection(o) {
+    if (!o.report)
+        return [`### ❌ ${o.host}: could not be checked`, '', '```', o.error ?? 'unknown error', '```', ''];
+    const failed = o.report.checks.filter((c) => !c.ok).length;
+    return [
+        failed === 0
+            ? `### ✅ ${o.host}: ready to deploy`
+            : `### ❌ ${o.host}: ${failed} of ${o.report.checks.length} checks failed`,
+        '',
+        '| Check | Result | Detail | Fix |',
+        '| --- | --- | --- | --- |',
+        ...o.report.checks.map((c) => `| ${cell(c.name)} | ${c.ok ? '✅ ok' : '❌ failed'} | ${cell(c.detail)} | ${c.fix === undefined ? '' : cell(c.fix)} |`),
+        '',
+        'A deploy would:',
+        '',
+        ...o.report.plan.map((line, i) => `${i + 1}. ${cell(line)}`),
+        '',
+    ];
+}
+/** Whether a deploy would go through on every host: no failed check, no host that could not be checked. */
+function preflightPassed(hosts) {
+    return hosts.every((h) => h.report?.checks.every((c) => c.ok) ?? false);
+}
+function preflightMarkdown(hosts) {
+    const title = preflightPassed(hosts)
+        ? '## Preflight passed: a deploy can go ahead'
+        : '## Preflight failed: a deploy would not go through';
+    return [title, '', ...hosts.flatMap(hostSection)].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/commands/history.ts
+
+
+/** The newest lines kept when the file is rewritten: the history stays small, the recent past complete. */
+const HISTORY_LINES = 2000;
+/**
+ * history_append LINE...: the history with LINEs appended, written to a temp file and renamed over it, so a
+ * reader (or a cancelled run) sees the old file or the new one, never half a line. Mode 644 whatever the umask.
+ */
+function historyAppendSh(paths) {
+    return [
+        'history_append() {',
+        `  _h=${quote(paths.history)}`,
+        '  _t="$_h.tmp.$$"',
+        `  { if [ -f "$_h" ]; then tail -n ${HISTORY_LINES - 1} -- "$_h"; fi; printf '%s\\n' "$@"; } > "$_t" &&`,
+        '    chmod 644 -- "$_t" && mv -f -- "$_t" "$_h" && return 0',
+        '  rm -f -- "$_t"',
+        '  return 1',
+        '}',
+    ].join('\n');
+}
+/**
+ * Appends `line` (one JSON record). `open`: the run's id, recorded in run/history.open so that the lock's
+ * watchdog can end the run's record if its session dies; `close`: the run ended, the marker goes.
+ */
+function appendHistory(paths, line, marker) {
+    const open = quote(paths.historyOpen);
+    return {
+        kind: 'appendHistory',
+        title: `record the run in ${paths.history}`,
+        script: script(historyAppendSh(paths), `mkdir -p -- ${quote(paths.runDir)} || exit 1`, `history_append ${quote(line)} || { echo ${quote(`cannot write ${paths.history} (disk full? not writable?)`)} >&2; exit 1; }`, 'open' in marker ? `printf '%s\\n' ${quote(marker.open)} > ${open}` : `rm -f -- ${open}`),
+        parse: () => undefined,
+    };
+}
+/** Lines the lock's watchdog runs once the session is gone: the open run ends as `interrupted`. */
+function watchdogHistorySh(paths, error) {
+    const open = quote(paths.historyOpen);
+    // The record is printf's format (the id and the time fill its %s): a % or \ of the error is escaped.
+    const message = JSON.stringify(error).replace(/\\/g, '\\\\').replace(/%/g, '%%');
+    const format = `{"v":1,"event":"end","id":"%s","ended":"%s","result":"interrupted","error":${message}}`;
+    return [
+        `if [ -f ${open} ] && read -r _id < ${open}; then`,
+        `  history_append "$(printf ${quote(format)} "$_id" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" && rm -f -- ${open}`,
+        'fi',
+    ];
+}
+/** The history's text and the release folders, oldest first; prints `history=` missing or present (+ base64). */
+function readHistory(paths) {
+    return {
+        kind: 'history',
+        title: `read ${paths.history}`,
+        script: script(`h=${quote(paths.history)}`, 'if [ -r "$h" ]; then echo history=present; echo "history_b64=$(base64 -w0 < "$h")"', 'elif [ -e "$h" ]; then echo "$h exists but the deploy user cannot read it" >&2; exit 1', 'else echo history=missing; fi', `cd -- ${quote(paths.releases)} 2>/dev/null || exit 0`, 
+        // Oldest first; the names are [A-Za-z0-9._-]: one a line.
+        'ls -1tr | while IFS= read -r r; do', '  [ -d "$r" ] || continue', '  if [ -f "$r/app.jar" ] && [ -s "$r/app.jar.sha256" ]; then echo "release=$r complete"; else echo "release=$r partial"; fi', 'done'),
+        parse: parseHistoryRead,
+    };
+}
+function parseHistoryRead(stdout) {
+    const state = required(keyValues(stdout), 'history');
+    if (state !== 'present' && state !== 'missing')
+        throw new OutputError(`the history script printed history=${state}`);
+    const text = state === 'present'
+        ? Buffer.from(required(keyValues(stdout), 'history_b64'), 'base64').toString('utf8')
+        : '';
+    const releases = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('release='))
+        .map((line) => {
+        const [id, how] = line.slice('release='.length).split(' ');
+        return { id, complete: how === 'complete' };
+    });
+    return { text, releases };
+}
+const JAR_CHANGED_EXIT = 41;
+/** Before a rollback launches a release: its app.jar still has the sha256 recorded at its upload. */
+function verifyRelease(paths, id) {
+    const jar = quote(paths.jar(id));
+    return {
+        kind: 'verifyRelease',
+        title: `verify ${paths.jar(id)}`,
+        script: script(`want=$(cat -- ${jar}.sha256 2>/dev/null)`, `got=$(sha256sum -- ${jar} 2>/dev/null | cut -d ' ' -f 1)`, 'if [ -z "$want" ] || [ "$got" != "$want" ]; then', 
+        // The path is an argument, never part of the format or of a double-quoted string: remote-dir may hold $( ).
+        `  printf '%s is not the jar that was uploaded (sha256 %s, recorded %s): it is not launched; deploy the release again\\n' ${jar} "\${got:-missing}" "\${want:-none}" >&2`, `  exit ${JAR_CHANGED_EXIT}`, 'fi', 'echo "sha256=$got"'),
+        parse: (stdout) => required(keyValues(stdout), 'sha256'),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/status.ts
+
+
+
+
+
+/**
+ * lock_state FILE INFO: is there a FLOCK on FILE's device and inode (major:minor in hex, then the inode, as the
+ * kernel prints them)? /proc/locks first (`->` lines are waiters, not holders). In a container's pid namespace it
+ * hides a lock whose taker has exited, and the deploy's taker is flock(1), gone at once (the lock shell keeps the
+ * file open): the open file's fdinfo still shows it, in the processes this user may see. No pid is reported: it
+ * is that flock(1)'s.
+ */
+function lockStateSh() {
+    return [
+        'lock_state() {',
+        '  [ -e "$1" ] || { echo lock=none; return 0; }',
+        '  _di=$(stat -c "%d %i" -- "$1" 2>/dev/null) && [ -r /proc/locks ] || { echo lock=unknown; return 0; }',
+        '  _d=${_di% *}',
+        '  _k=$(printf "%02x:%02x:%s" $(((_d >> 8) & 0xfff)) $(((_d & 0xff) | ((_d >> 12) & 0xfff00))) "${_di#* }")',
+        '  if ! flock_on "$_k"; then echo lock=free; return 0; fi',
+        '  echo lock=held',
+        '  echo "lock_info_b64=$(head -c 1000 -- "$2" 2>/dev/null | base64 -w0)"',
+        '}',
+        'flock_on() {',
+        '  awk -v k="$1" \'$2 == "FLOCK" && $6 == k { f = 1 } END { exit !f }\' /proc/locks && return 0',
+        '  for _f in /proc/[0-9]*/fdinfo; do',
+        '    [ -r "$_f" ] && grep -qs "^lock:.* FLOCK .* $1 " "$_f"/* && return 0',
+        '  done',
+        '  return 1',
+        '}',
+    ].join('\n');
+}
+/** unit_state PORT UNIT: unit_PORT_<Property>= lines, or unit_PORT_error= with what systemctl said. */
+function unitStateSh(supervisor) {
+    return [
+        supervisor === 'systemd'
+            ? 'sshow() { systemctl "$@"; }'
+            : // Over SSH without a PAM session the user manager is found only through its runtime dir.
+                'XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR\nsshow() { systemctl --user "$@"; }',
+        'unit_state() {',
+        '  if _o=$(sshow show -p LoadState -p ActiveState -p UnitFileState -p MainPID -- "$2" 2>&1); then',
+        '    printf "%s\\n" "$_o" | sed "s/^/unit_$1_/"',
+        '  else',
+        '    echo "unit_$1_error=$(printf "%s" "$_o" | tr "\\n" " " | cut -c 1-200)"',
+        '  fi',
+        '}',
+    ].join('\n');
+}
+function readStatus(paths, spec) {
+    const detect = detectPorts(paths, spec.files, spec.ports);
+    const history = readHistory(paths);
+    const supervisor = spec.supervisor === 'none' ? undefined : spec.supervisor;
+    return {
+        kind: 'status',
+        title: `read the status of ${paths.root}`,
+        script: script(detect.script.trimEnd(), 'echo "btime=$(awk \'$1 == "btime" { print $2 }\' /proc/stat)"', 'echo "clk_tck=$(getconf CLK_TCK)"', lockStateSh(), `lock_state ${quote(paths.lockFile)} ${quote(paths.lockInfo)}`, supervisor && unitStateSh(supervisor), ...(supervisor ? spec.ports.map((p) => `unit_state ${p} ${quote(unitName(spec.serviceName, p))}`) : []), 
+        // A subshell: the history script ends with exit (no releases folder yet, or an unreadable history).
+        `( ${history.script.trimEnd()}\n) || echo history_error=1`),
+        parse: (stdout) => parseStatus(stdout, { detect, history, spec, paths }),
+    };
+}
+function parseStatus(stdout, p) {
+    const kv = keyValues(stdout);
+    const units = new Map();
+    if (p.spec.supervisor !== 'none') {
+        for (const port of p.spec.ports)
+            units.set(port, unitRead(kv, port, unitName(p.spec.serviceName, port)));
+    }
+    return {
+        detection: p.detect.parse(stdout),
+        bootTime: requiredNumber(kv, 'btime'),
+        ticksPerSecond: requiredNumber(kv, 'clk_tck'),
+        lock: lockRead(kv, p.paths),
+        units,
+        history: kv.has('history_error')
+            ? { error: `${p.paths.history} exists but the deploy user cannot read it` }
+            : p.history.parse(stdout),
+    };
+}
+function lockRead(kv, paths) {
+    const state = required(kv, 'lock');
+    if (state === 'none' || state === 'free')
+        return { state };
+    if (state === 'unknown') {
+        return {
+            state,
+            why: `cannot compare ${paths.lockFile} with /proc/locks (stat or /proc/locks unreadable)`,
+        };
+    }
+    if (state !== 'held')
+        throw new OutputError(`the status script printed lock=${state}`);
+    const holder = Buffer.from(kv.get('lock_info_b64') ?? '', 'base64')
+        .toString('utf8')
+        .replace(/\s+/g, ' ')
+        .trim();
+    return { state, holder };
+}
+function unitRead(kv, port, unit) {
+    const error = kv.get(`unit_${port}_error`);
+    if (error !== undefined)
+        return { unit, error: error || 'systemctl show failed' };
+    const mainPid = kv.get(`unit_${port}_MainPID`) ?? '0';
+    return {
+        unit,
+        loadState: required(kv, `unit_${port}_LoadState`),
+        activeState: required(kv, `unit_${port}_ActiveState`),
+        unitFileState: kv.get(`unit_${port}_UnitFileState`) ?? '',
+        mainPid: /^\d+$/.test(mainPid) ? Number(mainPid) : 0,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/remote.ts
+/** The server answered, but the answer did not end in time or was too large: not a connection problem. */
+class IncompleteAnswer extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IncompleteAnswer';
+    }
+}
+class RemoteCommandError extends Error {
+    title;
+    result;
+    constructor(title, result) {
+        const detail = (result.stderr || result.stdout).trim();
+        super(`${title} failed with exit code ${result.code}${detail ? `:\n${detail}` : ''}`);
+        this.title = title;
+        this.result = result;
+        this.name = 'RemoteCommandError';
+    }
+}
+/** The one executor: runs a command, fails on a non-zero exit, parses its output. */
+function executor(remote) {
+    return {
+        run: async (command) => {
+            const result = await remote.exec(command);
+            if (result.code !== 0)
+                throw new RemoteCommandError(command.title, result);
+            try {
+                return command.parse(result.stdout);
+            }
+            catch (error) {
+                throw new Error(`${command.title}: ${error.message}`, { cause: error });
+            }
+        },
+        hold: (command) => remote.hold(command),
+        upload: (localPath, remotePath) => remote.upload(localPath, remotePath),
+        writeFile: (remotePath, content, mode) => remote.writeFile(remotePath, content, mode),
+        httpGet: (url, timeoutMs) => remote.httpGet(url, timeoutMs),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/health.ts
+// Step 4: poll the new app until it is healthy. Sub-second polls at first (a fast app is switched to as soon
+// as it is ready), growing to health-interval; never a fixed sleep. A connection refused is followed by a
+// check that the process still lives, so a crash fails the step at once instead of at the timeout.
+
+const FIRST_DELAY_MS = 100;
+const PROGRESS_EVERY_MS = 5000;
+const MIN_PROBE_MS = 100;
+/**
+ * Healthy: a 2xx answer, and then, for a JSON body with a `status` field (Spring Boot actuator), that status
+ * equals `expect`; for any other body, the body contains `expect`.
+ */
+function isHealthy(result, expect) {
+    if (result.status < 200 || result.status > 299)
+        return false;
+    try {
+        const json = JSON.parse(result.body);
+        if (json && typeof json === 'object' && 'status' in json) {
+            return String(json.status) === expect;
+        }
+    }
+    catch {
+        // not JSON: fall through to the text check
+    }
+    return result.body.includes(expect);
+}
+/** 100 ms, then 1.5 times longer each poll, up to the interval. */
+function pollDelay(attempt, intervalMs) {
+    return Math.min(intervalMs, Math.round(FIRST_DELAY_MS * 1.5 ** attempt));
+}
+function health_describe(result) {
+    const body = result.body.replace(/\s+/g, ' ').trim();
+    return `HTTP ${result.status}${body ? ` ${body.slice(0, 200)}` : ''}`;
+}
+async function pollHealth(o) {
+    const now = o.now ?? Date.now;
+    const sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const started = now();
+    let attempts = 0;
+    let last = 'no answer yet';
+    let lastProgress = started;
+    for (;;) {
+        if (o.signal?.aborted)
+            return { healthy: false, reason: 'aborted', attempts, elapsedMs: now() - started, last };
+        const remaining = o.timeoutMs - (now() - started);
+        // Too little time left for a request to say anything: the answer we have is the last one.
+        if (attempts > 0 && remaining < MIN_PROBE_MS) {
+            return { healthy: false, reason: 'timeout', attempts, elapsedMs: now() - started, last };
+        }
+        const given = Math.max(1, Math.min(o.probeTimeoutMs, remaining));
+        attempts++;
+        try {
+            const result = await o.probe(given);
+            last = health_describe(result);
+            if (isHealthy(result, o.expect))
+                return { healthy: true, attempts, elapsedMs: now() - started, last };
+        }
+        catch (error) {
+            // Errors and DOMExceptions (an AbortSignal's timeout) alike: a name and a message.
+            const { name = '', message = String(error) } = error;
+            // A last probe cut short by the deadline says less than the answer before it: keep that one.
+            const timedOut = /abort|timeout/i.test(`${name} ${message}`);
+            const cut = timedOut || error instanceof IncompleteAnswer;
+            const cutShort = cut && given < o.probeTimeoutMs && last !== 'no answer yet';
+            if (!cutShort)
+                last = error instanceof IncompleteAnswer ? message : `no connection (${message})`;
+            if (!(await o.alive()))
+                return { healthy: false, reason: 'exited', attempts, elapsedMs: now() - started, last };
+        }
+        const elapsed = now() - started;
+        if (elapsed >= o.timeoutMs || remaining <= 0) {
+            return { healthy: false, reason: 'timeout', attempts, elapsedMs: elapsed, last };
+        }
+        if (o.onProgress && now() - lastProgress >= PROGRESS_EVERY_MS) {
+            lastProgress = now();
+            o.onProgress(`still waiting after ${Math.round(elapsed / 1000)} s: ${last}`);
+        }
+        await sleep(Math.min(pollDelay(attempts - 1, o.intervalMs), Math.max(0, o.timeoutMs - elapsed)));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/status-nginx.ts
+
+
+function unusable(file, path) {
+    if (file.state === 'missing')
+        return `${path} does not exist`;
+    if (file.state === 'unreadable')
+        return `${path} exists but the deploy user cannot read it`;
+    if (file.state === 'notText')
+        return `${path} is not UTF-8 text`;
+    return undefined;
+}
+function routed(d, files, name) {
+    if (d.include.state !== 'present')
+        return { problem: unusable(d.include, files.include) ?? '' };
+    const target = parseInclude(d.include.text);
+    if (target?.port !== undefined)
+        return { port: target.port, via: 'include' };
+    if (target?.upstream === undefined) {
+        return {
+            problem: isBlank(d.include.text)
+                ? `${files.include} has no set $service_url line`
+                : `cannot recognise where ${files.include} routes to; the forms understood are: ${UNDERSTOOD_FORMS}`,
+        };
+    }
+    const via = `the include routes to upstream ${target.upstream}`;
+    if (target.upstream !== name)
+        return { problem: `${via}, but this include's group is ${name}` };
+    const problem = unusable(d.upstream, files.upstream);
+    if (problem !== undefined)
+        return { problem: `${via}, but ${problem}` };
+    const servers = d.upstream.state === 'present' ? parseUpstream(d.upstream.text, name) : undefined;
+    if (!servers)
+        return { problem: `${via}, but ${files.upstream} is not as this action wrote it` };
+    const backup = servers.backup === undefined ? {} : { backup: servers.backup };
+    return { port: servers.primary, ...backup, via: 'upstream' };
+}
+function nginxStatus(d, files, notes) {
+    const name = upstreamName(files.include);
+    const r = routed(d, files, name);
+    // A file of ours that the include does not use, but which a deploy would refuse to overwrite.
+    const stray = d.upstream.state === 'present' && !parseUpstream(d.upstream.text, name);
+    const usesUpstream = d.include.state === 'present' && parseInclude(d.include.text)?.upstream !== undefined;
+    if (stray && !usesUpstream) {
+        notes.push(`${files.upstream} is not as this action wrote it (upstream ${name}): a deploy stops until it is put back or removed`);
+    }
+    const status = { include: files.include, upstream: files.upstream, ...r };
+    if (status.port !== undefined) {
+        const state = d.ports.get(status.port);
+        status.listening = state?.listening ?? false;
+        if (state?.ours)
+            status.release = state.ours.release;
+    }
+    return status;
+}
+
+;// CONCATENATED MODULE: ./src/status-markdown.ts
+function status_markdown_cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+function release(p) {
+    if (p.app)
+        return `${p.app.release} (pid ${p.app.pid}${p.listening ? '' : ', not listening'})`;
+    if (!p.listening)
+        return '– (nothing listens)';
+    const f = p.foreign;
+    if (f?.pid === undefined)
+        return '⚠️ not ours (a process the deploy user cannot see)';
+    return `⚠️ not ours: pid ${f.pid}${f.command ? ` (${f.command})` : ''}`;
+}
+function started(p) {
+    return p.app?.since ?? p.foreign?.since ?? '–';
+}
+function supervised(p) {
+    if (!p.unit)
+        return 'no';
+    if ('error' in p.unit)
+        return `❓ ${p.unit.name}: ${p.unit.error}`;
+    return `${p.unit.name}: ${p.unit.active}, ${p.unit.enabled}`;
+}
+function health(p) {
+    if (!p.health)
+        return '–';
+    if (p.health.state === 'healthy')
+        return '✅ healthy';
+    return `❌ ${p.health.state}: ${p.health.answer}`;
+}
+const ROUTED = {
+    primary: '✅ yes',
+    backup: '↩️ backup (bake window)',
+};
+function portRows(host, s) {
+    return s.ports.map((p) => `| ${status_markdown_cell(host)} | ${p.port} ${p.color} | ${status_markdown_cell(release(p))} | ${started(p)} | ${status_markdown_cell(supervised(p))} | ${status_markdown_cell(health(p))} | ${p.routed ? ROUTED[p.routed] : '–'} |`);
+}
+function nginx(s) {
+    const n = s.nginx;
+    if (n.port === undefined)
+        return `❓ ${n.problem ?? 'unknown'}`;
+    const release = n.release ? ` (${n.release})` : '';
+    const backup = n.backup === undefined ? '' : `, backup ${n.backup}`;
+    const via = n.via === 'upstream' ? `the upstream group in ${n.upstream}` : n.include;
+    return `${n.port}${release}${backup} via ${via}${n.listening ? '' : ' ⚠️ nothing listens there'}`;
+}
+function status_markdown_lock(s) {
+    if (s.lock.problem)
+        return `❓ ${s.lock.problem}`;
+    if (!s.lock.held)
+        return 'free';
+    return `🔒 held by ${s.lock.holder ?? 'a deploy that has not recorded itself yet'}`;
+}
+function run(d) {
+    return d.url ? `[${d.id}](${d.url})` : d.id;
+}
+function deployRows(d) {
+    const result = d.error && d.result !== 'deployed' ? `${d.outcome}: ${d.error}` : d.outcome;
+    const values = [run(d), d.mode, d.release, d.port, result, d.actor, d.commit, d.started, d.ended];
+    return `| ${values.map((v) => status_markdown_cell(v === undefined ? '–' : String(v))).join(' | ')} |`;
+}
+function lastDeploys(host, s) {
+    const head = `### Last deploys on ${host}`;
+    if (s.deploys.length === 0)
+        return [head, '', 'None recorded.', ''];
+    return [
+        head,
+        '',
+        '| Run | Mode | Release | Port | Result | Actor | Commit | Started | Ended |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        ...s.deploys.map(deployRows),
+        '',
+    ];
+}
+function statusMarkdown(hosts) {
+    const read = hosts.filter((h) => h.status !== undefined);
+    return [
+        '## Blue/green status',
+        '',
+        '| Host | Port | Release | Since | Supervised | Health | nginx routes here |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        ...hosts.flatMap((h) => h.status
+            ? portRows(h.host, h.status)
+            : [`| ${status_markdown_cell(h.host)} | – | ❌ ${status_markdown_cell(h.error ?? 'not read')} | – | – | – | – |`]),
+        '',
+        ...(read.length === 0
+            ? []
+            : [
+                '| Host | nginx routes to | Lock | Releases | Notes |',
+                '| --- | --- | --- | --- | --- |',
+                ...read.map((h) => `| ${status_markdown_cell(h.host)} | ${status_markdown_cell(nginx(h.status))} | ${status_markdown_cell(status_markdown_lock(h.status))} | ${h.status.releases} | ${status_markdown_cell(h.status.notes.join('; ') || '–')} |`),
+                '',
+                ...read.flatMap((h) => lastDeploys(h.host, h.status)),
+            ]),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/status.ts
+
+
+
+
+
+
+/** The newest runs of the history shown per host. */
+const LAST_DEPLOYS = 10;
+async function hostStatus(ctx) {
+    const s = ctx.settings;
+    const files = {
+        include: s.nginxInclude,
+        upstream: s.nginxUpstreamFile ?? defaultUpstreamFile(s.nginxInclude),
+    };
+    const ports = [s.bluePort, s.greenPort];
+    const spec = { files, ports, supervisor: s.supervisor, serviceName: s.serviceName };
+    const read = await ctx.steps.run('Read status', async (detail) => {
+        const r = await ctx.host.run(readStatus(ctx.paths, spec));
+        detail(`${r.detection.releases} releases, lock ${r.lock.state}`);
+        return r;
+    });
+    const notes = [];
+    const nginx = nginxStatus(read.detection, files, notes);
+    const lock = lockStatus(read.lock);
+    const rows = ports.map((port, i) => portStatus(read, port, i === 0 ? 'blue' : 'green', nginx, s.supervisor));
+    await ctx.steps.run('Health', async (detail) => {
+        for (const row of rows)
+            if (row.listening)
+                row.health = await probe(ctx, row.port);
+        detail(rows.map((r) => `${r.port}: ${r.health?.state ?? 'nothing listens'}`).join(', '));
+    });
+    return {
+        ports: rows,
+        nginx,
+        lock,
+        releases: read.detection.releases,
+        deploys: deploys(read, lock, notes),
+        notes,
+    };
+}
+/** Start ticks since boot as a wall time. */
+function since(read, ticks) {
+    const ms = (read.bootTime + Number(ticks) / read.ticksPerSecond) * 1000;
+    return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+function portStatus(read, port, color, nginx, supervisor) {
+    const state = read.detection.ports.get(port) ?? { port, listening: false };
+    const row = { port, color, listening: state.listening };
+    if (state.ours) {
+        const { pid, start, release } = state.ours;
+        row.app = { pid, since: since(read, start), release };
+    }
+    else if (state.listening) {
+        const l = state.listener;
+        row.foreign = l ? { pid: l.pid, since: since(read, l.start), command: l.command } : {};
+    }
+    const unit = read.units.get(port);
+    if (unit)
+        row.unit = unitStatus(unit, supervisor === 'systemd' ? 'system' : 'user');
+    if (nginx.port === port)
+        row.routed = 'primary';
+    else if (nginx.backup === port)
+        row.routed = 'backup';
+    return row;
+}
+function unitStatus(u, scope) {
+    if ('error' in u)
+        return { name: u.unit, scope, error: u.error };
+    const enabled = u.loadState === 'not-found' ? 'no unit file' : u.unitFileState || 'unknown';
+    return {
+        name: u.unit,
+        scope,
+        active: u.activeState,
+        enabled,
+        ...(u.mainPid ? { mainPid: u.mainPid } : {}),
+    };
+}
+function lockStatus(l) {
+    // An empty info file: the holder took the lock an instant ago and has not written it yet.
+    if (l.state === 'held')
+        return { held: true, ...(l.holder ? { holder: l.holder } : {}) };
+    if (l.state === 'unknown')
+        return { held: false, problem: l.why };
+    return { held: false };
+}
+const ANSWER_CHARS = 120;
+async function probe(ctx, port) {
+    const { healthPath, healthProbeTimeoutMs, healthExpect } = ctx.settings;
+    const url = `http://127.0.0.1:${port}${healthPath}`;
+    try {
+        const r = await ctx.host.httpGet(url, healthProbeTimeoutMs);
+        const body = r.body.replace(/\s+/g, ' ').trim();
+        const answer = `HTTP ${r.status}${body ? ` ${body.slice(0, ANSWER_CHARS)}` : ''}`;
+        return { url, state: isHealthy(r, healthExpect) ? 'healthy' : 'unhealthy', answer };
+    }
+    catch (error) {
+        return { url, state: 'no answer', answer: error.message.split('\n')[0] };
+    }
+}
+function deploys(read, lock, notes) {
+    if ('error' in read.history) {
+        notes.push(read.history.error);
+        return [];
+    }
+    return parseHistory(read.history.text)
+        .slice(-LAST_DEPLOYS)
+        .reverse()
+        .map((run, i) => deployStatus(run, lock.held && i === 0));
+}
+function outcome(run, newestWhileLocked) {
+    switch (run.result) {
+        case 'rolled-back-to':
+            return `rolled back to ${run.release ?? '?'}`;
+        case 'failed':
+            return run.step ? `failed at ${run.step}` : 'failed';
+        case 'running':
+            // Every run holds the lock while it runs, and a dead session's watchdog ends its record: only the newest
+            // run, while the lock is held, can still be running.
+            return newestWhileLocked ? 'running' : 'no end recorded';
+        default:
+            return run.result;
+    }
+}
+function deployStatus(run, newestWhileLocked) {
+    const d = {
+        id: run.id,
+        mode: run.mode,
+        release: run.release,
+        port: run.port,
+        result: run.result,
+        outcome: outcome(run, newestWhileLocked),
+        actor: run.actor,
+        commit: run.commit?.slice(0, 7),
+        url: run.url,
+        started: run.started,
+        ended: run.ended,
+        error: run.error,
+    };
+    return Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined));
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+const ICON = {
+    ok: '✅ ok',
+    failed: '❌ failed',
+    skipped: '⏭️ skipped',
+};
+function summary_cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** On a failure, say which version serves: the previous one when nginx still (or again) routes to it. */
+function serving(o) {
+    if (o.activePort === undefined)
+        return '–';
+    if (o.ok)
+        return String(o.activePort);
+    return o.activePort === o.previousPort
+        ? `${o.activePort} (previous version)`
+        : `${o.activePort} (new version)`;
+}
+/** The host's result; after a fleet's rollback, where it went back to. */
+function result(o, done) {
+    const first = o.ok ? `✅ ${done}` : `❌ ${summary_cell(o.error ?? 'failed')}`;
+    const back = o.rolledBack;
+    if (!back)
+        return first;
+    if (back.ok)
+        return `${first}, then ↩️ rolled back to ${summary_cell(back.releaseId ?? '?')} (port ${back.activePort ?? '?'})`;
+    return `${first}, then ❌ not rolled back: ${summary_cell(back.error ?? 'failed')}`;
+}
+function previous(o) {
+    if (o.previousPort === undefined)
+        return '–';
+    return o.previousRelease ? `${o.previousPort} (${summary_cell(o.previousRelease)})` : String(o.previousPort);
+}
+function summaryMarkdown(outcomes, steps, durationMs, mode = 'deploy') {
+    const failed = outcomes.filter((o) => !o.ok);
+    const what = mode === 'deploy' ? 'deploy' : 'rollback';
+    const done = mode === 'deploy' ? 'deployed' : 'rolled back';
+    const lines = [
+        `## Blue/green ${what} ${failed.length === 0 ? 'succeeded' : 'failed'} in ${(durationMs / 1000).toFixed(1)} s`,
+        '',
+        '| Host | Release | Result | Now serving | Previous |',
+        '| --- | --- | --- | --- | --- |',
+        ...outcomes.map((o) => `| ${summary_cell(o.host)} | ${summary_cell(o.releaseId ?? '–')} | ${result(o, done)} | ${serving(o)} | ${previous(o)} |`),
+        '',
+        '| Host | Step | Result | Duration | Detail |',
+        '| --- | --- | --- | --- | --- |',
+        ...steps.map((s) => `| ${summary_cell(s.host)} | ${summary_cell(s.name)} | ${ICON[s.status]} | ${(s.durationMs / 1000).toFixed(2)} s | ${summary_cell(s.detail)} |`),
+        '',
+    ];
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+// What a run leaves for the workflow: outputs, the job summary, and one failure message naming each failed
+// host once. Each mode has its own summary; status and preflight also give their findings as a JSON output.
+
+
+
+
+async function report(result, durationMs) {
+    setOutput('duration-seconds', (durationMs / 1000).toFixed(1));
+    switch (result.mode) {
+        case 'status':
+            return reportStatus(result.hosts);
+        case 'preflight':
+            return reportPreflight(result.hosts);
+        default:
+            return reportSwitch(result.mode, result.outcomes, result, durationMs);
+    }
+}
+async function reportSwitch(mode, outcomes, result, durationMs) {
+    setOutputs(outcomes);
+    await summary.addRaw(summaryMarkdown(outcomes, result.steps, durationMs, mode)).write();
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length > 0) {
+        setFailed(failed.map((o) => `${o.host}: ${o.error ?? 'failed'}`).join('\n'));
+        for (const o of outcomes.filter((x) => x.rolledBack)) {
+            const back = o.rolledBack;
+            if (back?.ok)
+                info(`${o.host}: rolled back to ${back.releaseId ?? '?'} (port ${back.activePort ?? '?'})`);
+            else
+                error(`${o.host}: could not be rolled back: ${back?.error ?? 'unknown'}`);
+        }
+        return;
+    }
+    const done = outcomes.map((o) => `${o.releaseId ?? '?'} to ${o.host} (port ${o.activePort ?? '?'})`);
+    info(`${mode === 'deploy' ? 'Deployed' : 'Rolled back:'} ${done.join(', ')}`);
+}
+async function reportStatus(hosts) {
+    setOutput('status', JSON.stringify(hosts));
+    await summary.addRaw(statusMarkdown(hosts)).write();
+    const failed = hosts.filter((h) => h.error !== undefined);
+    if (failed.length > 0)
+        setFailed(failed.map((h) => `${h.host}: ${h.error}`).join('\n'));
+}
+async function reportPreflight(hosts) {
+    setOutput('preflight', JSON.stringify(hosts));
+    await summary.addRaw(preflightMarkdown(hosts)).write();
+    const problems = hosts.flatMap((h) => h.error !== undefined
+        ? [`${h.host}: ${h.error}`]
+        : (h.report?.checks ?? [])
+            .filter((c) => !c.ok)
+            .map((c) => `${h.host}: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`));
+    if (problems.length > 0)
+        setFailed(`a deploy would fail:\n${problems.join('\n')}`);
+    else
+        info(`preflight passed on ${hosts.map((h) => h.host).join(', ')}: a deploy with these inputs can run`);
+}
+/** Bad inputs or host keys: nothing was changed on any host. */
+async function reportEarlyFailure(message) {
+    setFailed(message);
+    await summary
+        .addRaw(`## Blue/green deploy failed before any host was changed\n\n`)
+        .addCodeBlock(message)
+        .write()
+        .catch(() => undefined);
+}
+/** One value when all hosts agree, else one per host, comma separated. */
+function uniform(values) {
+    return new Set(values).size === 1 ? String(values[0] ?? '') : values.map((v) => v ?? '').join(',');
+}
+function setOutputs(outcomes) {
+    const ok = outcomes.filter((o) => o.ok);
+    if (ok.length > 0) {
+        setOutput('active-port', uniform(ok.map((o) => o.activePort)));
+        setOutput('previous-port', uniform(ok.map((o) => o.previousPort)));
+    }
+    // Only folders that exist on a host: a host that failed before claiming one has no release.
+    const claimed = outcomes.filter((o) => o.releaseId !== undefined);
+    if (claimed.length > 0) {
+        setOutput('release-id', uniform((ok.length > 0 ? ok : claimed).map((o) => o.releaseId)));
+    }
+    setOutput('hosts', JSON.stringify(outcomes.map((o) => ({
+        host: o.host,
+        ok: o.ok,
+        releaseId: o.releaseId,
+        activePort: o.activePort,
+        previousPort: o.previousPort,
+        previousRelease: o.previousRelease,
+        error: o.error,
+        rolledBack: o.rolledBack,
+    }))));
+}
+
+;// CONCATENATED MODULE: ./src/commands/drain.ts
+// After a switch: wait for the old nginx workers to exit. They finish their in-flight requests (which may
+// still go to the old app) and then exit; bounded by drain-timeout.
+
+
+function drainWorkers(workers, timeoutMs) {
+    return {
+        kind: 'drain',
+        title: `wait for ${workers.length} old nginx workers`,
+        waitMs: timeoutMs,
+        script: script(nowMsSh(), 't0=$(now_ms)', `deadline=$((t0 + ${timeoutMs}))`, 'timed_out=0', `for w in ${workers.join(' ')}; do`, '  while [ -d "/proc/$w" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$w/status" 2>/dev/null; do', '    [ "$(now_ms)" -ge "$deadline" ] && { timed_out=1; break 2; }', '    sleep 0.02', '  done', 'done', 'echo "timed_out=$timed_out"', 'echo "drain_ms=$(($(now_ms) - t0))"'),
+        parse: (stdout) => {
+            const values = keyValues(stdout);
+            return { ms: requiredNumber(values, 'drain_ms'), timedOut: requiredNumber(values, 'timed_out') === 1 };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/steps/switch-back.ts
+// After a failed check behind nginx (verify-url, or the bake window): nginx back to the old app, which still
+// runs, with both routing files exactly as they were; then the new app is stopped once no worker routes to it.
+
+
+
+
+/** Returns false on a first deploy, where there is nothing to go back to. */
+async function switchBack(ctx, plan, app) {
+    const { host, log, settings: s } = ctx;
+    if (plan.live === undefined) {
+        log.warning('first deploy: there is no previous version to switch back to');
+        return false;
+    }
+    const changes = switchBackChanges(plan, s.bakeTimeMs > 0);
+    const { oldWorkers } = await host.run(switchNginx(ctx.nginx, `switch nginx back to port ${plan.live}`, changes));
+    ctx.state.servingPort = plan.live;
+    log.info(`nginx routes to port ${plan.live} again`);
+    await host.run(drainWorkers(oldWorkers, s.drainTimeoutMs));
+    await host.run(stopApp(ctx.paths, { app, port: plan.idle, timeoutMs: s.stopTimeoutMs, untilClosed: false }));
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/steps/bake.ts
+// Step 11 (bake-time > 0): the new version must prove itself while the old one still runs as nginx's backup.
+// Until the window ends the new app is watched: alive, healthy on its own port, and healthy through nginx when
+// verify-url is given. A failure switches nginx back to the old app and stops the new one; a clean window
+// drops the backup, so that the old app can be drained and stopped.
+
+
+
+
+
+
+const WATCH_INTERVAL_MS = 250;
+/** One failed answer can be a blip; two in a row are not. */
+const FAILURES_IN_A_ROW = 2;
+async function bake(ctx, plan, app) {
+    const ms = ctx.settings.bakeTimeMs;
+    if (ms === 0) {
+        ctx.steps.skip('Bake', 'bake-time is 0');
+        return;
+    }
+    await ctx.steps.run('Bake', async (detail) => {
+        const problem = await watch(ctx, plan, app, ms);
+        if (problem === undefined) {
+            await dropBackup(ctx, plan);
+            detail(`the new app stayed healthy for ${ms / 1000} s${plan.live === undefined ? '' : `; port ${plan.live} is no longer a backup`}`);
+            return;
+        }
+        const back = await switchBack(ctx, plan, app);
+        throw new Error(`${problem}; ${back ? `switched back: port ${plan.live} serves again` : 'first deploy: nothing to switch back to'}`);
+    });
+}
+/** The first problem seen within `ms`, or undefined. */
+async function watch(ctx, plan, app, ms) {
+    const { clock, settings: s } = ctx;
+    const started = clock.now();
+    const urls = [`http://127.0.0.1:${plan.idle}${s.healthPath}`, ...(s.verifyUrl ? [s.verifyUrl] : [])];
+    const failures = new Map();
+    while (clock.now() - started < ms) {
+        const seconds = ((clock.now() - started) / 1000).toFixed(1);
+        if (!(await ctx.host.run(isAlive(app))))
+            return `the new app (pid ${app.pid}) exited ${seconds} s into the bake window`;
+        for (const url of urls) {
+            const answer = await bake_probe(ctx, url);
+            const count = answer === undefined ? 0 : (failures.get(url) ?? 0) + 1;
+            failures.set(url, count);
+            if (count >= FAILURES_IN_A_ROW)
+                return `${url} turned unhealthy ${seconds} s into the bake window (${answer})`;
+        }
+        await clock.sleep(WATCH_INTERVAL_MS);
+    }
+    return undefined;
+}
+/** undefined when healthy, else what was wrong. */
+async function bake_probe(ctx, url) {
+    try {
+        const result = await ctx.host.httpGet(url, ctx.settings.healthProbeTimeoutMs);
+        if (isHealthy(result, ctx.settings.healthExpect))
+            return undefined;
+        return `HTTP ${result.status} ${result.body.replace(/\s+/g, ' ').trim().slice(0, 200)}`.trim();
+    }
+    catch (error) {
+        return `no answer: ${error instanceof Error ? error.message : String(error)}`;
+    }
+}
+/**
+ * The new app alone in the upstream group; the workers that could still use the backup are drained. A first
+ * deploy's group never had a backup (its bakeEndChanges are empty): nothing to do.
+ */
+async function dropBackup(ctx, plan) {
+    if (plan.live === undefined)
+        return;
+    const title = `nginx: drop the backup on port ${plan.live}`;
+    const { oldWorkers } = await ctx.host.run(switchNginx(ctx.nginx, title, bakeEndChanges(plan)));
+    await ctx.host.run(drainWorkers(oldWorkers, ctx.settings.drainTimeoutMs));
+}
+
+;// CONCATENATED MODULE: ./src/steps/choose.ts
+// Rollback, instead of step 4 (Upload): the release to go back to, from the host's history and its release
+// folders (src/history.ts chooseRollback), its jar checked against the sha256 recorded at its upload. Nothing
+// is uploaded.
+
+
+/** `named`: the release asked for (release-id, or the one a fleet rollback returns to). */
+async function chooseRelease(ctx, plan, named) {
+    return ctx.steps.run('Choose release', async (detail) => {
+        const { text, releases } = await ctx.host.run(readHistory(ctx.paths));
+        const choice = chooseRollback(parseHistory(text), plan.liveRelease, releases, named);
+        if ('error' in choice)
+            throw new Error(choice.error);
+        const sha256 = await ctx.host.run(verifyRelease(ctx.paths, choice.releaseId));
+        ctx.state.releaseId = choice.releaseId;
+        detail(`${choice.releaseId} (${choice.why}); jar sha256 ${sha256.slice(0, 12)} verified on the host, nothing uploaded`);
+        return choice.releaseId;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/layout.ts
+function layout(remoteDir) {
+    const root = remoteDir;
+    const releases = `${root}/releases`;
+    const runDir = `${root}/run`;
+    return {
+        root,
+        releases,
+        runDir,
+        lockFile: `${root}/.deploy.lock`,
+        lockInfo: `${root}/.deploy.lock.info`,
+        pending: `${runDir}/pending`,
+        history: `${root}/history.jsonl`,
+        historyOpen: `${runDir}/history.open`,
+        release: (id) => `${releases}/${id}`,
+        jar: (id) => `${releases}/${id}/app.jar`,
+        envFile: (id) => `${releases}/${id}/app.env`,
+        log: (id) => `${releases}/${id}/app.log`,
+        pidFile: (port) => `${runDir}/${port}.pid`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/steps/context.ts
+
+
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+function hostContext(init) {
+    const s = init.settings;
+    const { runInfo, ...rest } = init;
+    const clock = init.clock ?? realClock;
+    return {
+        ...rest,
+        clock,
+        run: { id: newRunId(new Date(clock.now())), info: runInfo ?? {} },
+        paths: layout(s.remoteDir),
+        nginx: { config: s.nginxConfig, reload: s.nginxReload, sudo: s.sudo },
+        state: {},
+        undo: new UndoList(),
+    };
+}
+class DeployCancelled extends Error {
+    constructor() {
+        super('the deploy was cancelled');
+        this.name = 'DeployCancelled';
+    }
+}
+/** Between steps: a cancelled run stops here, and what was started is undone. */
+function checkCancelled(ctx) {
+    if (ctx.signal?.aborted)
+        throw new DeployCancelled();
+}
+/** What to undo, newest first, if a step fails before nginx routes to the new app. */
+class UndoList {
+    actions = [];
+    push(what, run) {
+        this.actions.push({ what, run });
+    }
+    /** From the switch on, nothing may stop the app nginx routes to. */
+    clear() {
+        this.actions.length = 0;
+    }
+    async runAll(log) {
+        for (const action of this.actions.splice(0).reverse()) {
+            log.info(`undo: ${action.what}`);
+            await action
+                .run()
+                .catch((e) => log.warning(`could not ${action.what}: ${e.message}`));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/steps/detect.ts
+// Step 3: which port is live, which is idle, and what runs on each, from what is true on the host.
+
+
+
+async function detectLive(ctx) {
+    const { settings: s, state } = ctx;
+    const includePath = s.nginxInclude;
+    const upstreamPath = s.nginxUpstreamFile ?? defaultUpstreamFile(includePath);
+    return ctx.steps.run('Detect ports', async (detail) => {
+        const files = { include: includePath, upstream: upstreamPath };
+        const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
+        const plan = planPorts(detection, { blue: s.bluePort, green: s.greenPort, includePath, upstreamPath });
+        plan.notes.forEach((note) => ctx.log.info(note));
+        state.previousPort = plan.live;
+        state.servingPort = plan.live;
+        state.previousRelease = plan.liveRelease;
+        detail(plan.live === undefined ? `first deploy: idle ${plan.idle}` : `live ${plan.live}, idle ${plan.idle}`);
+        return plan;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/steps/drain.ts
+// Step 9: until the old nginx workers have exited, some requests still reach the old app: wait for them
+// before checking through nginx, and before stopping the old app.
+
+async function drain(ctx, oldWorkers) {
+    const { drainTimeoutMs } = ctx.settings;
+    await ctx.steps.run('Drain nginx', async (detail) => {
+        const drained = await ctx.host.run(drainWorkers(oldWorkers, drainTimeoutMs));
+        if (drained.timedOut) {
+            ctx.log.warning(`old nginx workers were still busy after drain-timeout (${drainTimeoutMs / 1000} s)`);
+        }
+        detail(`${oldWorkers.length} old nginx workers finished their requests in ${drained.ms} ms`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/steps/health-gate.ts
+// Step 7: the new app must answer healthy on its own port before nginx sends it anything. A crash fails the
+// step at once; on any failure the app's log tail is shown (secret values cut out).
+
+
+
+const LOG_TAIL_LINES = 40;
+async function healthGate(ctx, plan, app, releaseId) {
+    const { settings: s, host } = ctx;
+    await ctx.steps.run('Health check', async (detail) => {
+        const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
+        const outcome = await pollHealth({
+            probe: (ms) => host.httpGet(url, ms),
+            probeTimeoutMs: s.healthProbeTimeoutMs,
+            alive: () => host.run(isAlive(app)),
+            expect: s.healthExpect,
+            timeoutMs: s.healthTimeoutMs,
+            intervalMs: s.healthIntervalMs,
+            onProgress: (m) => ctx.log.info(m),
+            signal: ctx.signal,
+            now: () => ctx.clock.now(),
+            sleep: (ms) => ctx.clock.sleep(ms),
+        });
+        if (outcome.healthy) {
+            await ensureOurs(ctx, app, plan.idle);
+            detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
+            return;
+        }
+        if (outcome.reason === 'aborted')
+            throw new DeployCancelled();
+        await showLogTail(ctx, releaseId);
+        throw new Error(outcome.reason === 'exited'
+            ? `the new app (pid ${app.pid}) exited before it became healthy; last answer: ${outcome.last}`
+            : `${url} was not healthy within ${s.healthTimeoutMs / 1000} s; last answer: ${outcome.last}`);
+    });
+}
+const MAX_LINE = 2000;
+/** Lines longer than MAX_LINE characters are cut, saying how much. */
+function capLines(text) {
+    return text
+        .split('\n')
+        .map((line) => line.length > MAX_LINE
+        ? `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`
+        : line)
+        .join('\n');
+}
+/** The answer must come from the app this deploy launched (or a process of its own), never a stranger. */
+async function ensureOurs(ctx, app, port) {
+    const found = await ctx.host.run(portOwner(app, port));
+    if (found.owner === 'ours')
+        return;
+    const who = found.owner === 'foreign' ? `pid ${found.pids.join(', ')}` : 'a process the deploy user cannot see';
+    throw new Error(`port ${port} answered healthy, but it is served by ${who}, not by the app this deploy launched (pid ${app.pid}); nothing was switched`);
+}
+/** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
+async function showLogTail(ctx, releaseId) {
+    const tail = await ctx.host.run(logTail(ctx.paths, releaseId, LOG_TAIL_LINES));
+    const secrets = ctx.settings.secretEnv.map(([, value]) => value).filter((v) => v !== '');
+    const shown = secrets.reduce((text, secret) => text.split(secret).join('***'), tail);
+    ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:`);
+    ctx.log.verbatim(capLines(shown));
 }
 
 ;// CONCATENATED MODULE: ./src/steps/launch.ts
@@ -103138,7 +104274,7 @@ async function freeIdlePort(ctx, plan) {
         detail(`stale pid ${stale.pid}: ${stopped.how} after ${stopped.ms} ms`);
     });
 }
-async function launch(ctx, plan, releaseId) {
+async function launch_launch(ctx, plan, releaseId) {
     const { settings: s, paths } = ctx;
     return ctx.steps.run(`Launch on ${plan.idle}`, async (detail) => {
         const spec = { releaseId, port: plan.idle, java: s.java, javaOpts: s.javaOpts, appArgs: s.appArgs };
@@ -103167,7 +104303,7 @@ async function startRelease(ctx, plan, releaseId) {
     // listen (still starting, or hung) is not trusted: it is stopped and the release launched afresh.
     if (stale?.release !== releaseId || !stale.listening) {
         await freeIdlePort(ctx, plan);
-        return launch(ctx, plan, releaseId);
+        return launch_launch(ctx, plan, releaseId);
     }
     return ctx.steps.run(`Reuse on ${plan.idle}`, async (detail) => {
         const app = { pid: stale.pid, start: stale.start, unit: unitFor(ctx, plan.idle) };
@@ -103276,63 +104412,6 @@ async function releaseLock(ctx, lock) {
     const code = await lock.release().catch(() => null);
     if (code !== 0)
         ctx.log.debug(`lock holder ended with ${code}: ${lock.output().stderr}`);
-}
-
-;// CONCATENATED MODULE: ./src/commands/release.ts
-
-
-const NO_SPACE_EXIT = 28;
-const CHECKSUM_EXIT = 29;
-/**
- * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
- * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
- * host already has the same jar (hard-linked, nothing to upload).
- */
-function prepareRelease(paths, id, sha256, jarBytes) {
-    const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
-    return {
-        kind: 'prepare',
-        title: `prepare release ${id}`,
-        script: script(`releases=${quote(paths.releases)}`, `id=${quote(id)}`, 'n=1', 'until mkdir -- "$releases/$id" 2>/dev/null; do', '  [ -d "$releases/$id" ] || { echo "cannot create a release folder in $releases" >&2; exit 1; }', '  n=$((n + 1))', `  id=${quote(id)}-$n`, 'done', 'dir="$releases/$id"', 'echo "release=$id"', 'for f in "$releases"/*/app.jar.sha256; do', '  [ -f "$f" ] || continue', `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`, '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then', `      if { printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"; } 2>/dev/null; then`, '        echo "reused=${f%/app.jar.sha256}"', '        exit 0', '      fi', 
-        // The link takes no space, its checksum does: a full disk stops here, before anything is launched.
-        '      echo "not enough disk space (disk full?): cannot write $dir/app.jar.sha256" >&2', '      rm -rf -- "$dir"', `      exit ${NO_SPACE_EXIT}`, '    fi', '  fi', 'done', `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`, `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`, `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`, '  rm -rf -- "$dir"', `  exit ${NO_SPACE_EXIT}`, 'fi', 'echo reused='),
-        parse: (stdout) => {
-            const values = keyValues(stdout);
-            const reused = required(values, 'reused');
-            return { releaseId: required(values, 'release'), ...(reused ? { reusedFrom: reused } : {}) };
-        },
-    };
-}
-/** Checks the uploaded .part against the local sha256, then moves it into place; removes it on a mismatch. */
-function verifyUpload(paths, id, sha256) {
-    const jar = quote(paths.jar(id));
-    const part = quote(`${paths.jar(id)}.part`);
-    return {
-        kind: 'verifyUpload',
-        title: `verify sha256 of ${paths.jar(id)}`,
-        script: script(`got=$(sha256sum -- ${part} 2>/dev/null | cut -d ' ' -f 1)`, `if [ "$got" != ${quote(sha256)} ]; then`, `  rm -f -- ${part}`, `  echo "checksum mismatch: expected ${sha256}, host has \${got:-no file}" >&2`, `  exit ${CHECKSUM_EXIT}`, 'fi', `mv -f -- ${part} ${jar} || exit 1`, `printf '%s\\n' ${quote(sha256)} > ${jar}.sha256`),
-        parse: () => undefined,
-    };
-}
-/** The app's environment file (mode 600, sourced by the launcher): one quoted export per variable. */
-function envFileContent(pairs) {
-    return pairs.map(([key, value]) => `export ${key}=${quote(value)}\n`).join('');
-}
-/**
- * Keeps the `keep` newest releases (by folder time: ids may be any name), and always the `protect`ed ones (the
- * live release, the one a rollback would choose) and the ones a recorded process runs.
- */
-function pruneReleases(paths, keep, protect) {
-    const kept = protect.map((id) => id.replace(/[^A-Za-z0-9._-]/g, '')).join(' ');
-    return {
-        kind: 'prune',
-        title: `keep the newest ${keep} releases`,
-        script: script(`cd -- ${quote(paths.releases)} || exit 0`, `inuse=" ${kept} $(cat ${quote(paths.runDir)}/*.pid 2>/dev/null | awk '{ printf "%s ", $3 }')"`, `ls -1t | tail -n +${keep + 1} | while IFS= read -r r; do`, '  case "$inuse" in *" $r "*) continue ;; esac', '  rm -rf -- "$r" && echo "removed=$r"', 'done'),
-        parse: (stdout) => stdout
-            .split('\n')
-            .filter((line) => line.startsWith('removed='))
-            .map((line) => line.slice('removed='.length)),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/steps/prune.ts
@@ -103480,7 +104559,7 @@ async function recordEnd(ctx, end) {
 // stop-timeout); with await-stop it waits for the exit.
 
 
-async function stopOld(ctx, plan) {
+async function stop_old_stopOld(ctx, plan) {
     const { oldProcess: old, live } = plan;
     if (!old || live === undefined) {
         ctx.steps.skip('Stop old app', 'no previous app of ours');
@@ -103535,7 +104614,7 @@ async function switchTraffic(ctx, plan) {
 // else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
 
 /** Returns the release folder actually used: the release-id, or release-id-N if the host had that name. */
-async function upload(ctx) {
+async function upload_upload(ctx) {
     const { settings: s, paths, host } = ctx;
     return ctx.steps.run('Upload', async (detail) => {
         const { jar, releaseId: wanted } = s;
@@ -103650,7 +104729,7 @@ async function blueGreen(ctx, op) {
     await checkSupervisor(ctx);
     const plan = await detectLive(ctx);
     checkCancelled(ctx);
-    const releaseId = op.kind === 'deploy' ? await upload(ctx) : await chooseRelease(ctx, plan, op.to);
+    const releaseId = op.kind === 'deploy' ? await upload_upload(ctx) : await chooseRelease(ctx, plan, op.to);
     checkCancelled(ctx);
     if (releaseId === plan.liveRelease && plan.live !== undefined) {
         ctx.steps.skip('Switch nginx', `${releaseId} serves already on port ${plan.live}`);
@@ -103666,7 +104745,7 @@ async function blueGreen(ctx, op) {
         await verifyThroughNginx(ctx, verifyUrl, plan, app);
     await bake(ctx, plan, app);
     await enableAtBoot(ctx, plan);
-    await stopOld(ctx, plan);
+    await stop_old_stopOld(ctx, plan);
     return { activePort: plan.idle, previousPort: plan.live, releaseId, previousRelease: plan.liveRelease };
 }
 
@@ -105326,7 +106405,7 @@ function sshConnector(settings) {
 
 
 /** `connectFor` is the SSH connector; a unit test passes a fake host instead. */
-async function run(connectFor = sshConnector) {
+async function main_run(connectFor = sshConnector) {
     const started = Date.now();
     maskSecretInputs();
     const signal = cancelOnSignals();
@@ -105389,5 +106468,5 @@ function lockHolder() {
 ;// CONCATENATED MODULE: ./src/index.ts
 
 
-void run();
+void main_run();
 

@@ -13,6 +13,8 @@ import { appendHistory, readHistory, verifyRelease } from '../../src/commands/hi
 import { httpGetOnHost } from '../../src/commands/http.js';
 import { holdLock } from '../../src/commands/lock.js';
 import { EXIT_WRITE_FAILED, switchNginx, type FileChange } from '../../src/commands/nginx.js';
+import { switchRootCommands } from '../../src/commands/nginx-root.js';
+import { preflightProbe } from '../../src/commands/preflight.js';
 import { prepareRelease, pruneReleases, verifyUpload } from '../../src/commands/release.js';
 import { readStatus } from '../../src/commands/status.js';
 import { layout, type Layout } from '../../src/layout.js';
@@ -69,6 +71,12 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
   };
   const removal: FileChange = { ...upstream, content: undefined, expected: `upstream ${value} {}\n` };
   for (const sudo of ['auto', 'always', 'never'] as const) {
+    const nginx = { config: `${p.root}/${value}.conf`, reload: 'auto' as const, sudo };
+    const root = switchRootCommands(nginx, [upstream, include]);
+    const probe = { java: value, sudo, nginx, root, mustLoad: [include.path, upstream.path] };
+    all.push(preflightProbe(p, probe), preflightProbe(p, { ...probe, jarSha256: SHA }));
+  }
+  for (const sudo of ['auto', 'always', 'never'] as const) {
     for (const reload of ['auto', 'systemctl', 'service', 'signal'] as const) {
       for (const config of [undefined, `${p.root}/${value}.conf`]) {
         const spec = { config, reload, sudo };
@@ -89,7 +97,7 @@ const all = () => [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HO
 
 describe('every remote script', () => {
   test('there are many of them', () => {
-    expect(all().length).toBe(2 * (22 + 3 * 4 * 2 * 4));
+    expect(all().length).toBe(2 * (22 + 3 * 2 + 3 * 4 * 2 * 4));
   });
 
   test('passes shellcheck as POSIX sh, hostile values included', () => {

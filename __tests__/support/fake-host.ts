@@ -72,6 +72,35 @@ export const statusRead = (): CommandResults['status'] => ({
   history: { text: '', releases: [{ id: 'r1', complete: true }] },
 });
 
+/** What preflight finds on a host that is ready (logged in as root: no sudo to ask). */
+export const readyProbe = (): CommandResults['preflight'] => ({
+  user: 'root',
+  uid: 0,
+  remoteDir: 'writable',
+  base: '/opt/app',
+  blocked: [],
+  freeKiB: 500000,
+  java: { path: '/usr/bin/java', ok: true, version: 'openjdk version "21.0.2" 2024-01-16' },
+  missingTools: [],
+  sudo: 'unused',
+  allowed: [],
+  reload: [],
+  bins: {
+    nginx: '/usr/sbin/nginx',
+    tee: '/usr/bin/tee',
+    chmod: '/usr/bin/chmod',
+    mv: '/usr/bin/mv',
+    rm: '/usr/bin/rm',
+  },
+  nginxTest: { ok: true, output: 'nginx: configuration file /etc/nginx/nginx.conf test is successful' },
+  nginxDump: true,
+  loaded: ['yes', 'yes'],
+  nginxWorkers: 2,
+  selinux: 'absent',
+  networkConnect: '',
+  lock: { held: false, info: '' },
+});
+
 const DEFAULTS: Required<Answers> = {
   detect: blueLive,
   prepare: () => ({ releaseId: 'r2' }),
@@ -92,6 +121,7 @@ const DEFAULTS: Required<Answers> = {
   history: () => ({ text: '', releases: [{ id: 'r1', complete: true }] }),
   verifyRelease: () => 'b'.repeat(64),
   status: statusRead,
+  preflight: readyProbe,
 };
 
 /** One appendHistory script read back: its JSON record, and `open <id>` or `close` (run/history.open). */

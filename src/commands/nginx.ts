@@ -2,10 +2,20 @@
 // with `nginx -t` and reloaded; on any failure the previous include is put back, so nginx keeps serving the
 // old app. Afterwards the script waits for nginx's new workers, so old ones can be drained precisely.
 import { createHash } from 'node:crypto';
-import type { ReloadMode, SudoMode } from '../inputs.js';
 import { quote, quoteAll } from '../shell.js';
 import { asRoot, nowMsSh, pathSetupSh } from './functions.js';
+import {
+  fileCommands,
+  loadedLine,
+  nginxArgv,
+  notLoadedMessage,
+  reloadCommands,
+  type NginxSpec,
+  type ReloadCommand,
+} from './nginx-root.js';
 import { keyValues, required, script, type RemoteCommand } from './types.js';
+
+export { nginxArgv, type NginxSpec } from './nginx-root.js';
 
 export const EXIT_NGINX_NOT_RUNNING = 30;
 export const EXIT_WRITE_FAILED = 31;
@@ -19,12 +29,6 @@ export const EXIT_NOT_LOADED = 37;
 /** After a reload: the old workers, which still finish requests routed by the previous include. */
 export interface Switched {
   oldWorkers: number[];
-}
-
-export interface NginxSpec {
-  config?: string;
-  reload: ReloadMode;
-  sudo: SudoMode;
 }
 
 /** A file to write, and what it must hold until then (undefined: it must not exist). */
@@ -42,30 +46,19 @@ export function textSum(text: string | undefined): string {
   return text === undefined ? 'absent' : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** nginx with the main config when one is given: `nginx [-c CONFIG] ARGS...` */
-export function nginxArgv(spec: NginxSpec, ...args: string[]): string[] {
-  return ['nginx', ...(spec.config ? ['-c', spec.config] : []), ...args];
-}
-
 function reloadFunction(spec: NginxSpec): string {
-  const signal = `as_root ${quoteAll(nginxArgv(spec, '-s', 'reload'))}`;
-  const systemctl = 'as_root systemctl reload nginx';
-  const service = 'as_root service nginx reload';
-  if (spec.reload === 'signal' || (spec.reload === 'auto' && spec.config))
-    return `reload_nginx() { ${signal}; }`;
-  if (spec.reload === 'systemctl') return `reload_nginx() { ${systemctl}; }`;
-  if (spec.reload === 'service') return `reload_nginx() { ${service}; }`;
+  const commands = reloadCommands(spec);
+  const last = commands.pop() as ReloadCommand;
   return [
-    'reload_nginx() {',
-    `  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && ${systemctl}; then return 0; fi`,
-    `  if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/nginx ] && ${service}; then return 0; fi`,
-    `  ${signal}`,
-    '}',
+    ...(commands.length > 0 ? ['reload_nginx() {'] : []),
+    ...commands.map((c) => `  if ${c.when ?? ':'} && as_root ${c.command}; then return 0; fi`),
+    commands.length > 0 ? `  as_root ${last.command}` : `reload_nginx() { as_root ${last.command}; }`,
+    ...(commands.length > 0 ? ['}'] : []),
   ].join('\n');
 }
 
 /** "pid:ppid" of every nginx worker process, one per line. */
-function workersSh(): string {
+export function workersSh(): string {
   return 'nginx_workers() { ps -e -o pid= -o ppid= -o args= 2>/dev/null | awk \'$3 == "nginx:" && $4 == "worker" { print $1 ":" $2 }\'; }';
 }
 
@@ -82,7 +75,7 @@ function rewriteFiles(spec: NginxSpec, changes: readonly FileChange[], pending?:
     `[ -n "$before" ] || { echo "nginx is not running: no nginx worker process found" >&2; exit ${EXIT_NGINX_NOT_RUNNING}; }`,
     'masters=$(for w in $before; do printf \' %s \' "${w#*:}"; done)',
     // chmod: under a umask such as 027 a file would be unreadable for the deploy user and for nginx's workers.
-    'write_file() { printf \'%s\' "$2" | as_root tee "$1.tmp" >/dev/null && as_root chmod 644 "$1.tmp" && as_root mv -f "$1.tmp" "$1"; }',
+    writeFunction(),
     ...changes.flatMap(readAndCheck),
     ...restoreFunction(changes),
     `if ! { ${writes(changes)}; }; then`,
@@ -100,11 +93,20 @@ function rewriteFiles(spec: NginxSpec, changes: readonly FileChange[], pending?:
   ];
 }
 
+function writeFunction(): string {
+  const c = fileCommands('"$1"', '"$1.tmp"');
+  return `write_file() { printf '%s' "$2" | as_root ${c.tee} >/dev/null && as_root ${c.chmod} && as_root ${c.mv}; }`;
+}
+
 /** Write (or remove) every file; `:` when nothing changes (the reload still happens). */
 function writes(changes: readonly FileChange[]): string {
   if (changes.length === 0) return ':';
   return changes
-    .map((c, i) => (c.content === undefined ? `as_root rm -f "$f${i}"` : `write_file "$f${i}" "$new${i}"`))
+    .map((c, i) =>
+      c.content === undefined
+        ? `as_root ${fileCommands(`"$f${i}"`, '').rm}`
+        : `write_file "$f${i}" "$new${i}"`,
+    )
     .join(' && ');
 }
 
@@ -131,8 +133,8 @@ function restoreFunction(changes: readonly FileChange[]): string[] {
   return [
     'restore() {',
     ...changes.flatMap((_, i) => [
-      `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root rm -f "$f${i}"; fi`,
-      `  [ -e "$f${i}.tmp" ] && as_root rm -f "$f${i}.tmp"`,
+      `  if [ "$had${i}" = 1 ]; then write_file "$f${i}" "$old${i}"; else as_root ${fileCommands(`"$f${i}"`, '').rm}; fi`,
+      `  [ -e "$f${i}.tmp" ] && as_root ${fileCommands(`"$f${i}"`, `"$f${i}.tmp"`).rmTmp}`,
     ]),
     '  echo "the previous configuration was restored; nginx still serves it" >&2',
     '}',
@@ -144,9 +146,9 @@ function testAndReload(spec: NginxSpec, changes: readonly FileChange[]): string[
   const loaded = changes.flatMap((c, i) =>
     c.mustLoad
       ? [
-          `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "# configuration file $f${i}:"; then`,
+          `if ! as_root ${quoteAll(nginxArgv(spec, '-T'))} 2>/dev/null | grep -qxF "${loadedLine(`$f${i}`)}"; then`,
           '  restore',
-          `  echo "nginx does not load $f${i}: add \\"include $f${i};\\" inside http { } (the default nginx.conf loads conf.d/*.conf), or set nginx-upstream-file" >&2`,
+          `  echo "${notLoadedMessage(`$f${i}`).replace(/"/g, '\\"')}" >&2`,
           `  exit ${EXIT_NOT_LOADED}`,
           'fi',
         ]

@@ -14,6 +14,21 @@ export interface PreparedRelease {
   reusedFrom?: string;
 }
 
+/** KiB a new release needs free: the jar, 5 % for the file system's own blocks, and 1 MiB for the log to start. */
+export function neededKiB(jarBytes: number): number {
+  return Math.ceil((jarBytes * 1.05) / 1024) + 1024;
+}
+
+/** Prints the KiB free for the deploy user in the file system of `dir` (a sh word). */
+export function freeKiBSh(dir: string): string {
+  return `df -Pk -- ${dir} | awk 'NR == 2 { print $4 }'`;
+}
+
+/** True when `$f`, a release's app.jar.sha256, records `sha256` and its jar is there: the same jar. */
+export function sameJarSh(sha256: string): string {
+  return `[ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]`;
+}
+
 /**
  * Claims a new release folder: `id`, or `id-2`, `id-3`... when that name is taken (a redeploy of the same
  * release-id), so a running release is never written to. Prints `release=<name>` and `reused=<folder>` when the
@@ -25,7 +40,7 @@ export function prepareRelease(
   sha256: string,
   jarBytes: number,
 ): RemoteCommand<'prepare'> {
-  const neededKb = Math.ceil((jarBytes * 1.05) / 1024) + 1024;
+  const neededKb = neededKiB(jarBytes);
   return {
     kind: 'prepare',
     title: `prepare release ${id}`,
@@ -42,7 +57,7 @@ export function prepareRelease(
       'echo "release=$id"',
       'for f in "$releases"/*/app.jar.sha256; do',
       '  [ -f "$f" ] || continue',
-      `  if [ "$(cat "$f")" = ${quote(sha256)} ] && [ -f "\${f%.sha256}" ]; then`,
+      `  if ${sameJarSh(sha256)}; then`,
       '    if ln -f -- "${f%.sha256}" "$dir/app.jar" 2>/dev/null || cp -- "${f%.sha256}" "$dir/app.jar"; then',
       `      if { printf '%s\\n' ${quote(sha256)} > "$dir/app.jar.sha256"; } 2>/dev/null; then`,
       '        echo "reused=${f%/app.jar.sha256}"',
@@ -55,7 +70,7 @@ export function prepareRelease(
       '    fi',
       '  fi',
       'done',
-      `avail=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')`,
+      `avail=$(${freeKiBSh('"$dir"')})`,
       `if [ -n "$avail" ] && [ "$avail" -lt ${neededKb} ]; then`,
       `  echo "not enough disk space (disk full?): \${avail} KiB free, ${neededKb} KiB needed in" ${quote(paths.root)} >&2`,
       '  rm -rf -- "$dir"',

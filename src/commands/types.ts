@@ -8,6 +8,7 @@ import type { Switched } from './nginx.js';
 import type { PreparedRelease } from './release.js';
 import type { HistoryRead } from './history.js';
 import type { StatusRead } from './status.js';
+import type { Probe } from './preflight.js';
 
 /** The typed result of each kind of command. A fake host answers with these values directly. */
 export interface CommandResults {
@@ -33,6 +34,8 @@ export interface CommandResults {
   verifyRelease: string;
   /** mode status: everything it reports that the host itself knows. */
   status: StatusRead;
+  /** What mode preflight found on the host (read only). */
+  preflight: Probe;
 }
 
 export type CommandKind = keyof CommandResults;

@@ -1,6 +1,6 @@
 // Supervision by systemd (supervisor: systemd | systemd-user): the check before anything changes, the unit
 // instance of each port, and, once nginx routes to the new app, its instance enabled so that it starts at boot.
-import { supervisorCheck } from '../commands/systemd-launch.js';
+import { supervisorCheck, type SupervisorCheckSpec } from '../commands/systemd-launch.js';
 import { enableUnit, unitName, type Unit, type UnitFileSpec } from '../commands/systemd.js';
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
@@ -32,13 +32,18 @@ export function unitFileSpec(ctx: HostContext): UnitFileSpec {
   };
 }
 
+/** What the check before a launch (and mode preflight) asks of the host. */
+export function supervisorCheckSpec(ctx: HostContext): SupervisorCheckSpec {
+  const s = ctx.settings;
+  return { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
+}
+
 /** Fails before anything is launched when the host cannot supervise the app, naming the fix. */
 export async function checkSupervisor(ctx: HostContext): Promise<void> {
   const s = ctx.settings;
   if (s.supervisor === 'none') return;
   await ctx.steps.run('Check supervisor', async (detail) => {
-    const spec = { unitFile: unitFileSpec(ctx), ports: [s.bluePort, s.greenPort], sudo: s.sudo };
-    const problems = await ctx.host.run(supervisorCheck(spec));
+    const problems = await ctx.host.run(supervisorCheck(supervisorCheckSpec(ctx)));
     if (problems.length > 0) throw new Error(problems.join('\n'));
     detail(
       `${s.supervisor}: ${unitName(s.serviceName, s.bluePort)} and ${unitName(s.serviceName, s.greenPort)}`,
