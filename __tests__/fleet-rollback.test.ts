@@ -111,11 +111,11 @@ test('a rollback that fails is reported on its host; the others still go back', 
   expect(f.log.lines).toContain(`info: ${REASON}; rolling back a, b`);
 });
 
-test('every host fails or is not attempted: nothing to roll back, and the log says so', async () => {
+test('every host fails or is not attempted: nothing to roll back, and nothing said of it', async () => {
   const f = await rollFleet({ targets: targets('c', 'd'), batchSize: 1 }, { broken: ['c'] });
   expect(f.connections.map((c) => c.target)).toEqual(['c']);
   expect(f.outcomes).toEqual([failedC, { host: 'd', ok: false, error: 'not attempted' }]);
-  expect(f.log.lines).toContain(`info: ${REASON}; rolling back no host`);
+  expect(f.log.lines.filter((l) => l.includes('rolling back'))).toEqual([]);
 });
 
 test('mode rollback: a failed host does not roll back the hosts that rolled back', async () => {

@@ -114,6 +114,7 @@ test('through the bastion: v1 then v2 deployed, nginx in the namespace answers t
       releaseId: r2.outputs['release-id'],
       activePort: second,
       previousPort: first,
+      previousRelease: expect.any(String) as unknown,
     },
   ]);
   expect(await target.get('/')).toEqual({ status: 200, body: `version=v2 port=${second}\n` });

@@ -211,7 +211,7 @@ async function leaveDisk(dir: string): Promise<void> {
   ).catch(() => execOk('umount', ['-l', dir]));
 }
 
-test('a full disk on a redeploy of the same jar (re-used, not sent): refused as disk full, nothing launched or left', async () => {
+test('a full disk on a redeploy of the same jar: refused before anything (the run cannot be recorded), nothing launched or left', async () => {
   await ensureServing(target, 'sf2-base');
   const small = fs.mkdtempSync(path.join(target.dir, 'full-disk-'));
   const { uid, gid } = deployAccount();
@@ -236,8 +236,12 @@ test('a full disk on a redeploy of the same jar (re-used, not sent): refused as 
     fillDisk(small);
     expect(fs.statfsSync(small).bavail).toBe(0);
 
-    const { r } = await failsCleanly(live, 'Upload', { jar }, { remoteDir: small });
-    expect(errors(r)[0]).toMatch(/not enough disk space \(disk full\?\)/);
+    // The run cannot even be recorded: it stops there, before anything is claimed or launched.
+    const { r } = await failsCleanly(live, 'History', { jar }, { remoteDir: small });
+    expect(errors(r)[0]).toContain(
+      `History failed: cannot record the run in ${small}/history.jsonl; nothing was changed`,
+    );
+    expect(errors(r)[0]).toContain('No space left on device');
     expectLog(r, /^::group::Launch/m, false);
     // No half-made release: only the one that serves.
     expect(fs.readdirSync(path.join(small, 'releases'))).toEqual(releases);

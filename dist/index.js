@@ -104513,9 +104513,9 @@ async function recordStart(ctx, start) {
         await ctx.host.run(appendHistory(ctx.paths, line, { open: id }));
     }
     catch (error) {
-        throw new Error(`cannot record the run in ${ctx.paths.history}; nothing was changed: ${error.message}`, {
-            cause: error,
-        });
+        // Named like a step's failure, so the annotation says where the run stopped.
+        const why = `cannot record the run in ${ctx.paths.history}; nothing was changed: ${error.message}`;
+        throw new StepError('History', new Error(why, { cause: error }));
     }
 }
 /** How a failed run ends in the history: cancelled or failed, at the step it was in. */
@@ -104755,7 +104755,9 @@ async function rollBackSwitched(o, runners, outcomes) {
     const failed = outcomes.filter((r) => !r.ok && r.error !== 'not attempted').map((r) => r.host);
     const reason = `rollback-on-failure: ${failed.join(', ')} failed`;
     const switched = outcomes.filter((r) => r.ok);
-    o.log.info(`${reason}; rolling back ${switched.map((r) => r.host).join(', ') || 'no host'}`);
+    if (switched.length === 0)
+        return;
+    o.log.info(`${reason}; rolling back ${switched.map((r) => r.host).join(', ')}`);
     for (const batch of batches(switched, o.settings.batchSize)) {
         await Promise.all(batch.map(async (outcome) => {
             const target = o.settings.targets.find((t) => hostLabel(t) === outcome.host);

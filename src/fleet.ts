@@ -13,7 +13,8 @@ export async function rollBackSwitched(
   const failed = outcomes.filter((r) => !r.ok && r.error !== 'not attempted').map((r) => r.host);
   const reason = `rollback-on-failure: ${failed.join(', ')} failed`;
   const switched = outcomes.filter((r) => r.ok);
-  o.log.info(`${reason}; rolling back ${switched.map((r) => r.host).join(', ') || 'no host'}`);
+  if (switched.length === 0) return;
+  o.log.info(`${reason}; rolling back ${switched.map((r) => r.host).join(', ')}`);
   for (const batch of batches(switched, o.settings.batchSize)) {
     await Promise.all(
       batch.map(async (outcome) => {

@@ -48,9 +48,10 @@ describe('recordStart', () => {
     const s = stepContext({ appendHistory: exitCode(1, 'cannot write /opt/app/history.jsonl') });
     const error = await rejection(recordStart(s.ctx, { mode: 'rollback', reason: 'why' }));
     expect(error.message).toBe(
-      'cannot record the run in /opt/app/history.jsonl; nothing was changed: record the run in /opt/app/history.jsonl failed with exit code 1:\ncannot write /opt/app/history.jsonl',
+      'History failed: cannot record the run in /opt/app/history.jsonl; nothing was changed: record the run in /opt/app/history.jsonl failed with exit code 1:\ncannot write /opt/app/history.jsonl',
     );
-    expect(error.cause).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(StepError);
+    expect(error instanceof StepError && error.step).toBe('History');
   });
 });
 

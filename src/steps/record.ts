@@ -28,12 +28,9 @@ export async function recordStart(ctx: HostContext, start: RunStart): Promise<vo
   try {
     await ctx.host.run(appendHistory(ctx.paths, line, { open: id }));
   } catch (error) {
-    throw new Error(
-      `cannot record the run in ${ctx.paths.history}; nothing was changed: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    // Named like a step's failure, so the annotation says where the run stopped.
+    const why = `cannot record the run in ${ctx.paths.history}; nothing was changed: ${(error as Error).message}`;
+    throw new StepError('History', new Error(why, { cause: error }));
   }
 }
 
