@@ -5,7 +5,7 @@
 import { unitProject } from './jest.config.js';
 
 const SUITES = {
-  commands: ['commands/(?!scripts|stop)[a-z-]+', 'preflight-probe', 'preflight'],
+  commands: ['commands/(?!scripts|stop)[a-z-]+'],
   steps: [
     'deploy',
     'steps/[a-z-]+',
@@ -14,17 +14,31 @@ const SUITES = {
     'rollout',
     'rollback',
     'fleet-rollback',
-    'history',
     'report',
     'report-modes',
-    'preflight',
-    'preflight-checks',
     'main',
     'routing',
     'nginx-include',
     'supervise',
     'remote',
     'layout',
+  ],
+  operate: [
+    'history',
+    'commands/history',
+    'steps/(choose|record)',
+    'deploy',
+    'rollback',
+    'rollout',
+    'fleet-rollback',
+    'report-modes',
+    'status',
+    'status-nginx',
+    'status-markdown',
+    'status-script',
+    'preflight',
+    'preflight-probe',
+    'preflight-checks',
   ],
   inputs: [
     'inputs',

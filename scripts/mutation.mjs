@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const AREAS = ['commands', 'steps', 'inputs'];
+const AREAS = ['commands', 'steps', 'operate', 'inputs'];
 const BREAK = 85;
 const args = process.argv.slice(2);
 const reportOnly = args.includes('--report');
