@@ -74,6 +74,7 @@ test('defaults: every setting', async () => {
     java: 'java',
     javaOpts: [],
     appArgs: [],
+    portArg: ['--server.port={port}'],
     env: [],
     secretEnv: [],
     healthPath: '/actuator/health',

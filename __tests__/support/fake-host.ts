@@ -27,6 +27,7 @@ export const settings: Settings = {
   java: 'java',
   javaOpts: [],
   appArgs: [],
+  portArg: ['--server.port={port}'],
   env: [],
   secretEnv: [],
   healthPath: '/actuator/health',

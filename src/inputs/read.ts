@@ -3,6 +3,7 @@
 // problems in the error.
 import { Checker } from './checker.js';
 import { readConnection } from './connection.js';
+import { checkPlaceholders, readHealthPort, readPortArg } from './per-port.js';
 import { makeReleaseId, releaseIdProblem, resolveJar, sha256File } from './release.js';
 import { MODES, SettingsError, type InputReader, type Jar, type Mode, type Settings } from './settings.js';
 
@@ -31,7 +32,9 @@ function readApp(c: Checker) {
   const appArgs = c.words('app-args');
   const profiles = c.raw('spring-profiles');
   if (profiles !== '') appArgs.unshift(`--spring.profiles.active=${profiles}`);
-  return { bluePort, greenPort, healthPath, verifyUrl, java, appArgs };
+  const portArg = readPortArg(c);
+  const healthPort = readHealthPort(c, { bluePort, greenPort });
+  return { bluePort, greenPort, healthPath, verifyUrl, java, appArgs, portArg, healthPort, profiles };
 }
 
 /** Paths, timeouts and modes: each one input with a default. */
@@ -86,18 +89,20 @@ export async function readSettings(read: InputReader, now = new Date()): Promise
   const c = new Checker(read);
   const mode = c.choice('mode', MODES, 'deploy');
   const connection = readConnection(c);
-  const app = readApp(c);
+  const { profiles, healthPort, ...app } = readApp(c);
   const batchSize = c.number('batch-size', { min: 1, integer: true }, 1);
   const rollbackOnFailure = c.boolean('rollback-on-failure', true);
   // Only a deploy needs the jar; preflight checks the free space for it when it is given.
   const jarPattern = mode === 'deploy' ? c.required('jar') : mode === 'preflight' ? c.raw('jar') : '';
   const options = readOptions(c);
+  checkPlaceholders(c, { ...app, ...options }, profiles);
   const settings: Omit<Settings, 'jar' | 'releaseId'> = {
     mode,
     ...connection,
     batchSize,
     rollbackOnFailure,
     ...app,
+    ...(healthPort === undefined ? {} : { healthPort }),
     ...options,
     ...readSupervision(c, options.remoteDir),
   };

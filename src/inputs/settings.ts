@@ -63,12 +63,18 @@ export interface Settings {
   bluePort: number;
   greenPort: number;
   java: string;
+  // The next five and healthPath are templates: `{port}`, `{port+N}`, `{port-N}`, `{color}` are replaced per
+  // launch (src/placeholders.ts); readSettings checked them for both colours.
   javaOpts: string[];
   appArgs: string[];
+  /** The words after the jar that give the app its port (port-arg; empty: none). */
+  portArg: string[];
   env: [string, string][];
   secretEnv: [string, string][];
 
   healthPath: string;
+  /** The port the health check asks, a template (health-port); undefined: the app's own port. */
+  healthPort?: string;
   healthExpect: string;
   healthTimeoutMs: number;
   /** The longest one health request may take. */
