@@ -156,11 +156,14 @@ test('a taken release-id: the folder actually claimed is used everywhere and rep
   expect(d.log.lines).toContain('info: release r2 exists on the host: this one is r2-2');
 });
 
-test('env and secret-env go to a mode-600 env file beside the jar', async () => {
+test('env and secret-env go to a mode-600 env file per port beside the jar', async () => {
   const d = deploy({}, { env: [['A', 'b c']], secretEnv: [['TOKEN', 's3cret']] });
   await d.run();
   expect(d.host.ran).toContain(
-    `write /opt/app/releases/r2/app.env (600): export A='b c'\nexport TOKEN=s3cret`,
+    `write /opt/app/releases/r2/app-8080.env (600): export A='b c'\nexport TOKEN=s3cret`,
+  );
+  expect(d.host.ran).toContain(
+    `write /opt/app/releases/r2/app-8081.env (600): export A='b c'\nexport TOKEN=s3cret`,
   );
 });
 

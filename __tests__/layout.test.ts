@@ -13,7 +13,8 @@ test('every path under remote-dir', () => {
   });
   expect(paths.release('r7')).toBe('/opt/app/releases/r7');
   expect(paths.jar('r7')).toBe('/opt/app/releases/r7/app.jar');
-  expect(paths.envFile('r7')).toBe('/opt/app/releases/r7/app.env');
+  expect(paths.envFile('r7', 8081)).toBe('/opt/app/releases/r7/app-8081.env');
+  expect(paths.legacyEnvFile('r7')).toBe('/opt/app/releases/r7/app.env');
   expect(paths.log('r7')).toBe('/opt/app/releases/r7/app.log');
   expect(paths.pidFile(8081)).toBe('/opt/app/run/8081.pid');
 });

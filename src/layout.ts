@@ -13,7 +13,10 @@ export interface Layout {
   historyOpen: string;
   release(id: string): string;
   jar(id: string): string;
-  envFile(id: string): string;
+  /** The app's environment for one port (env and secret-env, placeholders replaced for that port). */
+  envFile(id: string, port: number): string;
+  /** The one env file of a release uploaded by an earlier version of the action. */
+  legacyEnvFile(id: string): string;
   log(id: string): string;
   pidFile(port: number): string;
 }
@@ -33,7 +36,8 @@ export function layout(remoteDir: string): Layout {
     historyOpen: `${runDir}/history.open`,
     release: (id) => `${releases}/${id}`,
     jar: (id) => `${releases}/${id}/app.jar`,
-    envFile: (id) => `${releases}/${id}/app.env`,
+    envFile: (id, port) => `${releases}/${id}/app-${port}.env`,
+    legacyEnvFile: (id) => `${releases}/${id}/app.env`,
     log: (id) => `${releases}/${id}/app.log`,
     pidFile: (port) => `${runDir}/${port}.pid`,
   };

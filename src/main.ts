@@ -4,6 +4,7 @@ import { runInfo } from './history.js';
 import { HostKeyError } from './host-key.js';
 import { readSettings, SettingsError, type Settings } from './inputs.js';
 import { actionsLog } from './log.js';
+import { secretValues } from './per-port.js';
 import { report, reportEarlyFailure } from './report.js';
 import { rollout, type Connector } from './rollout.js';
 import { sshConnector } from './ssh.js';
@@ -15,7 +16,7 @@ export async function run(connectFor: (settings: Settings) => Connector = sshCon
   const signal = cancelOnSignals();
   try {
     const settings = await readSettings((name) => core.getInput(name));
-    for (const [, value] of settings.secretEnv) if (value) core.setSecret(value);
+    for (const value of secretValues(settings)) core.setSecret(value);
     const connect = connectFor(settings);
     const result = await rollout({
       settings,

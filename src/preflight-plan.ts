@@ -7,6 +7,7 @@ import { switchRootCommands, type NginxSpec, type RootCommands } from './command
 import { unitName } from './commands/systemd.js';
 import type { Settings } from './inputs.js';
 import type { Layout } from './layout.js';
+import { healthUrl, launchWords } from './per-port.js';
 import type { PortPlan } from './plan.js';
 import { quoteAll } from './shell.js';
 import { bakeEndChanges, switchBackChanges, switchChanges } from './steps/routing.js';
@@ -62,8 +63,7 @@ function launch(s: Settings, paths: Layout, idle: number): string {
     releaseId: 'RELEASE',
     port: idle,
     java: s.java,
-    javaOpts: s.javaOpts,
-    appArgs: s.appArgs,
+    ...launchWords(s, idle),
   });
   return `Launch on ${idle}: ${quoteAll(argv)}`;
 }
@@ -112,7 +112,7 @@ export function deployPlan(s: Settings, paths: Layout, plan: PortPlan | Error, p
       ? [`Free the idle port: stop our stale app on ${idle} (pid ${plan.staleOnIdle.pid})`]
       : []),
     launch(s, paths, idle),
-    `Health check: http://127.0.0.1:${idle}${s.healthPath} until healthy (${s.healthExpect}), at most ${s.healthTimeoutMs / 1000} s`,
+    `Health check: ${healthUrl(s, idle)} until healthy (${s.healthExpect}), at most ${s.healthTimeoutMs / 1000} s`,
     switchLine(s, plan),
     `Drain nginx: the old workers finish (at most ${s.drainTimeoutMs / 1000} s)`,
     ...(s.verifyUrl ? [`Verify through nginx: ${s.verifyUrl}`] : []),

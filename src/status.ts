@@ -7,6 +7,7 @@ import { readStatus, type LockRead, type StatusRead, type UnitRead } from './com
 import { isHealthy } from './health.js';
 import { parseHistory, type Deployment } from './history.js';
 import { defaultUpstreamFile } from './nginx-upstream.js';
+import { healthUrl } from './per-port.js';
 import { nginxStatus, type NginxStatus } from './status-nginx.js';
 import type { HostContext } from './steps/context.js';
 
@@ -168,8 +169,8 @@ function lockStatus(l: LockRead): LockStatus {
 const ANSWER_CHARS = 120;
 
 async function probe(ctx: HostContext, port: number): Promise<NonNullable<PortStatus['health']>> {
-  const { healthPath, healthProbeTimeoutMs, healthExpect } = ctx.settings;
-  const url = `http://127.0.0.1:${port}${healthPath}`;
+  const { healthProbeTimeoutMs, healthExpect } = ctx.settings;
+  const url = healthUrl(ctx.settings, port);
   try {
     const r = await ctx.host.httpGet(url, healthProbeTimeoutMs);
     const body = r.body.replace(/\s+/g, ' ').trim();

@@ -33,6 +33,7 @@ const launch = {
   port: 8081,
   java: '/usr/lib/jvm/java 17/bin/java',
   javaOpts: ['-Xmx256m', '-Dgreeting=hello world'],
+  portArg: ['--server.port=8081'],
   appArgs: ["--who=it's", '--spring.profiles.active=prod'],
 };
 
@@ -61,12 +62,20 @@ describe('launchApp', () => {
     expect(cmd.kind).toBe('launch');
     expect(cmd.title).toBe('launch 20261130T055400Z-abc1234 on port 8081');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
-      .toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()])).
+toMatchInlineSnapshot(`
 "cd -- /srv/app || exit 1
 rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
 (
-  if [ -f /srv/app/releases/20261130T055400Z-abc1234/app.env ]; then set -a; . /srv/app/releases/20261130T055400Z-abc1234/app.env; set +a; fi
+  export PORT=8081 SERVER_PORT=8081
+  utf8=" $(locale -a 2>/dev/null | tr -d - | tr '[:upper:]' '[:lower:]' | tr '\\n' ' ')"
+  case "$utf8" in *" c.utf8 "*) utf8=C.UTF-8 ;; *" en_us.utf8 "*) utf8=en_US.UTF-8 ;; *) utf8= ;; esac
+  [ -z "$utf8" ] || unset LANG LC_ALL
+  env_file=/srv/app/releases/20261130T055400Z-abc1234/app-8081.env
+  [ -f "$env_file" ] || env_file=/srv/app/releases/20261130T055400Z-abc1234/app.env
+  # shellcheck source=/dev/null
+  if [ -f "$env_file" ]; then set -a; . "$env_file"; set +a; fi
+  if [ -n "$utf8" ] && [ -z "\${LANG+x}\${LC_ALL+x}" ]; then export LANG="$utf8" LC_ALL="$utf8"; fi
   exec setsid sh -c 'echo "$$" > "$1" || exit 1; shift; exec "$@"' launcher /srv/app/releases/20261130T055400Z-abc1234/.launch.pid '/usr/lib/jvm/java 17/bin/java' -Xmx256m '-Dgreeting=hello world' -jar /srv/app/releases/20261130T055400Z-abc1234/app.jar --server.port=8081 '--who=it'\\''s' --spring.profiles.active=prod
 ) </dev/null >>/srv/app/releases/20261130T055400Z-abc1234/app.log 2>&1 &
 i=0
@@ -317,6 +326,7 @@ describeInSandbox('launchApp, isAlive and logTail run by a real sh (sandbox)', (
     port: 8081,
     java: 'fakejava',
     javaOpts: ['-Dgreeting=hello world'],
+    portArg: ['--server.port=8081'],
     appArgs: ["--who=it's $(id)"],
   };
 

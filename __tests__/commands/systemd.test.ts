@@ -86,7 +86,15 @@ WantedBy=multi-user.target
 cd -- /srv/app || exit 1
 start=$(sed "s/^.*) //" "/proc/$$/stat" | cut -d " " -f 20)
 printf '%s %s %s\\n' "$$" "$start" r1 > /srv/app/run/8081.pid || exit 1
-if [ -f /srv/app/releases/r1/app.env ]; then set -a; . /srv/app/releases/r1/app.env; set +a; fi
+export PORT=8081 SERVER_PORT=8081
+utf8=" $(locale -a 2>/dev/null | tr -d - | tr '[:upper:]' '[:lower:]' | tr '\\n' ' ')"
+case "$utf8" in *" c.utf8 "*) utf8=C.UTF-8 ;; *" en_us.utf8 "*) utf8=en_US.UTF-8 ;; *) utf8= ;; esac
+[ -z "$utf8" ] || unset LANG LC_ALL
+env_file=/srv/app/releases/r1/app-8081.env
+[ -f "$env_file" ] || env_file=/srv/app/releases/r1/app.env
+# shellcheck source=/dev/null
+if [ -f "$env_file" ]; then set -a; . "$env_file"; set +a; fi
+if [ -n "$utf8" ] && [ -z "\${LANG+x}\${LC_ALL+x}" ]; then export LANG="$utf8" LC_ALL="$utf8"; fi
 fifo=/srv/app/run/8081.out
 rm -f -- "$fifo" && mkfifo -m 600 -- "$fifo" || exit 1
 (trap '' TERM INT HUP; exec tee -a -- /srv/app/releases/r1/app.log < "$fifo") &
@@ -129,7 +137,15 @@ case "$java" in *"'"*) echo "java: the path $java contains a quote" >&2; exit 1 
 cd -- /srv/app || exit 1
 start=$(sed "s/^.*) //" "/proc/$$/stat" | cut -d " " -f 20)
 printf '\\''%s %s %s\\n'\\'' "$$" "$start" r1 > /srv/app/run/8081.pid || exit 1
-if [ -f /srv/app/releases/r1/app.env ]; then set -a; . /srv/app/releases/r1/app.env; set +a; fi
+export PORT=8081 SERVER_PORT=8081
+utf8=" $(locale -a 2>/dev/null | tr -d - | tr '\\''[:upper:]'\\'' '\\''[:lower:]'\\'' | tr '\\''\\n'\\'' '\\'' '\\'')"
+case "$utf8" in *" c.utf8 "*) utf8=C.UTF-8 ;; *" en_us.utf8 "*) utf8=en_US.UTF-8 ;; *) utf8= ;; esac
+[ -z "$utf8" ] || unset LANG LC_ALL
+env_file=/srv/app/releases/r1/app-8081.env
+[ -f "$env_file" ] || env_file=/srv/app/releases/r1/app.env
+# shellcheck source=/dev/null
+if [ -f "$env_file" ]; then set -a; . "$env_file"; set +a; fi
+if [ -n "$utf8" ] && [ -z "\${LANG+x}\${LC_ALL+x}" ]; then export LANG="$utf8" LC_ALL="$utf8"; fi
 fifo=/srv/app/run/8081.out
 rm -f -- "$fifo" && mkfifo -m 600 -- "$fifo" || exit 1
 (trap '\\'''\\'' TERM INT HUP; exec tee -a -- /srv/app/releases/r1/app.log < "$fifo") &

@@ -1,6 +1,7 @@
 // The app's process: launch it detached on a port, ask whether it still lives, show its log, stop it.
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
+import { appEnvSh } from './app-env.js';
 import {
   killLaterSh,
   listeningSh,
@@ -17,7 +18,9 @@ export interface LaunchSpec {
   releaseId: string;
   port: number;
   java: string;
+  /** These three with their placeholders replaced for `port`. */
   javaOpts: readonly string[];
+  portArg: readonly string[];
   appArgs: readonly string[];
 }
 
@@ -60,26 +63,19 @@ export function adoptApp(paths: Layout, app: AppProcess, port: number): RemoteCo
 
 /** The argv of the JVM, exactly as it will run. */
 export function javaArgv(paths: Layout, spec: LaunchSpec): string[] {
-  return [
-    spec.java,
-    ...spec.javaOpts,
-    '-jar',
-    paths.jar(spec.releaseId),
-    `--server.port=${spec.port}`,
-    ...spec.appArgs,
-  ];
+  return [spec.java, ...spec.javaOpts, '-jar', paths.jar(spec.releaseId), ...spec.portArg, ...spec.appArgs];
 }
 
 /**
  * Starts the JVM in its own session (setsid: it leads its own process group), stdin from /dev/null and output
- * to the release's log, so the SSH exec returns at once and the app outlives the session. The inner shell
+ * to the release's log, so the SSH exec returns at once and the app outlives the session; its environment is
+ * appEnvSh's. The inner shell
  * writes its own pid before exec'ing java, so the pid is the JVM's. Records `pid start release` per port and
  * the pending launch (see holdLock and switchNginx).
  */
 export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand<'launch'> {
   const rel = paths.release(spec.releaseId);
   const pidTmp = quote(`${rel}/.launch.pid`);
-  const envFile = quote(paths.envFile(spec.releaseId));
   return {
     kind: 'launch',
     title: `launch ${spec.releaseId} on port ${spec.port}`,
@@ -92,7 +88,7 @@ export function launchApp(paths: Layout, spec: LaunchSpec): RemoteCommand<'launc
       `cd -- ${quote(paths.root)} || exit 1`,
       `rm -f -- ${pidTmp}`,
       '(',
-      `  if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`,
+      ...appEnvSh(paths, spec.releaseId, spec.port).map((line) => `  ${line}`),
       // No JVM unless its pid is on disk first (a full disk stops here, with nothing left running).
       `  exec setsid sh -c 'echo "$$" > "$1" || exit 1; shift; exec "$@"' launcher ${pidTmp} ${quoteAll(javaArgv(paths, spec))}`,
       `) </dev/null >>${quote(paths.log(spec.releaseId))} 2>&1 &`,

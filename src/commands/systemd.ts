@@ -1,11 +1,13 @@
 // Supervision by systemd (supervisor: systemd | systemd-user). One template unit per host, `NAME@.service`, the
 // same for every deploy; an instance per port, `NAME@PORT.service`. What an instance runs is the launcher
-// run/PORT.launch, which each launch writes: a POSIX sh script that records its pid, sources the release's env
-// file and execs the JVM (so the unit's MainPID is the JVM), its output going through a FIFO to a `tee` that
-// appends it to the release's app.log and copies it to journald.
+// run/PORT.launch, which each launch writes: a POSIX sh script that records its pid, sets the app's environment
+// (appEnvSh: PORT, the locale, the release's env file for the port) and execs the JVM (so the unit's MainPID
+// is the JVM), its output going through a FIFO to a `tee` that appends it to the release's app.log and copies
+// it to journald.
 import type { SudoMode } from '../inputs.js';
 import type { Layout } from '../layout.js';
 import { quote, quoteAll } from '../shell.js';
+import { appEnvSh } from './app-env.js';
 import { asRoot, listeningSh, nowMsSh, oursSh, pathSetupSh, stopGroupSh } from './functions.js';
 import { keyValues, OutputError, required, requiredNumber, script, type RemoteCommand } from './types.js';
 
@@ -91,13 +93,12 @@ export interface LauncherSpec {
  * closes the FIFO.
  */
 export function launcherBody(paths: Layout, spec: LauncherSpec): string {
-  const envFile = quote(paths.envFile(spec.releaseId));
   return script(
     `# release ${spec.releaseId} on port ${spec.port}; written by the deploy action at each launch`,
     `cd -- ${quote(paths.root)} || exit 1`,
     'start=$(sed "s/^.*) //" "/proc/$$/stat" | cut -d " " -f 20)',
     `printf '%s %s %s\\n' "$$" "$start" ${quote(spec.releaseId)} > ${quote(paths.pidFile(spec.port))} || exit 1`,
-    `if [ -f ${envFile} ]; then set -a; . ${envFile}; set +a; fi`,
+    ...appEnvSh(paths, spec.releaseId, spec.port),
     `fifo=${quote(`${paths.runDir}/${spec.port}.out`)}`,
     'rm -f -- "$fifo" && mkfifo -m 600 -- "$fifo" || exit 1',
     `(trap '' TERM INT HUP; exec tee -a -- ${quote(paths.log(spec.releaseId))} < "$fifo") &`,

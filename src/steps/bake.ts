@@ -6,6 +6,7 @@ import { isAlive, type AppProcess } from '../commands/app.js';
 import { drainWorkers } from '../commands/drain.js';
 import { switchNginx } from '../commands/nginx.js';
 import { isHealthy } from '../health.js';
+import { healthUrl } from '../per-port.js';
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
 import { bakeEndChanges } from './routing.js';
@@ -46,7 +47,7 @@ async function watch(
 ): Promise<string | undefined> {
   const { clock, settings: s } = ctx;
   const started = clock.now();
-  const urls = [`http://127.0.0.1:${plan.idle}${s.healthPath}`, ...(s.verifyUrl ? [s.verifyUrl] : [])];
+  const urls = [healthUrl(s, plan.idle), ...(s.verifyUrl ? [s.verifyUrl] : [])];
   const failures = new Map<string, number>();
   while (clock.now() - started < ms) {
     const seconds = ((clock.now() - started) / 1000).toFixed(1);

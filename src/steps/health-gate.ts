@@ -2,6 +2,7 @@
 // step at once; on any failure the app's log tail is shown (secret values cut out).
 import { isAlive, logTail, portOwner, type AppProcess } from '../commands/app.js';
 import { pollHealth } from '../health.js';
+import { healthUrl, secretValues } from '../per-port.js';
 import type { PortPlan } from '../plan.js';
 import { DeployCancelled, type HostContext } from './context.js';
 
@@ -15,7 +16,7 @@ export async function healthGate(
 ): Promise<void> {
   const { settings: s, host } = ctx;
   await ctx.steps.run('Health check', async (detail) => {
-    const url = `http://127.0.0.1:${plan.idle}${s.healthPath}`;
+    const url = healthUrl(s, plan.idle);
     const outcome = await pollHealth({
       probe: (ms) => host.httpGet(url, ms),
       probeTimeoutMs: s.healthProbeTimeoutMs,
@@ -71,7 +72,7 @@ async function ensureOurs(ctx: HostContext, app: AppProcess, port: number): Prom
 /** The app may log its own environment: secret-env values are cut out here, not left to the runner's mask. */
 async function showLogTail(ctx: HostContext, releaseId: string): Promise<void> {
   const tail = await ctx.host.run(logTail(ctx.paths, releaseId, LOG_TAIL_LINES));
-  const secrets = ctx.settings.secretEnv.map(([, value]) => value).filter((v) => v !== '');
+  const secrets = secretValues(ctx.settings);
   const shown = secrets.reduce((text, secret) => text.split(secret).join('***'), tail);
   ctx.log.info(`Last ${LOG_TAIL_LINES} lines of ${ctx.paths.log(releaseId)}:`);
   ctx.log.verbatim(capLines(shown));

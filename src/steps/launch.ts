@@ -3,6 +3,7 @@
 import { adoptApp, javaArgv, launchApp, stopApp, type AppProcess, type LaunchSpec } from '../commands/app.js';
 import { launchUnit } from '../commands/systemd-launch.js';
 import type { RemoteCommand } from '../commands/types.js';
+import { launchWords } from '../per-port.js';
 import type { PortPlan } from '../plan.js';
 import type { HostContext } from './context.js';
 import { unitFileSpec, unitFor } from './supervise.js';
@@ -27,7 +28,7 @@ export async function freeIdlePort(ctx: HostContext, plan: PortPlan): Promise<vo
 export async function launch(ctx: HostContext, plan: PortPlan, releaseId: string): Promise<AppProcess> {
   const { settings: s, paths } = ctx;
   return ctx.steps.run(`Launch on ${plan.idle}`, async (detail) => {
-    const spec = { releaseId, port: plan.idle, java: s.java, javaOpts: s.javaOpts, appArgs: s.appArgs };
+    const spec = { releaseId, port: plan.idle, java: s.java, ...launchWords(s, plan.idle) };
     const app = await ctx.host.run(launchCommand(ctx, spec));
     const what = app.unit ? `${app.unit.name}, pid ${app.pid}` : `pid ${app.pid}`;
     ctx.undo.push(`stop the new app (${what})`, () =>

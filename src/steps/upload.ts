@@ -1,6 +1,7 @@
 // Step 4: the jar in a new release folder on the host: reused by a hard link when the host has the same jar,
-// else uploaded and checked against its sha256. The env file (mode 600) goes beside it.
+// else uploaded and checked against its sha256. The env files (mode 600, one per port) go beside it.
 import { envFileContent, prepareRelease, verifyUpload } from '../commands/release.js';
+import { envFor } from '../per-port.js';
 import type { HostContext } from './context.js';
 
 /** Returns the release folder actually used: the release-id, or release-id-N if the host had that name. */
@@ -13,8 +14,12 @@ export async function upload(ctx: HostContext): Promise<string> {
     const { releaseId, reusedFrom } = await host.run(prepareRelease(paths, wanted, jar.sha256, size));
     ctx.state.releaseId = releaseId;
     if (releaseId !== wanted) ctx.log.info(`release ${wanted} exists on the host: this one is ${releaseId}`);
-    const env = [...s.env, ...s.secretEnv];
-    if (env.length > 0) await host.writeFile(paths.envFile(releaseId), envFileContent(env), 0o600);
+    // One file per colour: a rollback may launch this release on either port.
+    if (s.env.length + s.secretEnv.length > 0) {
+      for (const port of [s.bluePort, s.greenPort]) {
+        await host.writeFile(paths.envFile(releaseId, port), envFileContent(envFor(s, port)), 0o600);
+      }
+    }
     if (reusedFrom) {
       detail(
         `same jar (sha256 ${jar.sha256.slice(0, 12)}) already on the host: linked from ${reusedFrom}, nothing uploaded`,
