@@ -44,6 +44,8 @@ const AREAS = {
   inputs: [
     'src/inputs.ts',
     'src/inputs/**/*.ts',
+    'src/placeholders.ts',
+    'src/per-port.ts',
     'src/shell.ts',
     'src/host-key.ts',
     'src/host-key/**/*.ts',
