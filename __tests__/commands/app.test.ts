@@ -62,8 +62,8 @@ describe('launchApp', () => {
     expect(cmd.kind).toBe('launch');
     expect(cmd.title).toBe('launch 20261130T055400Z-abc1234 on port 8081');
     expect(cmd.quiet).toBeUndefined();
-    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()])).
-toMatchInlineSnapshot(`
+    expect(body(cmd.script, [pathSetupSh(), oursSh(), listeningSh(), nowMsSh(), stopGroupSh()]))
+      .toMatchInlineSnapshot(`
 "cd -- /srv/app || exit 1
 rm -f -- /srv/app/releases/20261130T055400Z-abc1234/.launch.pid
 (

@@ -175,7 +175,10 @@ describe('hostile paths, run for real in the sandbox', () => {
       // r1 has no app.jar.sha256: refused, with the path in the message
       expect(await run(verifyRelease(p, 'r1').script)).toBe(41);
       expect(
-        await run(launchApp(p, { releaseId: 'r1', port: 1, java: 'true', javaOpts: [], portArg: [], appArgs: [] }).script),
+        await run(
+          launchApp(p, { releaseId: 'r1', port: 1, java: 'true', javaOpts: [], portArg: [], appArgs: [] })
+            .script,
+        ),
       ).toBe(0);
       expect(await run(isAlive({ pid: 1, start: `$(touch ${canary})` }).script)).toBe(0);
       expect(await run(portOwner({ pid: 1, start: `$(touch ${canary})` }, 1).script)).toBe(0);
