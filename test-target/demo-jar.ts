@@ -41,6 +41,12 @@ export interface DemoJarOptions {
   forkChild?: boolean;
   /** The SIGTERM handler never finishes: only SIGKILL ends the app. */
   hangOnSigterm?: boolean;
+  /**
+   * Where the app reads its port: `--server.port=N` (arg, the default), the `PORT` variable alone (env), or the
+   * system property `-Ddemo.http.port=N` alone (property). `--management.server.port=N` always moves the health
+   * endpoint to that port; `--demo.touch-file=PATH` writes PATH at start.
+   */
+  portFrom?: 'arg' | 'env' | 'property';
   /** Listen on this port instead of --server.port (0: any free port): a build that ignores the port it is given. */
   listenPort?: number;
   /** Jar file name (default `demo-<version>.jar`). */
@@ -131,6 +137,7 @@ export function demoProperties(opts: DemoJarOptions): string {
   if (opts.forkChild) lines.push('fork-child=true');
   if (opts.hangOnSigterm) lines.push('hang-on-sigterm=true');
   if (opts.listenPort !== undefined) lines.push(`listen-port=${Math.round(opts.listenPort)}`);
+  if (opts.portFrom !== undefined) lines.push(`port-from=${opts.portFrom}`);
   return lines.join('\n') + '\n';
 }
 

@@ -23,7 +23,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Behaviour comes from the {@code demo.properties} resource baked into the jar; each key can be
  * overridden with {@code --demo.KEY=VALUE}. {@code --server.port=N} selects the port (default
- * 8080); any other {@code --x=y} argument is accepted and ignored. Uses the JDK only.
+ * 8080), or, with {@code port-from=env}, the {@code PORT} variable alone, or with {@code port-from=property}
+ * the {@code -Ddemo.http.port=N} system property alone. {@code --management.server.port=N} serves the health
+ * endpoint there instead of on the traffic port. Any other {@code --x=y} argument is accepted and ignored.
+ * Uses the JDK only.
  */
 public final class DemoApp {
     private static final Object COUNT_LOCK = new Object();
@@ -51,12 +54,15 @@ public final class DemoApp {
             }
         }
         String portText = "8080";
+        String managementPort = null;
         for (String arg : args) {
             if (arg.startsWith("--demo.") && arg.indexOf('=') > 0) {
                 int eq = arg.indexOf('=');
                 props.setProperty(arg.substring("--demo.".length(), eq), arg.substring(eq + 1));
             } else if (arg.startsWith("--server.port=")) {
                 portText = arg.substring("--server.port=".length());
+            } else if (arg.startsWith("--management.server.port=")) {
+                managementPort = arg.substring("--management.server.port=".length());
             }
             // Any other argument is ignored, like Spring Boot ignores unknown properties.
         }
@@ -72,7 +78,15 @@ public final class DemoApp {
         badAfterHealthyMs = parseLong(props.getProperty("bad-after-healthy-ms", "-1"), "bad-after-healthy-ms");
         final boolean forkChild = Boolean.parseBoolean(props.getProperty("fork-child", "false").trim());
         final boolean hangOnSigterm = Boolean.parseBoolean(props.getProperty("hang-on-sigterm", "false").trim());
-        final int requestedPort = (int) parseLong(portText, "server.port");
+        // Where the port comes from, as different frameworks read it: the argument, PORT, a system property.
+        final String portFrom = props.getProperty("port-from", "arg").trim();
+        if ("env".equals(portFrom)) {
+            portText = String.valueOf(System.getenv("PORT"));
+        } else if ("property".equals(portFrom)) {
+            portText = String.valueOf(System.getProperty("demo.http.port"));
+        }
+        final int requestedPort = (int) parseLong(portText, "port (port-from=" + portFrom + ")");
+        final String touchFile = props.getProperty("touch-file", "");
         // A build that ignores the port it is given: listens on listen-port (0: any free port) instead.
         final long listenPort = parseLong(props.getProperty("listen-port", "-1"), "listen-port");
         final int bindPort = listenPort >= 0 ? (int) listenPort : requestedPort;
@@ -102,11 +116,33 @@ public final class DemoApp {
         }
         final int port = server.getAddress().getPort();
         final String body = "version=" + version + " port=" + port + "\n";
+        // Health on its own port (Spring's management.server.port): the traffic port answers 404 there.
+        final HttpServer management =
+                managementPort == null ? null : bind((int) parseLong(managementPort, "management.server.port"));
+        final boolean healthHere = management == null;
+        if (management != null) {
+            management.createContext("/", exchange -> {
+                try {
+                    handle(exchange, body, health, false, true);
+                } catch (IOException | RuntimeException e) {
+                    log("management request failed: " + e);
+                } finally {
+                    exchange.close();
+                }
+            });
+            management.start();
+            log("Management port " + management.getAddress().getPort());
+        }
+        if (!touchFile.isEmpty()) {
+            // A file named by the deploy: non-ASCII names come out right only under a UTF-8 locale.
+            java.nio.file.Files.write(java.nio.file.Paths.get(touchFile), body.getBytes(StandardCharsets.UTF_8));
+            log("wrote " + touchFile);
+        }
 
         server.createContext("/", exchange -> {
             enter();
             try {
-                handle(exchange, body, health, brokenBehindProxy);
+                handle(exchange, body, health, brokenBehindProxy, healthHere);
             } catch (IOException | RuntimeException e) {
                 log("request failed: " + e);
             } finally {
@@ -142,8 +178,8 @@ public final class DemoApp {
         log("Started DemoApp in " + uptime + " ms (version=" + version + ", port=" + port + ")");
     }
 
-    private static void handle(HttpExchange exchange, String body, String health, boolean brokenBehindProxy)
-            throws IOException {
+    private static void handle(HttpExchange exchange, String body, String health, boolean brokenBehindProxy,
+            boolean serveHealth) throws IOException {
         String method = exchange.getRequestMethod();
         boolean head = "HEAD".equals(method);
         if (!"GET".equals(method) && !head) {
@@ -156,6 +192,9 @@ public final class DemoApp {
         }
         URI uri = exchange.getRequestURI();
         String path = uri.getPath();
+        if (!serveHealth && path.equals("/actuator/health")) {
+            path = "/not-here";
+        }
         switch (path) {
             case "/":
                 if (turnedBad()) {
@@ -289,6 +328,20 @@ public final class DemoApp {
         System.out.flush();
         System.err.flush();
         Runtime.getRuntime().halt(0);
+    }
+
+    /** A second server on 127.0.0.1 (the management port); a port in use ends the app like Spring's would. */
+    private static HttpServer bind(int port) throws IOException {
+        try {
+            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 50);
+            server.setExecutor(Executors.newCachedThreadPool());
+            return server;
+        } catch (BindException e) {
+            System.err.println("ERROR: Management server failed to start. Port " + port + " was already in use.");
+            System.err.flush();
+            System.exit(1);
+            return null;
+        }
     }
 
     private static long parseLong(String text, String what) {
