@@ -9,6 +9,7 @@
 
 /** Suites that need root, sshd, nginx or a JVM: the loopback test target (test-target/), or a private sshd. */
 export const integrationSuites = [
+  'any-app',
   'booted-host',
   'concurrency',
   'e2e',

@@ -287,6 +287,25 @@ const cases: Case[] = [
   { name: 'env line without =', inputs: () => ({ env: 'NOT_A_PAIR' }), names: ['env'] },
   { name: 'secret-env key not a name', inputs: () => ({ 'secret-env': '1X=y' }), names: ['secret-env'] },
   { name: 'release-id with a slash', inputs: () => ({ 'release-id': 'a/b' }), names: ['release-id'] },
+  // placeholders: checked for both colours
+  {
+    name: 'java-opts with an unknown placeholder',
+    inputs: () => ({ 'java-opts': '-Djmx={jmx}' }),
+    names: ['java-opts'],
+    says: /unknown placeholder \{jmx\}; known: \{port\}, \{port\+N\}, \{port-N\}, \{color\}/,
+  },
+  {
+    name: 'app-args with a port out of range for green',
+    inputs: () => ({ 'app-args': '--management.server.port={port+57455}' }),
+    names: ['app-args'],
+    says: /\{port\+57455\} gives 65535 for blue \(port 8080\) and 65536 for green \(port 8081\)/,
+  },
+  {
+    name: 'health-port the same for both colours',
+    inputs: () => ({ 'health-port': '9090' }),
+    names: ['health-port'],
+    says: /must differ between the colours/,
+  },
   // the jump host is not contacted either
   {
     name: 'jump-known-hosts malformed',
