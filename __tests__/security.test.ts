@@ -219,6 +219,12 @@ describe('secrets never reach the log', () => {
       'health-timeout': '10',
     });
 
+  /** The modes of the release's env files, one per port. */
+  const envFileModes = (id: string) =>
+    [target.bluePort, target.greenPort].map(
+      (port) => fs.statSync(path.join(target.remoteDir, 'releases', id, `app-${port}.env`)).mode & 0o777,
+    );
+
   // Guards: masking of private-key, passphrase and secret-env values, and that no debug output (scripts,
   // settings) carries them; the env file is written by SFTP with mode 600, never on a command line.
   test('a successful debug run with an encrypted key and secret-env shows none of them', async () => {
@@ -229,8 +235,7 @@ describe('secrets never reach the log', () => {
     const id = r.outputs['release-id'];
     // The app did get the secret, from its env file, and it is not on its command line.
     expect(loggedEnv(appLog(target.remoteDir, id))).toContain(`env DEMO_SECRET=${secret}`);
-    const envFile = path.join(target.remoteDir, 'releases', id, 'app.env');
-    expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(envFileModes(id)).toEqual([0o600, 0o600]);
     const app = recordedApp(target.remoteDir, Number(r.outputs['active-port']));
     expect(app.release).toBe(id);
     expect(argvOf(app.pid).join(' ')).not.toContain(secret);
@@ -250,7 +255,7 @@ describe('secrets never reach the log', () => {
 
     const id = r.outputs['release-id'];
     expect(loggedEnv(appLog(target.remoteDir, id))).toContain(`env DEMO_SECRET=${secret}`);
-    expect(fs.statSync(path.join(target.remoteDir, 'releases', id, 'app.env')).mode & 0o777).toBe(0o600);
+    expect(envFileModes(id)).toEqual([0o600, 0o600]);
   });
 });
 

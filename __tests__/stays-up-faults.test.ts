@@ -260,7 +260,8 @@ function expectReadable(remoteDir: string, releaseId: string): void {
   const release = path.join(remoteDir, 'releases', releaseId);
   // The umask was in force: the folder the deploy made is not world-readable.
   expect(mode(release)).toBe(0o750);
-  const files = [...['app.jar', 'app.jar.sha256', 'app.log', 'app.env'].map((f) => path.join(release, f))];
+  const envFiles = [target.bluePort, target.greenPort].map((port) => `app-${port}.env`);
+  const files = [...['app.jar', 'app.jar.sha256', 'app.log', ...envFiles].map((f) => path.join(release, f))];
   files.push(...fs.readdirSync(path.join(remoteDir, 'run')).map((f) => path.join(remoteDir, 'run', f)));
   for (const file of files.filter((f) => !f.endsWith('.lock'))) {
     const st = fs.statSync(file);
@@ -270,7 +271,7 @@ function expectReadable(remoteDir: string, releaseId: string): void {
       ownerReads: true,
     });
   }
-  expect(mode(path.join(release, 'app.env'))).toBe(0o600);
+  for (const f of envFiles) expect(mode(path.join(release, f))).toBe(0o600);
 }
 
 test('a deploy user with umask 027 in its login shell: two deploys in a row, everything read later is readable', async () => {
