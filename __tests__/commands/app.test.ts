@@ -55,6 +55,18 @@ describe('launchApp', () => {
       '/srv/app/releases/20261130T055400Z-abc1234/app.jar',
       '--server.port=8081',
     ]);
+    // port-arg none: the app finds its port elsewhere (PORT, a -D option).
+    expect(
+      javaArgv(paths, { ...launch, javaOpts: ['-Dquarkus.http.port=8081'], portArg: [], appArgs: [] }),
+    ).toEqual([
+      '/usr/lib/jvm/java 17/bin/java',
+      '-Dquarkus.http.port=8081',
+      '-jar',
+      '/srv/app/releases/20261130T055400Z-abc1234/app.jar',
+    ]);
+    expect(javaArgv(paths, { ...launch, portArg: ['-port=8081', 'x y'], appArgs: ['--a'] }).slice(3)).toEqual(
+      ['-jar', '/srv/app/releases/20261130T055400Z-abc1234/app.jar', '-port=8081', 'x y', '--a'],
+    );
   });
 
   test('whole script', () => {
