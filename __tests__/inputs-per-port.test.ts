@@ -103,10 +103,15 @@ test('without spring-profiles the first app-arg is named app-args', async () => 
   ]);
 });
 
-test('braces of another shape, and escaped ones, are accepted as they are', async () => {
-  const s = await f.settings({ env: 'JSON={"a":{"b":1}}\nPATTERN=%d{{ISO8601} %m' });
+test("braces of another shape, escaped ones and the app's own ${name} are accepted as they are", async () => {
+  const s = await f.settings({
+    env: 'JSON={"a":{"b":1}}\nPATTERN=%d{{ISO8601} %m\nURL=jdbc:postgresql://${DB_HOST}/x',
+    'app-args': '--logging.file.name=${LOG_PATH}/app.log',
+  });
   expect(s.env).toEqual([
     ['JSON', '{"a":{"b":1}}'],
     ['PATTERN', '%d{{ISO8601} %m'],
+    ['URL', 'jdbc:postgresql://${DB_HOST}/x'],
   ]);
+  expect(s.appArgs).toEqual(['--logging.file.name=${LOG_PATH}/app.log']);
 });

@@ -25,6 +25,9 @@ describe('expand', () => {
     ['%d{{ISO8601} {{port} {{port+1}', 8080, '%d{ISO8601} {port} {port+1}'],
     ['{{{port}', 8080, '{{port}'],
     ['{{ .Values }}', 8080, '{{ .Values }}'],
+    // ${...} is the app's own placeholder (Spring, Quarkus, Micronaut, logback): left to it.
+    ['jdbc:postgresql://${DB_HOST}:5432/{color}', 8081, 'jdbc:postgresql://${DB_HOST}:5432/green'],
+    ['${port} ${port+1} $${x} $ {port}', 8080, '${port} ${port+1} $${x} $ 8080'],
   ])('%j on %i -> %j', (template, port, expected) => {
     expect(expand(template, port, ports)).toBe(expected);
   });
@@ -45,7 +48,11 @@ describe('expand', () => {
 describe('placeholderProblems', () => {
   test('known placeholders and other braces: none', () => {
     expect(
-      placeholderProblems('java-opts', '{port}{port+1}{port-8079}{color}{{nope}{"json":1}', ports),
+      placeholderProblems(
+        'java-opts',
+        '{port}{port+1}{port-8079}{color}{{nope}{"json":1}${PATH}${x+99999}',
+        ports,
+      ),
     ).toEqual([]);
   });
 

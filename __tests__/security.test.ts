@@ -476,7 +476,8 @@ describe('no input value is run as shell code', () => {
     const before = await target.get('/');
     const hp = canary('health-path');
     const r = await deploy(target, 'hp', {
-      'health-path': `/actuator/health?a=\`touch$IFS${hp}\`|touch$IFS${hp}&b={x}`,
+      // {{x} is a literal {x} (a lone {x} would be an unknown placeholder, refused before connecting)
+      'health-path': `/actuator/health?a=\`touch$IFS${hp}\`|touch$IFS${hp}&b={{x}`,
       'health-timeout': '2',
     });
     expectFailure(r);

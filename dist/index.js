@@ -97323,8 +97323,11 @@ class Checker {
 // once, for both colours, when the inputs are read; expanded values are plain strings, quoted like any other.
 /** What the problems list names as known. */
 const KNOWN_PLACEHOLDERS = '{port}, {port+N}, {port-N}, {color} (write {{name} for a literal {name})';
-/** `{{name}` (a literal `{name}`), or a placeholder: a name, then +N or -N. */
-const TOKEN = /\{(\{)?([A-Za-z_][A-Za-z0-9_]*)([+-]\d+)?\}/g;
+/**
+ * `${` (the start of the app's own placeholder, Spring's `${DB_HOST}`: left to the app), `{{name}` (a literal
+ * `{name}`), or a placeholder: a name, then +N or -N.
+ */
+const TOKEN = /\$\{|\{(\{)?([A-Za-z_][A-Za-z0-9_]*)([+-]\d+)?\}/g;
 function parts(template) {
     const out = [];
     let at = 0;
@@ -97332,8 +97335,10 @@ function parts(template) {
         const [token, escaped, name, offset] = m;
         if (m.index > at)
             out.push({ text: template.slice(at, m.index) });
-        // An escaped one stands for itself, without its first brace.
-        if (escaped)
+        // An escaped one stands for itself, without its first brace; `${` is the app's.
+        if (token === '${')
+            out.push({ text: token });
+        else if (escaped)
             out.push({ text: token.slice(1) });
         else
             out.push({ name, offset: offset ?? '', token });

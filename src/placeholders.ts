@@ -10,8 +10,11 @@ export interface ColourPorts {
 /** What the problems list names as known. */
 export const KNOWN_PLACEHOLDERS = '{port}, {port+N}, {port-N}, {color} (write {{name} for a literal {name})';
 
-/** `{{name}` (a literal `{name}`), or a placeholder: a name, then +N or -N. */
-const TOKEN = /\{(\{)?([A-Za-z_][A-Za-z0-9_]*)([+-]\d+)?\}/g;
+/**
+ * `${` (the start of the app's own placeholder, Spring's `${DB_HOST}`: left to the app), `{{name}` (a literal
+ * `{name}`), or a placeholder: a name, then +N or -N.
+ */
+const TOKEN = /\$\{|\{(\{)?([A-Za-z_][A-Za-z0-9_]*)([+-]\d+)?\}/g;
 
 type Part = { text: string } | { name: string; offset: string; token: string };
 
@@ -26,8 +29,9 @@ function parts(template: string): Part[] {
       string | undefined,
     ];
     if (m.index > at) out.push({ text: template.slice(at, m.index) });
-    // An escaped one stands for itself, without its first brace.
-    if (escaped) out.push({ text: token.slice(1) });
+    // An escaped one stands for itself, without its first brace; `${` is the app's.
+    if (token === '${') out.push({ text: token });
+    else if (escaped) out.push({ text: token.slice(1) });
     else out.push({ name, offset: offset ?? '', token });
     at = m.index + token.length;
   }
