@@ -19,6 +19,7 @@ export const integrationSuites = [
   'host-key-sshd',
   'jump-host',
   'multi-host',
+  'nginx-layouts',
   'no-forwarding',
   'operate',
   'inputs-before-connect',
