@@ -8,6 +8,8 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UNDERSTOOD_FORMS } from '../src/nginx-include.js';
+import type { PreflightOutcome } from '../src/preflight.js';
+import type { StatusOutcome } from '../src/status.js';
 import { buildDemoJar } from '../test-target/demo-jar.js';
 import { blockText, includeText, type NginxLayout } from '../test-target/nginx.js';
 import { descendants } from '../test-target/processes.js';
@@ -118,6 +120,25 @@ describe.each(LAYOUTS)('%s: %s', (layout) => {
       );
     },
   );
+
+  test('status and preflight read the layout (preflight asks sudo for the file a link points to)', async () => {
+    const live = await ensureServing(target, `${layout}-base`);
+    const status = await runAction({ inputs: targetInputs(target, { mode: 'status' }) });
+    expectSuccess(status);
+    const [{ status: s }] = JSON.parse(status.outputs.status) as StatusOutcome[];
+    expect([s?.nginx.port, s?.nginx.linksTo, s?.nginx.problem]).toEqual([
+      live.port,
+      layout === 'site-symlink' ? target.nginxIncludeFile : undefined,
+      undefined,
+    ]);
+    const preflight = await runAction({ inputs: targetInputs(target, { mode: 'preflight' }) });
+    expectSuccess(preflight);
+    const [{ report }] = JSON.parse(preflight.outputs.preflight) as PreflightOutcome[];
+    const sudo = report?.checks.find((c) => c.name === 'sudo')?.detail ?? '';
+    const note = `(${target.nginxInclude} is a symlink: the rights name the file it points to, ${target.nginxIncludeFile}, which a deploy writes; the link is kept)`;
+    expect(sudo.endsWith(note)).toBe(layout === 'site-symlink');
+    expect(report?.checks.filter((c) => !c.ok)).toEqual([]);
+  });
 });
 
 describe('layouts the action does not understand: refused at Detect, nothing changed', () => {
