@@ -20,6 +20,7 @@ export const integrationSuites = [
   'host-key-sshd',
   'jump-host',
   'multi-host',
+  'nginx-layouts',
   'no-forwarding',
   'operate',
   'inputs-before-connect',

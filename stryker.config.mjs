@@ -24,6 +24,8 @@ const AREAS = {
     'src/layout.ts',
     'src/nginx-include.ts',
     'src/nginx-upstream.ts',
+    'src/nginx-block.ts',
+    'src/nginx-layout.ts',
   ],
   // Operate from a workflow (issue 9): rollback, history, fleets, status, preflight.
   operate: [
@@ -38,6 +40,7 @@ const AREAS = {
     'src/commands/status.ts',
     'src/preflight.ts',
     'src/preflight-checks.ts',
+    'src/preflight-sudo.ts',
     'src/preflight-plan.ts',
     'src/commands/preflight.ts',
   ],

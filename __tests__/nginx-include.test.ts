@@ -83,7 +83,7 @@ test('blank: only empty lines and comments', () => {
 
 test('the error names every form understood', () => {
   expect(UNDERSTOOD_FORMS).toBe(
-    'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)',
+    'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, the upstream group the action writes (set $service_url http://bluegreen_NAME;), or one upstream NAME { server 127.0.0.1:PORT …; } block used as proxy_pass http://NAME; (servers on blue-port or green-port at 127.0.0.1, localhost or [::1]; one of them may be a backup)',
   );
 });
 

@@ -286,6 +286,52 @@ describe('each failure names its fix', () => {
     ]);
   });
 
+  test('a symlinked include: the sudoers line names the file it points to, and the row says so', () => {
+    const REAL = '/etc/nginx/sites-available/app.inc';
+    const linked = planPorts(
+      { ...blueLive(), includeLink: REAL },
+      { blue: 8080, green: 8081, includePath: INC, upstreamPath: UP },
+    );
+    const note = ` (${INC} is a symlink: the rights name the file it points to, ${REAL}, which a deploy writes; the link is kept)`;
+    const n = input({}, { plan: linked }).root.all.length;
+    expect(row('sudo', sudoProbe(Array.from({ length: n }, () => true)), { plan: linked })).toEqual([
+      {
+        name: 'sudo',
+        ok: true,
+        detail: `deploy may run the ${n + 1} commands a deploy runs as root (sudo -n -l)${note}`,
+      },
+    ]);
+    const probe = {
+      ...sudoProbe(Array.from({ length: n }, (_, i) => i !== 2)),
+      bins: { ...readyProbe().bins, systemctl: '/bin/systemctl' },
+    };
+    expect(row('sudo', probe, { plan: linked })).toEqual([
+      {
+        name: 'sudo',
+        ok: false,
+        detail: `deploy may not run with sudo: chmod 644 ${REAL}.tmp`,
+        fix:
+          'add to its sudoers file (visudo -f /etc/sudoers.d/deploy): deploy ALL=(root) NOPASSWD: ' +
+          `/usr/sbin/nginx -t, /usr/bin/tee ${REAL}.tmp, /usr/bin/chmod 644 ${REAL}.tmp, /usr/bin/mv -f ${REAL}.tmp ${REAL}, /usr/bin/rm -f ${REAL}.tmp, /bin/systemctl reload nginx${note}`,
+      },
+    ]);
+  });
+
+  test('an include holding an upstream block that nginx does not load: it belongs in http { }', () => {
+    const block = planPorts(
+      { ...blueLive(), include: { state: 'present', text: 'upstream app {\n  server 127.0.0.1:8080;\n}\n' } },
+      { blue: 8080, green: 8081, includePath: INC, upstreamPath: UP },
+    );
+    expect(row(`nginx loads ${INC}`, { loaded: ['no'] }, { plan: block })).toEqual([
+      {
+        name: `nginx loads ${INC}`,
+        ok: false,
+        detail: `nginx -T does not show ${INC}: a deploy would change a file nginx does not read`,
+        fix: `add "include ${INC};" inside http { } (it holds upstream app), or set nginx-include`,
+      },
+    ]);
+  });
+
   test('nginx -t fails; nginx -T fails; a file nginx does not load; a missing file an include pattern matches; no workers', () => {
     expect(
       row('nginx -t', {

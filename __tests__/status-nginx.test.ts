@@ -21,7 +21,7 @@ const text = (t: string): FileRead => ({ state: 'present', text: t });
 
 function status(include: FileRead, upstream?: FileRead) {
   const notes: string[] = [];
-  return { ...nginxStatus(detection(include, upstream), FILES, notes), notes };
+  return { ...nginxStatus(detection(include, upstream), FILES, [8080, 8081], notes), notes };
 }
 
 test('a port in the include: that port, its release, whether it listens', () => {

@@ -28149,7 +28149,7 @@ for (var e in errors) {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
-var assert = __nccwpck_require__(2613);
+var assert = __nccwpck_require__(4994);
 var Buffer = (__nccwpck_require__(2803).Buffer);
 
 var ASN1 = __nccwpck_require__(254);
@@ -28461,7 +28461,7 @@ module.exports = {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
-var assert = __nccwpck_require__(2613);
+var assert = __nccwpck_require__(4994);
 var Buffer = (__nccwpck_require__(2803).Buffer);
 var ASN1 = __nccwpck_require__(254);
 var errors = __nccwpck_require__(6656);
@@ -48836,7 +48836,7 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(2613);
+const assert = __nccwpck_require__(4994);
 const { inspect } = __nccwpck_require__(9023);
 
 // Only use this for integers! Decimal numbers do not work with this function.
@@ -51327,7 +51327,7 @@ var tls = __nccwpck_require__(4756);
 var http = __nccwpck_require__(8611);
 var https = __nccwpck_require__(5692);
 var events = __nccwpck_require__(4434);
-var assert = __nccwpck_require__(2613);
+var assert = __nccwpck_require__(4994);
 var util = __nccwpck_require__(9023);
 
 
@@ -93018,7 +93018,7 @@ module.exports = eval("require")("./crypto/build/Release/sshcrypto.node");
 
 /***/ }),
 
-/***/ 2613:
+/***/ 4994:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
@@ -94835,7 +94835,7 @@ var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "child_process"
 var external_child_process_ = __nccwpck_require__(5317);
 // EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
+var external_assert_ = __nccwpck_require__(4994);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -101637,7 +101637,9 @@ function detectPorts(paths, files, ports) {
     return {
         kind: 'detect',
         title: `detect live port (${files.include})`,
-        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
+        script: script(pathSetupSh(), oursSh(), listeningSh(), READ_FILE, NAMED_PORTS, `inc=${quote(files.include)}`, `up=${quote(files.upstream)}`, `run=${quote(paths.runDir)}`, 'read_file include "$inc"', 
+        // A symlink (sites-enabled): the switch writes the file it points to, and keeps the link.
+        'if [ -L "$inc" ]; then _l=$(readlink -f -- "$inc") || _l=; echo "include_link_b64=$(printf \'%s\' "$_l" | base64 -w0)"; fi', 'read_file upstream "$up"', `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`, 
         // Split on purpose: named_ports prints digits only, one port a line.
         '# shellcheck disable=SC2046', `set -- ${ports.join(' ')} $(named_ports "$inc" "$up")`, ...PORT_REPORT),
         parse: parseDetection,
@@ -101678,8 +101680,10 @@ function parseDetection(output) {
         if (m)
             ports.set(Number(m[1]), portState(kv, Number(m[1])));
     }
+    const link = kv.get('include_link_b64');
     return {
         include: fileRead(kv, 'include'),
+        ...(link === undefined ? {} : { includeLink: Buffer.from(link, 'base64').toString('utf8') }),
         upstream: fileRead(kv, 'upstream'),
         releases: requiredNumber(kv, 'releases'),
         ports,
@@ -101841,6 +101845,7 @@ function writes(changes) {
 function readAndCheck(change, i) {
     return [
         `f${i}=${quote(change.path)}`,
+        ...(change.link === undefined ? [] : linkCheck(change.link, i)),
         ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
         `if [ -f "$f${i}" ]; then`,
         `  had${i}=1`,
@@ -101849,6 +101854,13 @@ function readAndCheck(change, i) {
         `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
         `else had${i}=0; old${i}=; now=absent; fi`,
         `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+    ];
+}
+/** A link re-pointed since detection: writing the file it pointed to would change what nginx no longer reads. */
+function linkCheck(link, i) {
+    return [
+        `l${i}=${quote(link)}`,
+        `if [ ! -L "$l${i}" ] || [ "$(readlink -f -- "$l${i}")" != "$f${i}" ]; then echo "$l${i} no longer links to $f${i}; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; fi`,
     ];
 }
 /** restore: every file back to its exact previous bytes (or gone, if it did not exist). */
@@ -102635,7 +102647,7 @@ function sudoersLine(user, serviceName, ports, bin = { systemctl: '/usr/bin/syst
 const UPSTREAM_PREFIX = 'bluegreen_';
 /** `set $service_url`, an optional quote and scheme, then `host:port` (host: name, IPv4 or [IPv6]) or a name. */
 const SET_LINE = /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?)((?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}|bluegreen_[A-Za-z0-9_]+)((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
-const UNDERSTOOD_FORMS = 'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)';
+const UNDERSTOOD_FORMS = 'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, the upstream group the action writes (set $service_url http://bluegreen_NAME;), or one upstream NAME { server 127.0.0.1:PORT …; } block used as proxy_pass http://NAME; (servers on blue-port or green-port at 127.0.0.1, localhost or [::1]; one of them may be a backup)';
 /** The one `set $service_url` line we understand; undefined when there is none or more than one. */
 function parseInclude(text) {
     const found = [];
@@ -102722,7 +102734,233 @@ function parseUpstream(text, name) {
     return upstreamText(name, servers) === text ? servers : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/nginx-block.ts
+// The user's own upstream group in the include (or conf file): `upstream NAME { server 127.0.0.1:PORT …; }`,
+// used as `proxy_pass http://NAME;`. A switch changes only the port of the live entry (its parameters kept);
+// during the bake window a copy of the old entry follows it with `backup` added, and is removed again after
+// the window. Every other byte (comments, keepalive, zone, other blocks in the file) stays as it is.
+const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
+const PARAM = /^[a-z_]+(=[^\s"'{};]+)?$/;
+const NO_BACKUP_METHODS = ['hash', 'ip_hash', 'random'];
+/** The text with every comment blanked to spaces (same length), so that offsets stay those of the text. */
+function maskComments(text) {
+    let out = '';
+    let quote = '';
+    let comment = false;
+    for (const ch of text) {
+        if (comment) {
+            comment = ch !== '\n';
+            out += comment ? ' '.repeat(ch.length) : ch;
+        }
+        else if (quote) {
+            if (ch === quote)
+                quote = '';
+            out += ch;
+        }
+        else if (ch === '#') {
+            comment = true;
+            out += ' ';
+        }
+        else {
+            if (ch === '"' || ch === "'")
+                quote = ch;
+            out += ch;
+        }
+    }
+    return out;
+}
+/** How many `upstream NAME {` blocks the text has, and the first one's name and body offsets. */
+function findBlocks(masked) {
+    const found = [];
+    for (const m of masked.matchAll(/(^|[\s;{}])upstream\s+([^\s{};]+)\s*\{/g)) {
+        found.push({ name: m[2], open: m.index + m[0].length });
+    }
+    return found;
+}
+/** The statements of the body between `open` and `close`: their words, and where each one's `;` is. */
+function statements(masked, open, close) {
+    const out = [];
+    let from = open;
+    for (let semi = masked.indexOf(';', from); semi !== -1 && semi < close; semi = masked.indexOf(';', from)) {
+        const words = [...masked.slice(from, semi).matchAll(/\S+/g)].map((m) => ({
+            text: m[0],
+            at: from + m.index,
+        }));
+        if (words.length > 0)
+            out.push({ start: words[0].at, semi, words });
+        from = semi + 1;
+    }
+    return out;
+}
+function server(statement, ports) {
+    const address = statement.words.at(1);
+    const rest = statement.words.slice(2);
+    const shown = `"${statement.words.map((w) => w.text).join(' ')}"`;
+    const m = address && LOOPBACK.exec(address.text);
+    if (!address || !m || !rest.every((w) => PARAM.test(w.text))) {
+        if (address && HOST_PORT.test(address.text) && !m) {
+            return { problem: `has ${shown}, which is not on this host (127.0.0.1, localhost or [::1])` };
+        }
+        return { problem: `has a server entry the action cannot read: ${shown}` };
+    }
+    const port = Number(m[2]);
+    if (!ports.includes(port)) {
+        return {
+            problem: `has ${shown}, on port ${port}: neither blue-port nor green-port (${ports.join(', ')})`,
+        };
+    }
+    const params = rest.map((w) => w.text);
+    return {
+        server: {
+            start: statement.start,
+            end: statement.semi + 1,
+            host: m[1],
+            port,
+            portStart: address.at + m[1].length + 1,
+            params: params.filter((p) => p !== 'backup'),
+            backup: params.includes('backup'),
+        },
+    };
+}
+/** The one primary entry and at most one backup, on different ports. */
+function roles(servers) {
+    const primaries = servers.filter((s) => !s.backup);
+    const backups = servers.filter((s) => s.backup);
+    if (primaries.length !== 1) {
+        return `has ${primaries.length} server entries without backup: the action routes to exactly one (one of blue-port and green-port, and during the bake window the other as backup)`;
+    }
+    if (backups.length > 1)
+        return `has ${backups.length} backup server entries: the action keeps at most one`;
+    if (backups[0]?.port === primaries[0].port)
+        return 'has its backup on the same port as its server';
+    return backups.length === 1 ? { primary: primaries[0], backup: backups[0] } : { primary: primaries[0] };
+}
+/**
+ * The one upstream block of the text, its servers on `ports` (blue, green) on this host; undefined when the text
+ * has none. Anything else is a problem in words (more blocks, other hosts or ports, entries it cannot read).
+ */
+function parseBlock(text, ports) {
+    const masked = maskComments(text);
+    const blocks = findBlocks(masked);
+    if (blocks.length === 0)
+        return undefined;
+    if (blocks.length > 1) {
+        return { problem: `has ${blocks.length} upstream blocks (${blocks.map((b) => b.name).join(', ')})` };
+    }
+    const [{ name, open }] = blocks;
+    const close = masked.indexOf('}', open);
+    const inner = masked.indexOf('{', open);
+    if (close === -1 || (inner !== -1 && inner < close)) {
+        return { problem: `upstream ${name} is not a block the action can read (nested or unclosed braces)` };
+    }
+    const servers = [];
+    let noBackup;
+    for (const st of statements(masked, open, close)) {
+        const directive = st.words[0].text;
+        if (NO_BACKUP_METHODS.includes(directive))
+            noBackup = directive;
+        if (directive !== 'server')
+            continue;
+        const read = server(st, ports);
+        if ('problem' in read)
+            return { problem: `upstream ${name} ${read.problem}` };
+        servers.push(read.server);
+    }
+    const r = roles(servers);
+    if (typeof r === 'string')
+        return { problem: `upstream ${name} ${r}` };
+    return { block: { name, ...r, ...(noBackup === undefined ? {} : { noBackup }) } };
+}
+/** Where the line holding offset `at` ends (before its \r\n or \n), and that line break. */
+function lineEnd(text, at) {
+    const n = text.indexOf('\n', at);
+    if (n === -1)
+        return { eol: text.length, nl: '\n' };
+    return text[n - 1] === '\r' ? { eol: n - 1, nl: '\r\n' } : { eol: n, nl: '\n' };
+}
+function entry(host, port, params, backup) {
+    return ['server', `${host}:${port}`, ...params, ...(backup ? ['backup'] : [])].join(' ') + ';';
+}
+/** The old entry copied after the primary's line (its indentation), with `backup` added. */
+function insertBackup(text, masked, primary, port) {
+    const copy = entry(primary.host, port, primary.params, true);
+    const { eol, nl } = lineEnd(text, primary.end);
+    const lineStart = text.lastIndexOf('\n', primary.start - 1) + 1;
+    const indent = /^[ \t]*/.exec(text.slice(lineStart, primary.start))?.[0] ?? '';
+    // Alone on its line (a comment may follow): a line of its own; else right after it.
+    if (masked.slice(primary.end, eol).trim() === '')
+        return { from: eol, to: eol, text: `${nl}${indent}${copy}` };
+    return { from: primary.end, to: primary.end, text: ` ${copy}` };
+}
+/** The backup entry removed: its whole line when it is alone on it, else the statement itself. */
+function removeBackup(text, masked, backup) {
+    const lineStart = text.lastIndexOf('\n', backup.start - 1) + 1;
+    const { eol } = lineEnd(text, backup.end);
+    const alone = masked.slice(lineStart, backup.start).trim() === '' && masked.slice(backup.end, eol).trim() === '';
+    if (alone && lineStart > 0) {
+        const cr = text[lineStart - 2] === '\r' ? 1 : 0;
+        return { from: lineStart - 1 - cr, to: eol, text: '' };
+    }
+    const space = text[backup.start - 1] === ' ' ? 1 : 0;
+    return { from: backup.start - space, to: backup.end, text: '' };
+}
+/** The same text routed to `servers`: the primary's port, and the backup entry added, moved or removed. */
+function blockText(text, block, servers) {
+    const masked = maskComments(text);
+    const digits = (s, port) => ({
+        from: s.portStart,
+        to: s.portStart + String(s.port).length,
+        text: String(port),
+    });
+    const edits = [digits(block.primary, servers.primary)];
+    if (block.backup && servers.backup !== undefined)
+        edits.push(digits(block.backup, servers.backup));
+    else if (block.backup)
+        edits.push(removeBackup(text, masked, block.backup));
+    else if (servers.backup !== undefined)
+        edits.push(insertBackup(text, masked, block.primary, servers.backup));
+    // From the end, so that each edit's offsets are still those of the text.
+    return edits
+        .sort((a, b) => b.from - a.from)
+        .reduce((t, e) => t.slice(0, e.from) + e.text + t.slice(e.to), text);
+}
+
+;// CONCATENATED MODULE: ./src/nginx-layout.ts
+// Which nginx layout the include holds: one `set $service_url` line (src/nginx-include.ts), or the user's own
+// `upstream NAME { … }` block (src/nginx-block.ts). The deploy's plan, status and preflight all read it here, so
+// they agree on what is understood; anything else is a problem in words, never a guess.
+
+
+const SET_DIRECTIVE = /^\s*set\s+\$service_url\s/m;
+/** `file` names the include in a problem; `ports`: blue-port and green-port, where an upstream block's servers are. */
+function includeLayout(file, text, ports) {
+    const forms = `the forms understood are: ${UNDERSTOOD_FORMS}`;
+    const block = parseBlock(text, ports);
+    if (block && SET_DIRECTIVE.test(text)) {
+        return {
+            kind: 'unknown',
+            problem: `${file} has both a set $service_url line and an upstream block, so where it routes is ambiguous; ${forms}`,
+        };
+    }
+    if (block && 'problem' in block)
+        return { kind: 'unknown', problem: `${file}: ${block.problem}; ${forms}` };
+    if (block)
+        return { kind: 'block', block: block.block };
+    const target = parseInclude(text);
+    if (target)
+        return { kind: 'set', target };
+    if (isBlank(text))
+        return { kind: 'blank' };
+    return { kind: 'unknown', problem: `cannot recognise where ${file} routes to; ${forms}` };
+}
+/** How messages name the include: a symlink by the file it points to, and the link. */
+function shownInclude(path, link) {
+    return link === undefined ? path : `${path} (the file the symlink ${link} points to)`;
+}
+
 ;// CONCATENATED MODULE: ./src/plan.ts
+
 
 
 class PortConflictError extends Error {
@@ -102740,8 +102978,8 @@ function planPorts(d, input) {
     const notes = [];
     const state = (port) => d.ports.get(port) ?? { port, listening: false };
     const usable = (port) => !state(port).listening || state(port).ours !== undefined;
-    const routing = readRouting(d, input);
-    const routedPort = routedTo(d, routing, notes);
+    const { routing, layout } = readRouting(d, input);
+    const routedPort = routedTo(d, routing, layout, notes);
     let live;
     if (routedPort !== undefined && state(routedPort).listening)
         live = routedPort;
@@ -102774,14 +103012,15 @@ function planPorts(d, input) {
 /** Both files as they are; a file of ours that cannot be read or is not as we wrote it is an error. */
 function readRouting(d, input) {
     const name = upstreamName(input.includePath);
-    const unreadable = (path) => new HostStateError(`${path} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
+    const unreadable = (path, shown = path) => new HostStateError(`${shown} exists but the deploy user cannot read it: make it readable (e.g. sudo chmod 644 ${path}); nothing was changed`);
     const notText = (path) => new HostStateError(`${path} is not UTF-8 text: the action rewrites it as text and would change its other bytes; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8); nothing was changed`);
+    const include = includeFile(d, input.includePath);
     if (d.include.state === 'unreadable')
-        throw unreadable(input.includePath);
+        throw unreadable(include.where.path, include.shown);
     if (d.upstream.state === 'unreadable')
         throw unreadable(input.upstreamPath);
     if (d.include.state === 'notText')
-        throw notText(input.includePath);
+        throw notText(include.shown);
     if (d.upstream.state === 'notText')
         throw notText(input.upstreamPath);
     const includeText = d.include.state === 'present' ? d.include.text : undefined;
@@ -102790,38 +103029,62 @@ function readRouting(d, input) {
     if (upstreamText !== undefined && !servers) {
         throw new HostStateError(`${input.upstreamPath} is not as this action wrote it (upstream ${name}): put it back or remove it; nothing was changed`);
     }
-    return {
+    const layout = includeText === undefined
+        ? undefined
+        : includeLayout(include.shown, includeText, [input.blue, input.green]);
+    if (layout?.kind === 'block' && input.bake && layout.block.noBackup) {
+        const { name: group, noBackup } = layout.block;
+        throw new HostStateError(`${include.shown}: upstream ${group} uses ${noBackup}, with which nginx allows no backup server, but the bake window keeps the old version as the backup: set bake-time: 0 (or drop ${noBackup}); nothing was changed`);
+    }
+    const routing = {
         include: {
-            path: input.includePath,
+            ...include.where,
             text: includeText,
-            target: includeText === undefined ? undefined : parseInclude(includeText),
+            ...(layout?.kind === 'set' ? { target: layout.target } : {}),
+            ...(layout?.kind === 'block' ? { block: layout.block } : {}),
         },
         upstream: { path: input.upstreamPath, name, text: upstreamText, servers },
     };
+    return { routing, layout };
+}
+/** The file a switch writes: the include, or the file it links to (never a dangling link). */
+function includeFile(d, path) {
+    if (d.includeLink === undefined)
+        return { where: { path }, shown: path };
+    if (d.includeLink === '' || d.include.state === 'missing') {
+        const to = d.includeLink === '' ? 'a path that cannot be resolved' : d.includeLink;
+        throw new HostStateError(`${path} is a symlink to ${to}, which does not exist: point the link at the include file, or set nginx-include to the file itself; nothing was changed`);
+    }
+    return { where: { path: d.includeLink, link: path }, shown: shownInclude(d.includeLink, path) };
 }
 /** The port the files route to; undefined on a host the action never deployed to and no include yet. */
-function routedTo(d, routing, notes) {
+function routedTo(d, routing, layout, notes) {
     const { include, upstream } = routing;
     const running = [...d.ports.values()].filter((s) => s.ours).map((s) => `port ${s.port}`);
     const deployed = running.length > 0 || d.releases > 0;
     const evidence = running.length > 0 ? `an app of ours runs on ${running.join(' and ')}` : `${d.releases} releases exist`;
-    if (include.text === undefined) {
+    if (include.text === undefined || layout === undefined) {
         if (deployed) {
             throw new HostStateError(`${include.path} is missing although this host was deployed to (${evidence}): put the include back, or check nginx-include; nothing was changed`);
         }
         notes.push('the nginx include is missing: this is a first deploy, it will be written');
         return undefined;
     }
-    const target = include.target;
-    if (target?.port !== undefined)
-        return target.port;
-    if (target?.upstream !== undefined)
-        return upstreamPort(target.upstream, upstream);
-    if (!deployed && isBlank(include.text)) {
+    if (layout.kind === 'block')
+        return layout.block.primary.port;
+    if (layout.kind === 'set' && layout.target.port !== undefined)
+        return layout.target.port;
+    if (layout.kind === 'set' && layout.target.upstream !== undefined) {
+        return upstreamPort(layout.target.upstream, upstream);
+    }
+    if (layout.kind === 'blank' && !deployed) {
         notes.push('the nginx include has no `set $service_url` line yet: it will be written');
         return undefined;
     }
-    throw new HostStateError(`cannot recognise where ${include.path} routes to; the forms understood are: ${UNDERSTOOD_FORMS}. Nothing was changed`);
+    const problem = layout.kind === 'unknown'
+        ? layout.problem
+        : `cannot recognise where ${shownInclude(include.path, include.link)} routes to; the forms understood are: ${UNDERSTOOD_FORMS}`;
+    throw new HostStateError(`${problem}. Nothing was changed`);
 }
 function upstreamPort(name, upstream) {
     if (name !== upstream.name) {
@@ -102844,7 +103107,49 @@ function oldProcess(live, notes) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/preflight-sudo.ts
+const preflight_sudo_ok = (detail) => ({ name: 'sudo', ok: true, detail });
+const failed = (detail, fix) => ({ name: 'sudo', ok: false, detail, fix });
+/** A symlinked include: the rights name the file it points to, which is what a deploy writes. */
+function linkNote(plan) {
+    if (plan instanceof Error || plan.routing.include.link === undefined)
+        return '';
+    const { link, path } = plan.routing.include;
+    return ` (${link} is a symlink: the rights name the file it points to, ${path}, which a deploy writes; the link is kept)`;
+}
+function sudo({ probe: p, root, plan }) {
+    if (p.sudo === 'unused') {
+        return preflight_sudo_ok(p.uid === 0
+            ? 'not needed: logged in as root'
+            : `not used (sudo: never): ${p.user} runs nginx and writes its files itself`);
+    }
+    if (p.sudo === 'absent') {
+        return failed('sudo is not installed', 'install sudo and give the deploy user the sudoers line of the README, or log in as root');
+    }
+    const missing = root.all.filter((_, i) => !p.allowed[i]);
+    // The reload the deploy would get through: the first that applies on this host and is allowed, else the
+    // first that applies (the last one, the signal, always does).
+    const reloads = root.reload.map((r, i) => ({
+        ...r,
+        ...(p.reload[i] ?? { applies: false, allowed: false }),
+    }));
+    const reload = reloads.find((r) => r.applies && r.allowed) ?? reloads.find((r) => r.applies);
+    if (reload && !reload.allowed)
+        missing.push(reload.command);
+    const count = root.all.length + 1;
+    if (missing.length === 0) {
+        return preflight_sudo_ok(`${p.user} may run the ${count} commands a deploy runs as root (sudo -n -l)${linkNote(plan)}`);
+    }
+    const absolute = (c) => {
+        const [program, ...rest] = c.split(' ');
+        return [p.bins[program] || program, ...rest].join(' ');
+    };
+    const line = [...root.all, ...(reload ? [reload.command] : [])].map(absolute).join(', ');
+    return failed(`${p.user} may not run with sudo: ${missing.join(', ')}`, `add to its sudoers file (visudo -f /etc/sudoers.d/${p.user}): ${p.user} ALL=(root) NOPASSWD: ${line}${linkNote(plan)}`);
+}
+
 ;// CONCATENATED MODULE: ./src/preflight-checks.ts
+
 
 
 
@@ -102946,43 +103251,21 @@ function preflightChecks(input) {
         ...hostChecks(input),
     ];
 }
-function sudo({ probe: p, root }) {
-    if (p.sudo === 'unused') {
-        return row('sudo', true, p.uid === 0
-            ? 'not needed: logged in as root'
-            : `not used (sudo: never): ${p.user} runs nginx and writes its files itself`);
-    }
-    if (p.sudo === 'absent') {
-        return row('sudo', false, 'sudo is not installed', 'install sudo and give the deploy user the sudoers line of the README, or log in as root');
-    }
-    const missing = root.all.filter((_, i) => !p.allowed[i]);
-    // The reload the deploy would get through: the first that applies on this host and is allowed, else the
-    // first that applies (the last one, the signal, always does).
-    const reloads = root.reload.map((r, i) => ({
-        ...r,
-        ...(p.reload[i] ?? { applies: false, allowed: false }),
-    }));
-    const reload = reloads.find((r) => r.applies && r.allowed) ?? reloads.find((r) => r.applies);
-    if (reload && !reload.allowed)
-        missing.push(reload.command);
-    const count = root.all.length + 1;
-    if (missing.length === 0) {
-        return row('sudo', true, `${p.user} may run the ${count} commands a deploy runs as root (sudo -n -l)`);
-    }
-    const absolute = (c) => {
-        const [program, ...rest] = c.split(' ');
-        return [p.bins[program] || program, ...rest].join(' ');
-    };
-    const line = [...root.all, ...(reload ? [reload.command] : [])].map(absolute).join(', ');
-    return row('sudo', false, `${p.user} may not run with sudo: ${missing.join(', ')}`, `add to its sudoers file (visudo -f /etc/sudoers.d/${p.user}): ${p.user} ALL=(root) NOPASSWD: ${line}`);
-}
 function nginxTest({ probe: p }) {
     const lines = p.nginxTest.output.split('\n').filter(Boolean);
     if (p.nginxTest.ok)
         return row('nginx -t', true, lines[lines.length - 1] ?? 'ok');
     return row('nginx -t', false, lines.join(' ') || 'failed without a message', 'fix what nginx -t reports: a deploy runs the same test before every reload');
 }
-function loaded({ probe: p, mustLoad }) {
+/** Where the include belongs: in http { } when it holds the upstream block, else in the proxying server { }. */
+function includeFix(file, plan) {
+    const block = plan instanceof Error ? undefined : plan.routing.include.block;
+    const where = block
+        ? `inside http { } (it holds upstream ${block.name})`
+        : 'inside the server { } that proxies to $service_url';
+    return `add "include ${file};" ${where}, or set nginx-include`;
+}
+function loaded({ probe: p, mustLoad, plan }) {
     return mustLoad.map((file, i) => {
         const name = `nginx loads ${file}`;
         const include = i === 0;
@@ -102993,9 +103276,7 @@ function loaded({ probe: p, mustLoad }) {
             return row(name, true, 'nginx -T shows it');
         if (p.loaded[i] === 'pattern')
             return row(name, true, 'not written yet; an include pattern of nginx matches it');
-        const fix = include
-            ? `add "include ${file};" inside the server { } that proxies to $service_url, or set nginx-include`
-            : notLoadedFix(file);
+        const fix = include ? includeFix(file, plan) : notLoadedFix(file);
         return row(name, false, `nginx -T does not show ${file}: a deploy would change a file nginx does not read`, fix);
     });
 }
@@ -103046,18 +103327,26 @@ function hostChecks(input) {
 ;// CONCATENATED MODULE: ./src/steps/routing.ts
 
 
+
 /** Only the files whose text changes. */
 function changed(changes) {
     return changes.filter((c) => c.content !== c.expected);
 }
+/** A change of the include: written where it is, or where its symlink points (the link is checked, and kept). */
+function includeChange(plan, content, expected) {
+    const { path, link } = plan.routing.include;
+    return { path, content, expected, ...(link === undefined ? {} : { link }) };
+}
 /** To the new app on the idle port; with `bake`, keeping the live one as the backup. */
 function switchChanges(plan, bake) {
     const { include, upstream } = plan.routing;
+    if (include.block && include.text !== undefined) {
+        const servers = bake && plan.live !== undefined ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
+        return changed([includeChange(plan, blockText(include.text, include.block, servers), include.text)]);
+    }
     const viaUpstream = bake || include.target?.upstream !== undefined;
     if (!viaUpstream) {
-        return changed([
-            { path: include.path, content: switchedText(include.target, plan.idle), expected: include.text },
-        ]);
+        return changed([includeChange(plan, switchedText(include.target, plan.idle), include.text)]);
     }
     // No backup on a first deploy: plan.live is undefined.
     const servers = bake ? { primary: plan.idle, backup: plan.live } : { primary: plan.idle };
@@ -103068,12 +103357,17 @@ function switchChanges(plan, bake) {
             expected: upstream.text,
             mustLoad: true,
         },
-        { path: include.path, content: switchedText(include.target, upstream.name), expected: include.text },
+        includeChange(plan, switchedText(include.target, upstream.name), include.text),
     ]);
 }
 /** After the bake window: the new app alone. */
 function bakeEndChanges(plan) {
-    const { upstream } = plan.routing;
+    const { include, upstream } = plan.routing;
+    if (include.block && include.text !== undefined) {
+        const during = switchChanges(plan, true)[0]?.content ?? include.text;
+        const after = blockText(include.text, include.block, { primary: plan.idle });
+        return changed([includeChange(plan, after, during)]);
+    }
     const during = switchChanges(plan, true).find((c) => c.path === upstream.path)?.content ?? upstream.text;
     return changed([
         { path: upstream.path, content: upstreamText(upstream.name, { primary: plan.idle }), expected: during },
@@ -103081,11 +103375,10 @@ function bakeEndChanges(plan) {
 }
 /** Back to the old app: both files exactly as they were before this deploy. */
 function switchBackChanges(plan, bake) {
-    return switchChanges(plan, bake).map((c) => ({
-        path: c.path,
-        content: c.path === plan.routing.include.path ? plan.routing.include.text : plan.routing.upstream.text,
-        expected: c.content,
-    }));
+    const { include, upstream } = plan.routing;
+    return switchChanges(plan, bake).map((c) => c.path === include.path
+        ? includeChange(plan, include.text, c.content)
+        : { path: c.path, content: upstream.text, expected: c.content });
 }
 
 ;// CONCATENATED MODULE: ./src/preflight-plan.ts
@@ -103283,6 +103576,7 @@ async function detect(ctx, files) {
             green: s.greenPort,
             includePath: files.include,
             upstreamPath: files.upstream,
+            bake: s.bakeTimeMs > 0,
         });
     }
     catch (error) {
@@ -103685,6 +103979,7 @@ async function pollHealth(o) {
 ;// CONCATENATED MODULE: ./src/status-nginx.ts
 
 
+
 function unusable(file, path) {
     if (file.state === 'missing')
         return `${path} does not exist`;
@@ -103694,19 +103989,27 @@ function unusable(file, path) {
         return `${path} is not UTF-8 text`;
     return undefined;
 }
-function routed(d, files, name) {
-    if (d.include.state !== 'present')
-        return { problem: unusable(d.include, files.include) ?? '' };
-    const target = parseInclude(d.include.text);
-    if (target?.port !== undefined)
-        return { port: target.port, via: 'include' };
-    if (target?.upstream === undefined) {
+function routed(d, files, ports, name) {
+    if (d.includeLink !== undefined && (d.includeLink === '' || d.include.state === 'missing')) {
         return {
-            problem: isBlank(d.include.text)
-                ? `${files.include} has no set $service_url line`
-                : `cannot recognise where ${files.include} routes to; the forms understood are: ${UNDERSTOOD_FORMS}`,
+            problem: `${files.include} is a symlink to ${d.includeLink || 'a path that cannot be resolved'}, which does not exist`,
         };
     }
+    const shown = shownInclude(d.includeLink ?? files.include, d.includeLink === undefined ? undefined : files.include);
+    if (d.include.state !== 'present')
+        return { problem: unusable(d.include, shown) ?? '' };
+    const layout = includeLayout(shown, d.include.text, ports);
+    if (layout.kind === 'unknown')
+        return { problem: layout.problem };
+    if (layout.kind === 'blank')
+        return { problem: `${shown} has no set $service_url line` };
+    if (layout.kind === 'block') {
+        const { primary, backup } = layout.block;
+        return { port: primary.port, ...(backup ? { backup: backup.port } : {}), via: 'include' };
+    }
+    const target = layout.target;
+    if (target.port !== undefined)
+        return { port: target.port, via: 'include' };
     const via = `the include routes to upstream ${target.upstream}`;
     if (target.upstream !== name)
         return { problem: `${via}, but this include's group is ${name}` };
@@ -103719,16 +104022,18 @@ function routed(d, files, name) {
     const backup = servers.backup === undefined ? {} : { backup: servers.backup };
     return { port: servers.primary, ...backup, via: 'upstream' };
 }
-function nginxStatus(d, files, notes) {
+/** `ports`: blue-port and green-port, where an upstream block of the include must have its servers. */
+function nginxStatus(d, files, ports, notes) {
     const name = upstreamName(files.include);
-    const r = routed(d, files, name);
+    const r = routed(d, files, ports, name);
     // A file of ours that the include does not use, but which a deploy would refuse to overwrite.
     const stray = d.upstream.state === 'present' && !parseUpstream(d.upstream.text, name);
     const usesUpstream = d.include.state === 'present' && parseInclude(d.include.text)?.upstream !== undefined;
     if (stray && !usesUpstream) {
         notes.push(`${files.upstream} is not as this action wrote it (upstream ${name}): a deploy stops until it is put back or removed`);
     }
-    const status = { include: files.include, upstream: files.upstream, ...r };
+    const link = d.includeLink ? { linksTo: d.includeLink } : {};
+    const status = { include: files.include, ...link, upstream: files.upstream, ...r };
     if (status.port !== undefined) {
         const state = d.ports.get(status.port);
         status.listening = state?.listening ?? false;
@@ -103782,7 +104087,8 @@ function nginx(s) {
         return `❓ ${n.problem ?? 'unknown'}`;
     const release = n.release ? ` (${n.release})` : '';
     const backup = n.backup === undefined ? '' : `, backup ${n.backup}`;
-    const via = n.via === 'upstream' ? `the upstream group in ${n.upstream}` : n.include;
+    const link = n.linksTo ? ` (a symlink to ${n.linksTo})` : '';
+    const via = n.via === 'upstream' ? `the upstream group in ${n.upstream}` : `${n.include}${link}`;
     return `${n.port}${release}${backup} via ${via}${n.listening ? '' : ' ⚠️ nothing listens there'}`;
 }
 function status_markdown_lock(s) {
@@ -103860,7 +104166,7 @@ async function hostStatus(ctx) {
         return r;
     });
     const notes = [];
-    const nginx = nginxStatus(read.detection, files, notes);
+    const nginx = nginxStatus(read.detection, files, ports, notes);
     const lock = lockStatus(read.lock);
     const rows = ports.map((port, i) => portStatus(read, port, i === 0 ? 'blue' : 'green', nginx, s.supervisor));
     await ctx.steps.run('Health', async (detail) => {
@@ -104349,7 +104655,13 @@ async function detectLive(ctx) {
     return ctx.steps.run('Detect ports', async (detail) => {
         const files = { include: includePath, upstream: upstreamPath };
         const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
-        const plan = planPorts(detection, { blue: s.bluePort, green: s.greenPort, includePath, upstreamPath });
+        const plan = planPorts(detection, {
+            blue: s.bluePort,
+            green: s.greenPort,
+            includePath,
+            upstreamPath,
+            bake: s.bakeTimeMs > 0,
+        });
         plan.notes.forEach((note) => ctx.log.info(note));
         state.previousPort = plan.live;
         state.servingPort = plan.live;

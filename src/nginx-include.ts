@@ -24,7 +24,7 @@ const SET_LINE =
   /^(\s*set\s+\$service_url\s+["']?(?:[a-z][a-z0-9+.-]*:\/\/)?)((?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}|bluegreen_[A-Za-z0-9_]+)((?:\/[^\s;"']*)?["']?\s*;[^\n]*)$/;
 
 export const UNDERSTOOD_FORMS =
-  'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, or the upstream group the action writes (set $service_url http://bluegreen_NAME;)';
+  'set $service_url http://127.0.0.1:PORT; (any scheme, host or path; quoted or not), set $service_url 127.0.0.1:PORT; used as proxy_pass http://$service_url;, the upstream group the action writes (set $service_url http://bluegreen_NAME;), or one upstream NAME { server 127.0.0.1:PORT …; } block used as proxy_pass http://NAME; (servers on blue-port or green-port at 127.0.0.1, localhost or [::1]; one of them may be a backup)';
 
 /** The one `set $service_url` line we understand; undefined when there is none or more than one. */
 export function parseInclude(text: string): IncludeTarget | undefined {

@@ -8,6 +8,7 @@ import type { Settings } from './inputs.js';
 import type { Layout } from './layout.js';
 import type { PortPlan } from './plan.js';
 import type { PreflightCheck } from './preflight.js';
+import { sudo } from './preflight-sudo.js';
 import { quote } from './shell.js';
 
 export interface CheckInput {
@@ -158,50 +159,6 @@ export function preflightChecks(input: CheckInput): PreflightCheck[] {
   ];
 }
 
-function sudo({ probe: p, root }: CheckInput): PreflightCheck {
-  if (p.sudo === 'unused') {
-    return row(
-      'sudo',
-      true,
-      p.uid === 0
-        ? 'not needed: logged in as root'
-        : `not used (sudo: never): ${p.user} runs nginx and writes its files itself`,
-    );
-  }
-  if (p.sudo === 'absent') {
-    return row(
-      'sudo',
-      false,
-      'sudo is not installed',
-      'install sudo and give the deploy user the sudoers line of the README, or log in as root',
-    );
-  }
-  const missing = root.all.filter((_, i) => !p.allowed[i]);
-  // The reload the deploy would get through: the first that applies on this host and is allowed, else the
-  // first that applies (the last one, the signal, always does).
-  const reloads = root.reload.map((r, i) => ({
-    ...r,
-    ...(p.reload[i] ?? { applies: false, allowed: false }),
-  }));
-  const reload = reloads.find((r) => r.applies && r.allowed) ?? reloads.find((r) => r.applies);
-  if (reload && !reload.allowed) missing.push(reload.command);
-  const count = root.all.length + 1;
-  if (missing.length === 0) {
-    return row('sudo', true, `${p.user} may run the ${count} commands a deploy runs as root (sudo -n -l)`);
-  }
-  const absolute = (c: string) => {
-    const [program, ...rest] = c.split(' ');
-    return [p.bins[program] || program, ...rest].join(' ');
-  };
-  const line = [...root.all, ...(reload ? [reload.command] : [])].map(absolute).join(', ');
-  return row(
-    'sudo',
-    false,
-    `${p.user} may not run with sudo: ${missing.join(', ')}`,
-    `add to its sudoers file (visudo -f /etc/sudoers.d/${p.user}): ${p.user} ALL=(root) NOPASSWD: ${line}`,
-  );
-}
-
 function nginxTest({ probe: p }: CheckInput): PreflightCheck {
   const lines = p.nginxTest.output.split('\n').filter(Boolean);
   if (p.nginxTest.ok) return row('nginx -t', true, lines[lines.length - 1] ?? 'ok');
@@ -213,7 +170,16 @@ function nginxTest({ probe: p }: CheckInput): PreflightCheck {
   );
 }
 
-function loaded({ probe: p, mustLoad }: CheckInput): PreflightCheck[] {
+/** Where the include belongs: in http { } when it holds the upstream block, else in the proxying server { }. */
+function includeFix(file: string, plan: PortPlan | Error): string {
+  const block = plan instanceof Error ? undefined : plan.routing.include.block;
+  const where = block
+    ? `inside http { } (it holds upstream ${block.name})`
+    : 'inside the server { } that proxies to $service_url';
+  return `add "include ${file};" ${where}, or set nginx-include`;
+}
+
+function loaded({ probe: p, mustLoad, plan }: CheckInput): PreflightCheck[] {
   return mustLoad.map((file, i) => {
     const name = `nginx loads ${file}`;
     const include = i === 0;
@@ -228,9 +194,7 @@ function loaded({ probe: p, mustLoad }: CheckInput): PreflightCheck[] {
     if (p.loaded[i] === 'yes') return row(name, true, 'nginx -T shows it');
     if (p.loaded[i] === 'pattern')
       return row(name, true, 'not written yet; an include pattern of nginx matches it');
-    const fix = include
-      ? `add "include ${file};" inside the server { } that proxies to $service_url, or set nginx-include`
-      : notLoadedFix(file);
+    const fix = include ? includeFix(file, plan) : notLoadedFix(file);
     return row(
       name,
       false,

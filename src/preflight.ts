@@ -51,6 +51,7 @@ async function detect(
       green: s.greenPort,
       includePath: files.include,
       upstreamPath: files.upstream,
+      bake: s.bakeTimeMs > 0,
     });
   } catch (error) {
     if (error instanceof PortConflictError || error instanceof HostStateError) return error;

@@ -47,7 +47,8 @@ function nginx(s: HostStatus): string {
   if (n.port === undefined) return `❓ ${n.problem ?? 'unknown'}`;
   const release = n.release ? ` (${n.release})` : '';
   const backup = n.backup === undefined ? '' : `, backup ${n.backup}`;
-  const via = n.via === 'upstream' ? `the upstream group in ${n.upstream}` : n.include;
+  const link = n.linksTo ? ` (a symlink to ${n.linksTo})` : '';
+  const via = n.via === 'upstream' ? `the upstream group in ${n.upstream}` : `${n.include}${link}`;
   return `${n.port}${release}${backup} via ${via}${n.listening ? '' : ' ⚠️ nothing listens there'}`;
 }
 

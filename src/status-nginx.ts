@@ -1,17 +1,20 @@
 // mode status: where nginx routes, read with the deploy's own parsers (src/nginx-include.ts and
 // src/nginx-upstream.ts). Where the deploy would stop with an error, status says why and goes on.
 import type { Detection, DetectFiles, FileRead } from './commands/detect.js';
-import { isBlank, parseInclude, UNDERSTOOD_FORMS } from './nginx-include.js';
+import { parseInclude } from './nginx-include.js';
+import { includeLayout, shownInclude } from './nginx-layout.js';
 import { parseUpstream, upstreamName } from './nginx-upstream.js';
 
 export interface NginxStatus {
   include: string;
+  /** The include is a symlink: the file it points to (the one a deploy writes). */
+  linksTo?: string;
   upstream: string;
   /** The port nginx sends the traffic to. */
   port?: number;
   /** The port nginx falls back to (the action's upstream group during a deploy's bake window). */
   backup?: number;
-  /** The include names the port itself, or the action's upstream group. */
+  /** The include names the port itself (a set line, or its own upstream block), or the action's upstream group. */
   via?: 'include' | 'upstream';
   /** The release our app on that port runs. */
   release?: string;
@@ -30,17 +33,26 @@ function unusable(file: FileRead, path: string): string | undefined {
   return undefined;
 }
 
-function routed(d: Detection, files: DetectFiles, name: string): Routed {
-  if (d.include.state !== 'present') return { problem: unusable(d.include, files.include) ?? '' };
-  const target = parseInclude(d.include.text);
-  if (target?.port !== undefined) return { port: target.port, via: 'include' };
-  if (target?.upstream === undefined) {
+function routed(d: Detection, files: DetectFiles, ports: readonly number[], name: string): Routed {
+  if (d.includeLink !== undefined && (d.includeLink === '' || d.include.state === 'missing')) {
     return {
-      problem: isBlank(d.include.text)
-        ? `${files.include} has no set $service_url line`
-        : `cannot recognise where ${files.include} routes to; the forms understood are: ${UNDERSTOOD_FORMS}`,
+      problem: `${files.include} is a symlink to ${d.includeLink || 'a path that cannot be resolved'}, which does not exist`,
     };
   }
+  const shown = shownInclude(
+    d.includeLink ?? files.include,
+    d.includeLink === undefined ? undefined : files.include,
+  );
+  if (d.include.state !== 'present') return { problem: unusable(d.include, shown) ?? '' };
+  const layout = includeLayout(shown, d.include.text, ports);
+  if (layout.kind === 'unknown') return { problem: layout.problem };
+  if (layout.kind === 'blank') return { problem: `${shown} has no set $service_url line` };
+  if (layout.kind === 'block') {
+    const { primary, backup } = layout.block;
+    return { port: primary.port, ...(backup ? { backup: backup.port } : {}), via: 'include' };
+  }
+  const target = layout.target;
+  if (target.port !== undefined) return { port: target.port, via: 'include' };
   const via = `the include routes to upstream ${target.upstream}`;
   if (target.upstream !== name) return { problem: `${via}, but this include's group is ${name}` };
   const problem = unusable(d.upstream, files.upstream);
@@ -51,9 +63,15 @@ function routed(d: Detection, files: DetectFiles, name: string): Routed {
   return { port: servers.primary, ...backup, via: 'upstream' };
 }
 
-export function nginxStatus(d: Detection, files: DetectFiles, notes: string[]): NginxStatus {
+/** `ports`: blue-port and green-port, where an upstream block of the include must have its servers. */
+export function nginxStatus(
+  d: Detection,
+  files: DetectFiles,
+  ports: readonly number[],
+  notes: string[],
+): NginxStatus {
   const name = upstreamName(files.include);
-  const r = routed(d, files, name);
+  const r = routed(d, files, ports, name);
   // A file of ours that the include does not use, but which a deploy would refuse to overwrite.
   const stray = d.upstream.state === 'present' && !parseUpstream(d.upstream.text, name);
   const usesUpstream = d.include.state === 'present' && parseInclude(d.include.text)?.upstream !== undefined;
@@ -62,7 +80,8 @@ export function nginxStatus(d: Detection, files: DetectFiles, notes: string[]): 
       `${files.upstream} is not as this action wrote it (upstream ${name}): a deploy stops until it is put back or removed`,
     );
   }
-  const status: NginxStatus = { include: files.include, upstream: files.upstream, ...r };
+  const link = d.includeLink ? { linksTo: d.includeLink } : {};
+  const status: NginxStatus = { include: files.include, ...link, upstream: files.upstream, ...r };
   if (status.port !== undefined) {
     const state = d.ports.get(status.port);
     status.listening = state?.listening ?? false;

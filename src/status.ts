@@ -99,7 +99,7 @@ export async function hostStatus(ctx: HostContext): Promise<HostStatus> {
     return r;
   });
   const notes: string[] = [];
-  const nginx = nginxStatus(read.detection, files, notes);
+  const nginx = nginxStatus(read.detection, files, ports, notes);
   const lock = lockStatus(read.lock);
   const rows = ports.map((port, i) =>
     portStatus(read, port, i === 0 ? 'blue' : 'green', nginx, s.supervisor),

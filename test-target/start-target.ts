@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startBastion } from './bastion.js';
 import { which } from './exec.js';
 import { DIR_PREFIX, TMP_ROOT } from './naming.js';
-import { startNginx } from './nginx.js';
+import { startNginx, type NginxLayout } from './nginx.js';
 import { NetNamespace, removeStaleNetns } from './netns.js';
 import { freePorts, releasePorts } from './ports.js';
 import {
@@ -36,6 +36,8 @@ export interface TargetOptions {
   sftpSubsystem?: string;
   /** Port written into the initial include (default bluePort); null: an empty include file. */
   includePort?: number | null;
+  /** How nginx routes to the app (test-target/nginx.ts; default 'set'). */
+  nginxLayout?: NginxLayout;
   /**
    * Run sshd and nginx (and so every app they start) in a network namespace of their own, whose 127.0.0.1 is
    * not the test's. The way in is `bastion`, a second sshd in the namespace listening on a veth address the test
@@ -85,6 +87,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
       netns: ns,
       sharedRoot,
       reserved: ports,
+      nginxLayout: opts.nginxLayout,
     });
     await setUp(target, opts, netns && !isolated ? bastionPort : null);
     return target;
@@ -118,7 +121,8 @@ async function setUp(t: Target, opts: TargetOptions, bastionPort: number | null)
   ]);
   const [nginxPath, tee, mv, rm, chmod] = tools;
   t.nginxBin = nginxPath;
-  const [I, C, U] = [t.nginxInclude, t.nginxConfig, t.nginxUpstreamFile];
+  // A symlinked include: the rights name the file it points to, which is what a deploy writes.
+  const [I, C, U] = [t.nginxIncludeFile, t.nginxConfig, t.nginxUpstreamFile];
   const write = (f: string) =>
     `${tee} ${f}.tmp, ${chmod} 644 ${f}.tmp, ${mv} -f ${f}.tmp ${f}, ${rm} -f ${f}.tmp, ${rm} -f ${f}`;
   t.sudoersLine =
@@ -148,6 +152,7 @@ async function setUp(t: Target, opts: TargetOptions, bastionPort: number | null)
       port: t.nginxPort,
       include: t.nginxInclude,
       includePort: opts.includePort === undefined ? t.bluePort : opts.includePort,
+      layout: t.nginxLayout,
       wrap,
       up,
     }).then((d) => (t.nginx = d)),

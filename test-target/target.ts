@@ -9,7 +9,7 @@ import type { Bastion } from './bastion.js';
 import { exec, runTracked, type Daemon, type ExecResult } from './exec.js';
 import { forget, killOnExit } from './exit-cleanup.js';
 import { httpGet, httpGetVia, type GetOptions, type HttpResult } from './http.js';
-import { includeText, NGINX, reloadNginx, routedPort } from './nginx.js';
+import { includeText, NGINX, nginxFiles, reloadNginx, routedPort, type NginxLayout } from './nginx.js';
 import { isolatedCommand, type Argv, type NetNamespace } from './netns.js';
 import { isListening, readConnections, releasePorts, ssArgs } from './ports.js';
 import { cwdOf, descendants, listProcesses, netnsOf, signal, terminate, type ProcInfo } from './processes.js';
@@ -26,8 +26,8 @@ export interface TargetPlace {
   netns: NetNamespace | null;
   /** Isolated targets: the common root every isolated target sees (its own dir bind-mounted there). */
   sharedRoot: string | null;
-  /** Ports reserved for this target (freePorts), given back by stop(). */
-  reserved: number[];
+  reserved: number[]; // ports reserved for this target (freePorts), given back by stop()
+  nginxLayout?: NginxLayout; // how nginx routes to the app (default 'set')
 }
 
 const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
@@ -46,16 +46,16 @@ export class Target {
   readonly nginxUrl: string;
   /** dir/app (isolated: <sharedRoot>/app), owned by the login user. */
   readonly remoteDir: string;
-  /** dir/nginx as the test sees it. */
-  readonly nginxDir: string;
+  readonly nginxDir: string; // dir/nginx as the test sees it
   /** <nginx dir>/nginx.conf (root-owned), as the target's processes see it. */
   readonly nginxConfig: string;
-  /** <nginx dir>/service-url.inc (root-owned, 644): `set $service_url http://127.0.0.1:<port>;` */
+  /** <nginx dir>/service-url.inc (root's, 644): `set $service_url http://127.0.0.1:<port>;` (see nginxLayout) */
   readonly nginxInclude: string;
+  readonly nginxIncludeFile: string; // the file nginxInclude is or links to: the one a deploy writes
+  readonly nginxLayout: NginxLayout;
   readonly nginxUpstreamFile: string; // the action's upstream group (bake window), loaded in http { }
   readonly privateKeyPath: string;
-  /** File holding knownHosts (used by ssh()). */
-  readonly knownHostsPath: string;
+  readonly knownHostsPath: string; // the file holding knownHosts (used by ssh())
   /** The network namespace, for netns and isolated targets. */
   readonly namespace: NetNamespace | null;
   readonly sharedRoot: string | null;
@@ -101,8 +101,8 @@ export class Target {
     this.remoteDir = path.join(root, 'app');
     this.nginxDir = path.join(dir, 'nginx');
     this.nginxConfig = path.join(root, 'nginx', 'nginx.conf');
-    this.nginxInclude = path.join(root, 'nginx', 'service-url.inc');
-    this.nginxUpstreamFile = path.join(root, 'nginx', 'bluegreen-service-url.conf');
+    this.nginxLayout = place.nginxLayout ?? 'set';
+    [this.nginxInclude, this.nginxIncludeFile, this.nginxUpstreamFile] = nginxFiles(root, this.nginxLayout);
     this.nginxUrl = `http://127.0.0.1:${this.nginxPort}`;
     this.privateKeyPath = path.join(dir, 'client_key');
     this.knownHostsPath = path.join(dir, 'known_hosts');
@@ -146,12 +146,12 @@ export class Target {
     return ns ? httpGetVia((f, a) => ns.command(f, a), port, urlPath, opts) : httpGet(port, urlPath, opts);
   }
 
-  /** Text of the include file. */
+  /** Text of the include file (through its link). */
   readInclude(): string {
     return fs.readFileSync(this.localPath(this.nginxInclude), 'utf8');
   }
 
-  /** The port the include names (directly, or as the first server of the action's upstream group), or null. */
+  /** The port the include names (directly, its upstream block's, or our group's first server), or null. */
   includePort(): number | null {
     const group = this.localPath(this.nginxUpstreamFile);
     return routedPort(this.readInclude(), () => fs.readFileSync(group, 'utf8'));
@@ -160,7 +160,7 @@ export class Target {
   /** Test helper (as root): rewrites the include for port (null: empty) and reloads nginx. */
   async setIncludePort(port: number | null): Promise<void> {
     const include = this.localPath(this.nginxInclude);
-    fs.writeFileSync(include, includeText(port));
+    fs.writeFileSync(include, includeText(port, this.nginxLayout, this.nginxPort));
     fs.chmodSync(include, 0o644);
     await this.reloadNginx();
   }

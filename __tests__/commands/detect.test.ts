@@ -1,5 +1,6 @@
 // detectPorts: the whole script, the parser, and the script run against real include and upstream files in a
 // sandbox.
+import { symlinkSync } from 'node:fs';
 import { detectPorts } from '../../src/commands/detect.js';
 import { listeningSh, oursSh, pathSetupSh } from '../../src/commands/functions.js';
 import { OutputError } from '../../src/commands/types.js';
@@ -32,6 +33,7 @@ inc='/etc/nginx/conf.d/service url.inc'
 up=/etc/nginx/conf.d/bluegreen-service-url.conf
 run=/srv/app/run
 read_file include "$inc"
+if [ -L "$inc" ]; then _l=$(readlink -f -- "$inc") || _l=; echo "include_link_b64=$(printf '%s' "$_l" | base64 -w0)"; fi
 read_file upstream "$up"
 n=0; for d in /srv/app/releases/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"
 # shellcheck disable=SC2046
@@ -113,6 +115,14 @@ describe('detectPorts parser', () => {
         [8081, { port: 8081, listening: false }],
       ]),
     });
+  });
+
+  test('a symlinked include: the file it resolves to (a path with a space and a newline kept)', () => {
+    const to = '/etc/nginx/sites-available/my app\nx.conf';
+    const d = parse(`include=missing\ninclude_link_b64=${b64(to)}\nupstream=missing\nreleases=0\n`);
+    expect(d.includeLink).toBe(to);
+    expect(parse(`include=missing\ninclude_link_b64=\nupstream=missing\nreleases=0\n`).includeLink).toBe('');
+    expect('includeLink' in parse(FILES_OK)).toBe(false);
   });
 
   test('the ports are exactly those with a listening_ line, in the order printed', () => {
@@ -275,6 +285,39 @@ describeInSandbox('detectPorts run by a real sh against real files (sandbox)', (
       '\nreleases=2\nlistening_8080=0\nlistening_8081=0\nlistening_8082=0\nlistening_8083=0\n',
     );
     expect([...detection.ports.keys()]).toEqual([8080, 8081, 8082, 8083]);
+  });
+
+  test('a symlinked include: read through the link, and the file it points to named', async () => {
+    const text = 'upstream app {\n    server 127.0.0.1:8080;\n}\n';
+    box.file('nginx/available/app.conf', text);
+    box.file('nginx/enabled/.keep', '');
+    symlinkSync('../available/app.conf', box.path('nginx/enabled/app.conf'));
+    symlinkSync('enabled/app.conf', box.path(INC)); // a chain of links
+    const { detection, stdout } = await detect(undefined);
+    expect(stdout).toBe(
+      `include=present\ninclude_b64=${b64(text)}\ninclude_link_b64=${b64(box.path('nginx/available/app.conf'))}\nupstream=missing\nreleases=0\nlistening_8080=0\nlistening_8081=0\n`,
+    );
+    expect(detection.include).toEqual({ state: 'present', text });
+    expect(detection.includeLink).toBe(box.path('nginx/available/app.conf'));
+  });
+
+  test('a dangling link: missing, and where it points', async () => {
+    box.file('nginx/.keep', '');
+    symlinkSync('gone/app.conf', box.path(INC));
+    const { detection } = await detect(undefined);
+    expect(detection.include).toEqual({ state: 'missing' });
+    expect(detection.includeLink).toBe('');
+    symlinkSync('app.conf', box.path('nginx/b.conf'));
+    box.file(
+      'detect2.sh',
+      detectPorts(
+        layout(box.path('app')),
+        { include: box.path('nginx/b.conf'), upstream: box.path(UP) },
+        [8080, 8081],
+      ).script,
+    );
+    const r = await box.run('sh detect2.sh');
+    expect(r.stdout).toContain(`include=missing\ninclude_link_b64=${b64(box.path('nginx/app.conf'))}\n`);
   });
 
   test('missing files, and an unreadable include (mode 000: no CAP_DAC_OVERRIDE in the sandbox)', async () => {

@@ -2,7 +2,7 @@
 // and id: each fake logs its call to `calls`; ps lists the workers in `ps.out`, and a successful reload starts
 // worker 200 of master 1. The fake `nginx -t` copies the files it would load to tested/, and `nginx -T` lists
 // the files named in `loaded` as nginx does.
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import {
   EXIT_INCLUDE_CHANGED,
   EXIT_LAUNCH_GONE,
@@ -419,6 +419,59 @@ describe('a change without a launch record (switch back, end of the bake window)
     const r = await box.run(switchNginx(spec, 'back', [include({ content: OLD, expected: NEW })]).script);
     expect(r.code).toBe(EXIT_TEST_FAILED);
     expect(box.read(INC)).toBe(NEW);
+    expectRecordGivenBack();
+  });
+});
+
+describe('a symlinked include (sites-enabled): the file it points to changes, the link stays', () => {
+  const REAL = 'nginx/available/app.conf';
+  beforeEach(() => {
+    box.file(REAL, OLD);
+    rmSync(box.path(INC));
+    symlinkSync('available/app.conf', box.path(INC));
+  });
+  const linked = (over: Partial<FileChange> = {}) =>
+    include({ path: box.path(REAL), link: box.path(INC), ...over });
+  const expectLink = () => {
+    expect(lstatSync(box.path(INC)).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(box.path(INC))).toBe('available/app.conf');
+  };
+
+  test('written through the link: the target has the new bytes, mode 644; the link is the same link', async () => {
+    const r = await box.run(switchTo([linked()]));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expectLink();
+    expect(box.read(REAL)).toBe(NEW);
+    expect(box.read('tested/service-url.inc')).toBe(NEW); // what nginx reads through the link
+    expect(mode(REAL)).toBe(0o644);
+    expect(box.exists(`${REAL}.tmp`)).toBe(false);
+    expect(calls()).toEqual(['nginx -t', 'nginx -s reload']);
+  });
+
+  test('nginx -t failing: the target gets its exact bytes back, the link stays', async () => {
+    box.file('fail-test', '');
+    const r = await box.run(switchTo([linked()]));
+    expect(r.code).toBe(EXIT_TEST_FAILED);
+    expectLink();
+    expect(box.read(REAL)).toBe(OLD);
+    expect(calls()).toEqual(['nginx -t']);
+    expectRecordGivenBack();
+  });
+
+  test('a link re-pointed, or replaced by a file, since detection: EXIT_INCLUDE_CHANGED, nothing written or run', async () => {
+    box.file('nginx/available/other.conf', OLD);
+    rmSync(box.path(INC));
+    symlinkSync('available/other.conf', box.path(INC));
+    let r = await box.run(switchTo([linked()]));
+    expect(r.code).toBe(EXIT_INCLUDE_CHANGED);
+    expect(r.stderr).toBe(`${box.path(INC)} no longer links to ${box.path(REAL)}; nothing was changed\n`);
+    rmSync(box.path(INC));
+    box.file(INC, OLD);
+    r = await box.run(switchTo([linked()]));
+    expect(r.code).toBe(EXIT_INCLUDE_CHANGED);
+    expect([box.read(REAL), box.read('nginx/available/other.conf'), box.read(INC)]).toEqual([OLD, OLD, OLD]);
+    expect(calls()).toEqual([]);
     expectRecordGivenBack();
   });
 });

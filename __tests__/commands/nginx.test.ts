@@ -251,6 +251,27 @@ echo "workers_new=$fresh"
     );
   });
 
+  test('a symlinked include: the file it points to is written, after checking the link still points there', () => {
+    const change = {
+      ...INCLUDE,
+      path: '/etc/nginx/sites-available/app',
+      link: '/etc/nginx/sites-enabled/my app',
+    };
+    const script = switchNginx(spec, TITLE, [change], PENDING).script;
+    const lines = script.split('\n');
+    const from = lines.findIndex((l) => l.startsWith('f0='));
+    expect(lines.slice(from, from + 3).join('\n')).toMatchInlineSnapshot(`
+"f0=/etc/nginx/sites-available/app
+l0='/etc/nginx/sites-enabled/my app'
+if [ ! -L "$l0" ] || [ "$(readlink -f -- "$l0")" != "$f0" ]; then echo "$l0 no longer links to $f0; nothing was changed" >&2; exit 36; fi"
+`);
+    expect(script).toBe(
+      replaced(base(), {
+        'f0=/etc/nginx/conf.d/service-url.inc': lines.slice(from, from + 3).join('\n'),
+      }),
+    );
+  });
+
   test('a file that did not exist: it must still be absent', () => {
     expect(switchNginx(spec, TITLE, [{ ...INCLUDE, expected: undefined }], PENDING).script).toBe(
       replaced(base(), {

@@ -12,7 +12,12 @@ import { drainWorkers } from '../../src/commands/drain.js';
 import { appendHistory, readHistory, verifyRelease } from '../../src/commands/history.js';
 import { httpGetOnHost } from '../../src/commands/http.js';
 import { holdLock } from '../../src/commands/lock.js';
-import { EXIT_WRITE_FAILED, switchNginx, type FileChange } from '../../src/commands/nginx.js';
+import {
+  EXIT_INCLUDE_CHANGED,
+  EXIT_WRITE_FAILED,
+  switchNginx,
+  type FileChange,
+} from '../../src/commands/nginx.js';
 import { switchRootCommands } from '../../src/commands/nginx-root.js';
 import { preflightProbe } from '../../src/commands/preflight.js';
 import { prepareRelease, pruneReleases, verifyUpload } from '../../src/commands/release.js';
@@ -85,6 +90,7 @@ function scripts(p: Layout, value: string): { title: string; script: string }[] 
           switchNginx(spec, value, [include], p.pending),
           switchNginx(spec, value, [upstream, include], p.pending),
           switchNginx(spec, value, [removal, include]),
+          switchNginx(spec, value, [upstream, { ...include, link: `${p.root}/${value}.link` }], p.pending),
           switchNginx(spec, value, []),
         );
       }
@@ -98,7 +104,7 @@ const all = () => [...scripts(paths, 'plain-value'), ...scripts(hostilePaths, HO
 
 describe('every remote script', () => {
   test('there are many of them', () => {
-    expect(all().length).toBe(2 * (22 + 3 * 2 + 3 * 4 * 2 * 4));
+    expect(all().length).toBe(2 * (22 + 3 * 2 + 3 * 4 * 2 * 5));
   });
 
   test('passes shellcheck as POSIX sh, hostile values included', () => {
@@ -192,6 +198,16 @@ describe('hostile paths, run for real in the sandbox', () => {
       ];
       expect(await run(switchNginx(spec, `$(touch ${canary})`, changes, p.pending).script)).toBe(
         EXIT_WRITE_FAILED,
+      );
+      // a symlinked include whose link is not (any more) a link: refused before any write, nothing run
+      const linked = {
+        path: `${evil}.inc`,
+        content: 'x',
+        expected: undefined,
+        link: `${evil}$(touch ${canary})`,
+      };
+      expect(await run(switchNginx(spec, `$(touch ${canary})`, [linked], p.pending).script)).toBe(
+        EXIT_INCLUDE_CHANGED,
       );
       expect(box.exists('pwned')).toBe(false);
       // the odd path itself arrived intact, and nothing was created beside it

@@ -23,6 +23,8 @@ export interface PortState {
 
 export interface Detection {
   include: FileRead;
+  /** The include path is a symlink: the file it resolves to (readlink -f; '' when it cannot be resolved). */
+  includeLink?: string;
   upstream: FileRead;
   /** How many release folders the host has: any means the action deployed here before. */
   releases: number;
@@ -84,6 +86,8 @@ export function detectPorts(
       `up=${quote(files.upstream)}`,
       `run=${quote(paths.runDir)}`,
       'read_file include "$inc"',
+      // A symlink (sites-enabled): the switch writes the file it points to, and keeps the link.
+      'if [ -L "$inc" ]; then _l=$(readlink -f -- "$inc") || _l=; echo "include_link_b64=$(printf \'%s\' "$_l" | base64 -w0)"; fi',
       'read_file upstream "$up"',
       `n=0; for d in ${quote(paths.releases)}/*/; do [ -d "$d" ] && n=$((n + 1)); done; echo "releases=$n"`,
       // Split on purpose: named_ports prints digits only, one port a line.
@@ -128,8 +132,10 @@ function parseDetection(output: string): Detection {
     const m = /^listening_(\d+)$/.exec(key);
     if (m) ports.set(Number(m[1]), portState(kv, Number(m[1])));
   }
+  const link = kv.get('include_link_b64');
   return {
     include: fileRead(kv, 'include'),
+    ...(link === undefined ? {} : { includeLink: Buffer.from(link, 'base64').toString('utf8') }),
     upstream: fileRead(kv, 'upstream'),
     releases: requiredNumber(kv, 'releases'),
     ports,

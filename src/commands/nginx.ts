@@ -39,6 +39,8 @@ export interface FileChange {
   expected: string | undefined;
   /** nginx must really load it (checked in nginx -T): a file in http { } that nothing includes does nothing. */
   mustLoad?: boolean;
+  /** The symlink nginx includes, which points to `path`: it must still point there, and stays a link. */
+  link?: string;
 }
 
 /** sha256 of a text as the host's `sha256sum` prints it, or `absent`. */
@@ -117,6 +119,7 @@ function writes(changes: readonly FileChange[]): string {
 function readAndCheck(change: FileChange, i: number): string[] {
   return [
     `f${i}=${quote(change.path)}`,
+    ...(change.link === undefined ? [] : linkCheck(change.link, i)),
     ...(change.content === undefined ? [] : [`new${i}=${quote(change.content)}`]),
     `if [ -f "$f${i}" ]; then`,
     `  had${i}=1`,
@@ -125,6 +128,14 @@ function readAndCheck(change: FileChange, i: number): string[] {
     `  now=$(printf '%s' "$old${i}" | sha256sum | cut -c 1-64)`,
     `else had${i}=0; old${i}=; now=absent; fi`,
     `[ "$now" = ${textSum(change.expected)} ] || { echo "$f${i} changed since this deploy read it; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; }`,
+  ];
+}
+
+/** A link re-pointed since detection: writing the file it pointed to would change what nginx no longer reads. */
+function linkCheck(link: string, i: number): string[] {
+  return [
+    `l${i}=${quote(link)}`,
+    `if [ ! -L "$l${i}" ] || [ "$(readlink -f -- "$l${i}")" != "$f${i}" ]; then echo "$l${i} no longer links to $f${i}; nothing was changed" >&2; exit ${EXIT_INCLUDE_CHANGED}; fi`,
   ];
 }
 

@@ -11,7 +11,13 @@ export async function detectLive(ctx: HostContext): Promise<PortPlan> {
   return ctx.steps.run('Detect ports', async (detail) => {
     const files = { include: includePath, upstream: upstreamPath };
     const detection = await ctx.host.run(detectPorts(ctx.paths, files, [s.bluePort, s.greenPort]));
-    const plan = planPorts(detection, { blue: s.bluePort, green: s.greenPort, includePath, upstreamPath });
+    const plan = planPorts(detection, {
+      blue: s.bluePort,
+      green: s.greenPort,
+      includePath,
+      upstreamPath,
+      bake: s.bakeTimeMs > 0,
+    });
     plan.notes.forEach((note) => ctx.log.info(note));
     state.previousPort = plan.live;
     state.servingPort = plan.live;
