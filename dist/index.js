@@ -101385,10 +101385,13 @@ function launchWords(s, port) {
 function envFor(s, port) {
     return [...s.env, ...s.secretEnv].map(([key, value]) => [key, expand(value, port, s)]);
 }
+/** Where the app on `port` answers its health check: health-port (default: `port` itself). */
+function healthPortFor(s, port) {
+    return s.healthPort === undefined ? port : Number(expand(s.healthPort, port, s));
+}
 /** The app's own health check for the app on `port`: health-port (default: `port`) and health-path. */
 function healthUrl(s, port) {
-    const healthPort = s.healthPort === undefined ? String(port) : expand(s.healthPort, port, s);
-    return `http://127.0.0.1:${healthPort}${expand(s.healthPath, port, s)}`;
+    return `http://127.0.0.1:${healthPortFor(s, port)}${expand(s.healthPath, port, s)}`;
 }
 /** Every secret-env value as given and as each colour's app gets it: what the log must never show. */
 function secretValues(s) {
@@ -104712,6 +104715,10 @@ async function healthGate(ctx, plan, app, releaseId) {
         });
         if (outcome.healthy) {
             await ensureOurs(ctx, app, plan.idle);
+            // A management port too: a stranger there could answer healthy for an app that is not.
+            const healthPort = healthPortFor(s, plan.idle);
+            if (healthPort !== plan.idle)
+                await ensureOurs(ctx, app, healthPort);
             detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
             return;
         }

@@ -25,13 +25,17 @@ export function envFor(
   return [...s.env, ...s.secretEnv].map(([key, value]) => [key, expand(value, port, s)]);
 }
 
+/** Where the app on `port` answers its health check: health-port (default: `port` itself). */
+export function healthPortFor(s: PortSettings & Pick<Settings, 'healthPort'>, port: number): number {
+  return s.healthPort === undefined ? port : Number(expand(s.healthPort, port, s));
+}
+
 /** The app's own health check for the app on `port`: health-port (default: `port`) and health-path. */
 export function healthUrl(
   s: PortSettings & Pick<Settings, 'healthPath' | 'healthPort'>,
   port: number,
 ): string {
-  const healthPort = s.healthPort === undefined ? String(port) : expand(s.healthPort, port, s);
-  return `http://127.0.0.1:${healthPort}${expand(s.healthPath, port, s)}`;
+  return `http://127.0.0.1:${healthPortFor(s, port)}${expand(s.healthPath, port, s)}`;
 }
 
 /** Every secret-env value as given and as each colour's app gets it: what the log must never show. */

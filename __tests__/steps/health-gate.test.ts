@@ -45,6 +45,31 @@ test('every pid of a foreign listener is named', async () => {
   );
 });
 
+describe('a health check on a management port (health-port)', () => {
+  const MGMT = 'http://127.0.0.1:9081/actuator/health';
+
+  test('polled there; both ports must be the app this deploy launched', async () => {
+    const s = stepContext({}, { healthPort: '{port+1000}' });
+    await healthGate(s.ctx, planFor(), APP, 'r2');
+    expect(s.host.ran).toEqual([`GET ${MGMT}`, 'who listens on port 8081', 'who listens on port 9081']);
+    expect(s.rows()).toEqual([['Health check', 'ok', `${MGMT} healthy after 0.00 s (1 polls)`]]);
+  });
+
+  test('a stranger answering on the management port: refused, nothing switched', async () => {
+    const s = stepContext(
+      {
+        portOwner: (cmd) =>
+          cmd.title.endsWith(' 9081') ? { owner: 'foreign', pids: [777] } : { owner: 'ours', pids: [22] },
+      },
+      { healthPort: '{port+1000}' },
+    );
+    const error = await rejection(healthGate(s.ctx, planFor(), APP, 'r2'));
+    expect(error.message).toBe(
+      'Health check failed: port 9081 answered healthy, but it is served by pid 777, not by the app this deploy launched (pid 22); nothing was switched',
+    );
+  });
+});
+
 test('the log tail: every secret-env value cut out; an empty one cuts nothing', async () => {
   const s = stepContext(
     { alive: () => false, logTail: () => 'started with token=s3cret and key=k3y\n' },

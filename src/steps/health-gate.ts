@@ -2,7 +2,7 @@
 // step at once; on any failure the app's log tail is shown (secret values cut out).
 import { isAlive, logTail, portOwner, type AppProcess } from '../commands/app.js';
 import { pollHealth } from '../health.js';
-import { healthUrl, secretValues } from '../per-port.js';
+import { healthPortFor, healthUrl, secretValues } from '../per-port.js';
 import type { PortPlan } from '../plan.js';
 import { DeployCancelled, type HostContext } from './context.js';
 
@@ -31,6 +31,9 @@ export async function healthGate(
     });
     if (outcome.healthy) {
       await ensureOurs(ctx, app, plan.idle);
+      // A management port too: a stranger there could answer healthy for an app that is not.
+      const healthPort = healthPortFor(s, plan.idle);
+      if (healthPort !== plan.idle) await ensureOurs(ctx, app, healthPort);
       detail(`${url} healthy after ${(outcome.elapsedMs / 1000).toFixed(2)} s (${outcome.attempts} polls)`);
       return;
     }
