@@ -67,10 +67,14 @@ test('upload without env or secret-env: no env file', async () => {
   expect(s.host.ran.filter((r) => r.startsWith('write '))).toEqual([]);
 });
 
-test('health gate: health-port and health-path of the idle port; whose answer, on the traffic port', async () => {
+test('health gate: health-port and health-path of the idle port; whose answer, on both ports', async () => {
   const s = stepContext({}, TEMPLATES);
   await healthGate(s.ctx, planFor(), APP, 'r2');
-  expect(s.host.ran).toEqual(['GET http://127.0.0.1:9081/health/green', 'who listens on port 8081']);
+  expect(s.host.ran).toEqual([
+    'GET http://127.0.0.1:9081/health/green',
+    'who listens on port 8081',
+    'who listens on port 9081',
+  ]);
   expect(s.rows()).toEqual([
     ['Health check', 'ok', 'http://127.0.0.1:9081/health/green healthy after 0.00 s (1 polls)'],
   ]);
