@@ -96348,12 +96348,16 @@ function getIDToken(aud) {
 // the host's verified state decides.
 /** The end record the lock's watchdog appends for a run whose session ended before it wrote its own. */
 const INTERRUPTED_ERROR = "the deploy's SSH session ended before it finished (run cancelled, runner lost or connection dropped)";
-/** A run id unique per host: sortable time and random hex; only [0-9A-Za-z-] (the watchdog prints it as is). */
-function newRunId(now, random = Math.random) {
-    const stamp = now
+/** Compact, sortable UTC time to the second: 20261130T121502Z. Release ids and run ids both start with it. */
+function utcStamp(now) {
+    return now
         .toISOString()
         .replace(/[-:]/g, '')
         .replace(/\.\d+Z$/, 'Z');
+}
+/** A run id unique per host: sortable time and random hex; only [0-9A-Za-z-] (the watchdog prints it as is). */
+function newRunId(now, random = Math.random) {
+    const stamp = utcStamp(now);
     const hex = Math.floor(random() * 0x1000000)
         .toString(16)
         .padStart(6, '0');
@@ -101157,6 +101161,7 @@ function glob_hashFiles(patterns_1) {
 
 
 
+
 /** The whole id: letters, digits, `.`, `_`, `-`, not starting with `.` (so never `..` or a path). */
 const RELEASE_ID = /^[A-Za-z0-9._-]+$/;
 async function resolveJar(c, pattern) {
@@ -101178,11 +101183,7 @@ async function sha256File(path) {
 }
 /** A sortable, unique-enough release id: UTC time plus the jar's content hash. */
 function makeReleaseId(now, sha256) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'Z');
-    return `${stamp}-${sha256.slice(0, 12)}`;
+    return `${utcStamp(now)}-${sha256.slice(0, 12)}`;
 }
 /** What is wrong with a release id (it becomes a folder name under releases/), or undefined. */
 function releaseIdProblem(releaseId) {

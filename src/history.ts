@@ -58,12 +58,17 @@ export interface Deployment
 export const INTERRUPTED_ERROR =
   "the deploy's SSH session ended before it finished (run cancelled, runner lost or connection dropped)";
 
-/** A run id unique per host: sortable time and random hex; only [0-9A-Za-z-] (the watchdog prints it as is). */
-export function newRunId(now: Date, random: () => number = Math.random): string {
-  const stamp = now
+/** Compact, sortable UTC time to the second: 20261130T121502Z. Release ids and run ids both start with it. */
+export function utcStamp(now: Date): string {
+  return now
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
+}
+
+/** A run id unique per host: sortable time and random hex; only [0-9A-Za-z-] (the watchdog prints it as is). */
+export function newRunId(now: Date, random: () => number = Math.random): string {
+  const stamp = utcStamp(now);
   const hex = Math.floor(random() * 0x1000000)
     .toString(16)
     .padStart(6, '0');

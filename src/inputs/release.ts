@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as glob from '@actions/glob';
+import { utcStamp } from '../history.js';
 import type { Checker } from './checker.js';
 
 /** The whole id: letters, digits, `.`, `_`, `-`, not starting with `.` (so never `..` or a path). */
@@ -29,11 +30,7 @@ export async function sha256File(path: string): Promise<{ sha256: string; bytes:
 
 /** A sortable, unique-enough release id: UTC time plus the jar's content hash. */
 export function makeReleaseId(now: Date, sha256: string): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${sha256.slice(0, 12)}`;
+  return `${utcStamp(now)}-${sha256.slice(0, 12)}`;
 }
 
 /** What is wrong with a release id (it becomes a folder name under releases/), or undefined. */
